@@ -1,0 +1,73 @@
+"""Users and organisations: creation and sign-in. Raises AppErrors; never commits."""
+
+from sqlmodel import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.auth import tokens
+from backend.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from backend.config import Settings
+from backend.errors import BadRequest, Conflict, Unauthorized
+from backend.models import Organization, User
+from shared.enums import Role
+from shared.schemas.auth import TokenPair
+
+
+async def get_or_create_org(session: AsyncSession, slug: str, name: str | None = None) -> Organization:
+    org = (await session.exec(select(Organization).where(Organization.slug == slug))).first()
+    if org is None:
+        org = Organization(slug=slug, name=name or slug.replace("-", " ").title())
+        session.add(org)
+        await session.flush()
+    return org
+
+
+async def create_user(
+    session: AsyncSession, org_id: int, email: str, password: str, role: Role, full_name: str = ""
+) -> User:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadRequest(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    email = email.strip().lower()
+    taken = await session.exec(select(func.count()).select_from(User).where(User.email == email))
+    if taken.one():
+        raise Conflict(f"a user with email {email} already exists", code="duplicate_email")
+    user = User(
+        org_id=org_id,
+        email=email,
+        full_name=full_name,
+        role=role,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+def issue_pair(settings: Settings, user: User) -> TokenPair:
+    assert user.id is not None
+    access = tokens.issue(
+        settings.secret_key, user.id, "access", settings.access_token_ttl_s, user.token_version
+    )
+    refresh = tokens.issue(
+        settings.secret_key, user.id, "refresh", settings.refresh_token_ttl_s, user.token_version
+    )
+    return TokenPair(access_token=access, refresh_token=refresh, expires_in=settings.access_token_ttl_s)
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> User:
+    user = (await session.exec(select(User).where(User.email == email.strip().lower()))).first()
+    if user is None or not verify_password(user.password_hash, password):
+        raise Unauthorized("wrong email or password", code="invalid_credentials")
+    if not user.is_active:
+        raise Unauthorized("this account is disabled", code="account_disabled")
+    return user
+
+
+async def refresh(session: AsyncSession, settings: Settings, refresh_token: str) -> TokenPair:
+    try:
+        claims = tokens.decode(settings.secret_key, refresh_token, "refresh")
+    except tokens.InvalidToken as exc:
+        raise Unauthorized(str(exc), code="invalid_token") from exc
+    user = await session.get(User, claims.user_id)
+    if user is None or not user.is_active or user.token_version != claims.version:
+        raise Unauthorized("this session is no longer valid; sign in again", code="invalid_token")
+    return issue_pair(settings, user)

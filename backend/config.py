@@ -1,0 +1,73 @@
+"""Settings, read from the environment (and an optional ``.env``) when asked, never at import."""
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SECRET = "dev-insecure-change-me"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Everything deployment-specific. Environment variables use the ``LASTMILE_`` prefix,
+    except the conventional ``DATABASE_URL`` and ``REDIS_URL``."""
+
+    model_config = SettingsConfigDict(env_prefix="LASTMILE_", env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Field(default=Path("data"), description="SQLite file, proof files, regions")
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "LASTMILE_DATABASE_URL"),
+        description="SQLAlchemy async URL; default: SQLite file in the data dir",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("REDIS_URL", "LASTMILE_REDIS_URL"),
+        description="optional; without it pub/sub is in-process",
+    )
+    secret_key: str = Field(default=DEFAULT_SECRET, min_length=16)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="base of the tracking links sent to customers"
+    )
+    tile_url: str = Field(
+        default="/tiles/{z}/{x}/{y}.png", description="map tiles; relative means this backend"
+    )
+    routing_url: str | None = Field(default=None, description="OSRM HTTP server; None: embedded")
+    access_token_ttl_s: int = Field(default=15 * 60, ge=30)
+    refresh_token_ttl_s: int = Field(default=14 * 24 * 3600, ge=60)
+    tracking_link_ttl_h: int = Field(default=72, ge=1)
+    auto_migrate: bool = Field(default=True, description="run migrations at start")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_origins(cls, data: dict[str, object]) -> dict[str, object]:
+        raw = data.get("cors_origins") if isinstance(data, dict) else None
+        if isinstance(raw, str):
+            data["cors_origins"] = [o.strip() for o in raw.split(",") if o.strip()]
+        return data
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> "Settings":
+        if self.environment is not Environment.DEVELOPMENT and self.secret_key == DEFAULT_SECRET:
+            raise ValueError(
+                "LASTMILE_SECRET_KEY is still the development default; set a long random "
+                f"secret for the '{self.environment}' environment"
+            )
+        return self
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'lastmile.db').resolve()}"

@@ -1,0 +1,54 @@
+"""Database engine and sessions. Only ``get_session`` commits."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """An async engine for ``url``. SQLite gets foreign keys, WAL and a busy timeout."""
+    is_sqlite = url.startswith("sqlite")
+    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not is_sqlite}
+    if is_sqlite:
+        kwargs["connect_args"] = {"timeout": 30}
+    engine = create_async_engine(url, **kwargs)
+    if is_sqlite:
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+    return engine
+
+
+@asynccontextmanager
+async def session_scope(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session that commits if the block succeeds and rolls back if it raises."""
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+_PENDING = "lastmile.pending_messages"
+
+
+def after_commit(session: AsyncSession, channel: str, message: bytes) -> None:
+    """Queue a broker message to publish once this session's transaction has committed."""
+    session.info.setdefault(_PENDING, []).append((channel, message))
+
+
+def pending_messages(session: AsyncSession) -> list[tuple[str, bytes]]:
+    messages: list[tuple[str, bytes]] = session.info.pop(_PENDING, [])
+    return messages

@@ -1,0 +1,78 @@
+"""``lastmile demo``: seed, start the backend and both Flet apps, print where they are."""
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+
+from rich.console import Console
+
+from backend.config import Settings
+
+
+def free_port(host: str, preferred: int) -> int:
+    """``preferred`` if it is free on ``host``, otherwise one the OS picks."""
+    for candidate in (preferred, 0):
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, candidate))
+            except OSError:
+                continue
+            port: int = sock.getsockname()[1]
+            return port
+    raise OSError(f"no free port on {host}")
+
+
+def _start_app(module: str, host: str, port: int, api_url: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "FLET_WEB_NO_CDN": "1", "LASTMILE_API_URL": api_url}
+    return subprocess.Popen(
+        [sys.executable, "-m", module, "--host", host, "--port", str(port), "--api", api_url],
+        env=env,
+    )
+
+
+def run_platform(settings: Settings, *, host: str, port: int, console: Console) -> None:
+    import uvicorn
+
+    from backend.cli import seed
+    from backend.main import create_app
+
+    port = free_port(host, port)
+    base = f"http://{host}:{port}"
+    if "public_base_url" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"public_base_url": base})
+    with console.status("preparing the database and the demo data…"):
+        logins = asyncio.run(seed(settings))
+    dispatcher_port = free_port(host, port + 1)
+    driver_port = free_port(host, port + 2 if port + 2 != dispatcher_port else 0)
+    children = [
+        _start_app("dispatcher_app", host, dispatcher_port, base),
+        _start_app("driver_app", host, driver_port, base),
+    ]
+    lines = [
+        f"backend: {base}",
+        f"api-docs: {base}/docs",
+        f"dispatcher: http://{host}:{dispatcher_port}/",
+        f"driver: http://{host}:{driver_port}/",
+        *[f"track: {url}" for url in logins.tracking_urls],
+        "",
+        f"logins (password for all: {logins.password})",
+        f"  admin:      {logins.admin}",
+        f"  dispatcher: {logins.dispatcher}",
+        f"  driver:     {logins.drivers[0]} (more: {', '.join(logins.drivers[1:])})",
+        "",
+        "Ctrl-C stops everything; the data stays for the next start (--fresh to wipe).",
+    ]
+    # Plain prints: one `NAME: URL` per line so scripts can find them.
+    print("\n".join(lines), flush=True)
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()

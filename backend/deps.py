@@ -1,0 +1,97 @@
+"""Dependencies shared by the routers, as ``Annotated`` aliases."""
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.auth import tokens
+from backend.auth.principal import Principal
+from backend.config import Settings
+from backend.db import pending_messages, session_scope
+from backend.errors import Forbidden, Unauthorized
+from backend.models import Driver, User
+from backend.state import AppState
+from shared.enums import Role
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.lastmile
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_settings(state: StateDep) -> Settings:
+    return state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
+    """One session per request: committed when the handler succeeds, rolled back otherwise.
+
+    Messages queued with :func:`backend.db.after_commit` are published only once the
+    commit has succeeded, so no live view ever shows something that was rolled back.
+    """
+    async with session_scope(state.engine) as session:
+        yield session
+    for channel, message in pending_messages(session):
+        await state.broker.publish(channel, message)
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+async def get_principal(
+    token: Annotated[str | None, Depends(_bearer)], session: SessionDep, settings: SettingsDep
+) -> Principal:
+    if not token:
+        raise Unauthorized("sign in first: send 'Authorization: Bearer <access token>'")
+    try:
+        claims = tokens.decode(settings.secret_key, token, "access")
+    except tokens.InvalidToken as exc:
+        raise Unauthorized(str(exc), code="invalid_token") from exc
+    user = await session.get(User, claims.user_id)
+    if user is None or not user.is_active or user.token_version != claims.version:
+        raise Unauthorized("this session is no longer valid; sign in again", code="invalid_token")
+    assert user.id is not None
+    driver_id = None
+    if user.role is Role.DRIVER:
+        driver_id = (await session.exec(select(Driver.id).where(Driver.user_id == user.id))).first()
+    return Principal(user.id, user.org_id, Role(user.role), driver_id)
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+def require(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    async def check(principal: CurrentUser) -> Principal:
+        if principal.role not in roles:
+            allowed = " or ".join(r.value for r in roles)
+            raise Forbidden(f"this needs the {allowed} role; you are signed in as {principal.role}")
+        return principal
+
+    return check
+
+
+AdminUser = Annotated[Principal, Depends(require(Role.ADMIN))]
+StaffUser = Annotated[Principal, Depends(require(Role.ADMIN, Role.DISPATCHER))]
+
+
+async def get_driver_principal(principal: CurrentUser) -> Principal:
+    if principal.role is not Role.DRIVER:
+        raise Forbidden(f"only drivers have this; you are signed in as {principal.role}")
+    if principal.driver_id is None:
+        raise Forbidden("your login has no driver profile yet; ask a dispatcher to create one")
+    return principal
+
+
+DriverUser = Annotated[Principal, Depends(get_driver_principal)]

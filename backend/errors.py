@@ -1,0 +1,53 @@
+"""Application errors. Services raise these; one handler renders them.
+
+Exceptions::
+
+    AppError                     500 unless a subclass says otherwise
+    ├── BadRequest               400  well-formed, but not acceptable (e.g. unknown driver id)
+    ├── Unauthorized             401  missing, invalid or expired credentials
+    ├── Forbidden                403  signed in, but the role may not do this
+    ├── NotFound                 404  does not exist, or is outside the caller's scope
+    └── Conflict                 409  clashes with what is stored (duplicate, illegal transition)
+
+Every error reaches the client as ``{"error": {"code", "message", "details"}}``.
+422 is reserved for payload validation, raised by FastAPI itself.
+"""
+
+from typing import Any
+
+
+class AppError(Exception):
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+
+class BadRequest(AppError):
+    status_code = 400
+    code = "bad_request"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"

@@ -1,0 +1,111 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from sqlmodel import col, func, select
+
+from backend.crud import get_in_org, page, reference_in_org
+from backend.deps import AdminUser, DriverUser, SessionDep, StaffUser
+from backend.errors import BadRequest, Conflict
+from backend.models import Driver, Order, Route, User, Vehicle
+from backend.responses import ERRORS
+from shared.enums import DriverStatus, Role
+from shared.lifecycle import TERMINAL
+from shared.schemas.common import Page
+from shared.schemas.fleet import DriverCreate, DriverOut, DriverStatusUpdate, DriverUpdate
+
+router = APIRouter(prefix="/drivers", tags=["drivers"])
+
+
+@router.get("", response_model=Page[DriverOut], responses=ERRORS(401, 403, 422))
+async def list_drivers(
+    principal: StaffUser,
+    session: SessionDep,
+    status: Annotated[list[DriverStatus] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[DriverOut]:
+    """The organisation's drivers, optionally only those in the given statuses."""
+    conditions: list[Any] = [Driver.org_id == principal.org_id]
+    if status:
+        conditions.append(col(Driver.status).in_(status))
+    rows, total = await page(session, Driver, conditions, limit=limit, offset=offset)
+    return Page[DriverOut](
+        items=[DriverOut.model_validate(d) for d in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.post("", response_model=DriverOut, status_code=201, responses=ERRORS(400, 401, 403, 409, 422))
+async def create_driver(body: DriverCreate, admin: AdminUser, session: SessionDep) -> Driver:
+    """Add a driver, optionally linked to a login with the driver role."""
+    user = await reference_in_org(session, User, body.user_id, admin.org_id, field="user_id")
+    if user is not None:
+        if user.role != Role.DRIVER:
+            raise BadRequest(f"user_id: user {user.id} has the {user.role} role, not driver")
+        linked = (await session.exec(select(Driver.id).where(Driver.user_id == user.id))).first()
+        if linked is not None:
+            raise Conflict(f"user {user.id} already drives as driver {linked}")
+    await reference_in_org(session, Vehicle, body.vehicle_id, admin.org_id, field="vehicle_id")
+    driver = Driver(org_id=admin.org_id, **body.model_dump())
+    session.add(driver)
+    await session.flush()
+    return driver
+
+
+@router.get("/me", response_model=DriverOut, responses=ERRORS(401, 403))
+async def my_driver(driver: DriverUser, session: SessionDep) -> Driver:
+    """The signed-in driver's profile."""
+    assert driver.driver_id is not None
+    return await get_in_org(session, Driver, driver.driver_id, driver.org_id, label="driver")
+
+
+@router.put("/me/status", response_model=DriverOut, responses=ERRORS(401, 403, 422))
+async def set_my_status(body: DriverStatusUpdate, driver: DriverUser, session: SessionDep) -> Driver:
+    """Start or end a shift, take a break: the driver sets their own status."""
+    assert driver.driver_id is not None
+    row = await get_in_org(session, Driver, driver.driver_id, driver.org_id, label="driver")
+    row.status = body.status
+    session.add(row)
+    return row
+
+
+@router.get("/{driver_id}", response_model=DriverOut, responses=ERRORS(401, 403, 404))
+async def get_driver(driver_id: int, principal: StaffUser, session: SessionDep) -> Driver:
+    """One driver of the organisation."""
+    return await get_in_org(session, Driver, driver_id, principal.org_id, label="driver")
+
+
+@router.patch("/{driver_id}", response_model=DriverOut, responses=ERRORS(400, 401, 403, 404, 422))
+async def update_driver(
+    driver_id: int, body: DriverUpdate, principal: StaffUser, session: SessionDep
+) -> Driver:
+    """Change a driver's name, phone, vehicle or status."""
+    driver = await get_in_org(session, Driver, driver_id, principal.org_id, label="driver")
+    changes = body.model_dump(exclude_unset=True)
+    if "vehicle_id" in changes:
+        await reference_in_org(session, Vehicle, body.vehicle_id, principal.org_id, field="vehicle_id")
+    for key, value in changes.items():
+        setattr(driver, key, value)
+    session.add(driver)
+    return driver
+
+
+@router.delete("/{driver_id}", status_code=204, responses=ERRORS(401, 403, 404, 409))
+async def delete_driver(driver_id: int, admin: AdminUser, session: SessionDep) -> None:
+    """Remove a driver who has no open orders and no routes."""
+    driver = await get_in_org(session, Driver, driver_id, admin.org_id, label="driver")
+    open_orders = (
+        await session.exec(
+            select(func.count())
+            .select_from(Order)
+            .where(Order.driver_id == driver_id, col(Order.status).not_in(list(TERMINAL)))
+        )
+    ).one()
+    routes = (
+        await session.exec(select(func.count()).select_from(Route).where(Route.driver_id == driver_id))
+    ).one()
+    if open_orders or routes:
+        raise Conflict(
+            f"driver {driver_id} still has {open_orders} open order(s) and {routes} route(s); "
+            "reassign them first"
+        )
+    await session.delete(driver)

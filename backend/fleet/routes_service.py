@@ -1,0 +1,119 @@
+"""Routes: a driver's ordered stops for a day. Raises AppErrors; never commits."""
+
+from collections.abc import Sequence
+
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.crud import reference_in_org
+from backend.errors import BadRequest, Conflict
+from backend.models import Driver, Order, Route, Stop, Vehicle
+from shared.enums import StopKind
+from shared.lifecycle import TERMINAL
+from shared.schemas.fleet import RouteCreate, RouteOut, RouteStopIn, RouteUpdate
+from shared.schemas.orders import StopOut
+
+
+async def _place_stops(
+    session: AsyncSession, route: Route, wanted: Sequence[RouteStopIn]
+) -> None:
+    """Put exactly ``wanted`` on ``route`` in that order, taking off what was there before."""
+    assert route.id is not None
+    ids = [w.stop_id for w in wanted]
+    if len(set(ids)) != len(ids):
+        raise BadRequest("stops: a stop appears twice in the route")
+    stops = {
+        s.id: s
+        for s in (await session.exec(select(Stop).where(col(Stop.id).in_(ids)))).all()
+        if s.org_id == route.org_id
+    }
+    missing = [i for i in ids if i not in stops]
+    if missing:
+        raise BadRequest(f"stops: {missing} do not exist in this organisation")
+    elsewhere = sorted(i for i, s in stops.items() if s.route_id not in (None, route.id))
+    if elsewhere:
+        raise Conflict(f"stops {elsewhere} are already on another route; take them off it first")
+    orders = {
+        o.id: o
+        for o in (
+            await session.exec(select(Order).where(col(Order.id).in_({s.order_id for s in stops.values()})))
+        ).all()
+    }
+    closed = sorted(i for i, s in stops.items() if orders[s.order_id].status in TERMINAL)
+    if closed:
+        raise Conflict(f"stops {closed} belong to orders that are finished")
+    position: dict[tuple[int, StopKind], int] = {}
+    for seq, stop_id in enumerate(ids):
+        stop = stops[stop_id]
+        position[(stop.order_id, StopKind(stop.kind))] = seq
+    for (order_id, kind), seq in position.items():
+        pickup_seq = position.get((order_id, StopKind.PICKUP))
+        if kind is StopKind.DROPOFF and pickup_seq is not None and pickup_seq > seq:
+            raise BadRequest(f"stops: order {order_id}'s dropoff comes before its pickup")
+
+    await session.exec(
+        update(Stop)
+        .where(col(Stop.route_id) == route.id)
+        .values(route_id=None, sequence=None, planned_arrival_at=None)
+    )
+    for seq, item in enumerate(wanted):
+        stop = stops[item.stop_id]
+        stop.route_id, stop.sequence, stop.planned_arrival_at = route.id, seq, item.planned_arrival_at
+        session.add(stop)
+    await session.flush()
+
+
+async def create_route(session: AsyncSession, principal: Principal, body: RouteCreate) -> Route:
+    await reference_in_org(session, Driver, body.driver_id, principal.org_id, field="driver_id")
+    await reference_in_org(session, Vehicle, body.vehicle_id, principal.org_id, field="vehicle_id")
+    route = Route(org_id=principal.org_id, **body.model_dump(exclude={"stops"}))
+    session.add(route)
+    await session.flush()
+    await _place_stops(session, route, body.stops)
+    return route
+
+
+async def update_route(session: AsyncSession, route: Route, body: RouteUpdate) -> Route:
+    changes = body.model_dump(exclude_unset=True, exclude={"stops"})
+    if "driver_id" in changes:
+        if body.driver_id is None:
+            raise BadRequest("driver_id: a route needs a driver")
+        await reference_in_org(session, Driver, body.driver_id, route.org_id, field="driver_id")
+    if "vehicle_id" in changes:
+        await reference_in_org(session, Vehicle, body.vehicle_id, route.org_id, field="vehicle_id")
+    for key, value in changes.items():
+        setattr(route, key, value)
+    session.add(route)
+    await session.flush()
+    if body.stops is not None:
+        await _place_stops(session, route, body.stops)
+    return route
+
+
+async def delete_route(session: AsyncSession, route: Route) -> None:
+    await session.exec(
+        update(Stop)
+        .where(col(Stop.route_id) == route.id)
+        .values(route_id=None, sequence=None, planned_arrival_at=None)
+    )
+    await session.delete(route)
+    await session.flush()
+
+
+async def routes_out(session: AsyncSession, routes: Sequence[Route]) -> list[RouteOut]:
+    ids = [r.id for r in routes]
+    by_route: dict[int, list[Stop]] = {i: [] for i in ids if i is not None}
+    if ids:
+        rows = await session.exec(
+            select(Stop).where(col(Stop.route_id).in_(ids)).order_by(col(Stop.sequence))
+        )
+        for stop in rows.all():
+            assert stop.route_id is not None
+            by_route[stop.route_id].append(stop)
+    return [
+        RouteOut.model_validate(
+            {**r.model_dump(), "stops": [StopOut.model_validate(s) for s in by_route[r.id or 0]]}
+        )
+        for r in routes
+    ]

@@ -1,0 +1,75 @@
+"""The FastAPI application: ``create_app()`` builds it, ``lifespan`` owns its resources."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from backend import __version__, error_handlers
+from backend.auth.router import router as auth_router
+from backend.config import Settings
+from backend.db import create_engine
+from backend.fleet.depots import router as depots_router
+from backend.fleet.drivers import router as drivers_router
+from backend.fleet.routes import router as routes_router
+from backend.fleet.vehicles import router as vehicles_router
+from backend.health.router import router as health_router
+from backend.migrate import upgrade
+from backend.orders.router import router as orders_router
+from backend.realtime.factory import create_broker
+from backend.state import AppState
+from backend.tracking_page import router as tracking_page
+from backend.tracking_links.router import router as track_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application. Settings are read here (not at import) unless given."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.resolved_database_url.startswith("sqlite"):
+            Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        engine = create_engine(settings.resolved_database_url)
+        if settings.auto_migrate:
+            await upgrade(engine)
+        broker = create_broker(settings)
+        app.state.lastmile = AppState(settings=settings, engine=engine, broker=broker)
+        try:
+            yield
+        finally:
+            await broker.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Lastmile",
+        version=__version__,
+        summary="Self-hostable last-mile delivery: dispatch, drivers, live tracking.",
+        lifespan=lifespan,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            allow_credentials=False,
+        )
+    error_handlers.install(app)
+    api = APIRouter(prefix="/api/v1")
+    for router in (
+        auth_router,
+        orders_router,
+        drivers_router,
+        vehicles_router,
+        depots_router,
+        routes_router,
+        track_router,
+    ):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(health_router)
+    tracking_page.mount(app)
+    return app

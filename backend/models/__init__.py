@@ -1,0 +1,27 @@
+"""Table models, one module per table. Importing this package registers them all."""
+
+from backend.models.barcode import Barcode
+from backend.models.depot import Depot
+from backend.models.driver import Driver
+from backend.models.order import Order
+from backend.models.order_event import OrderEvent
+from backend.models.organization import Organization
+from backend.models.route import Route
+from backend.models.stop import Stop
+from backend.models.tracking_link import TrackingLink
+from backend.models.user import User
+from backend.models.vehicle import Vehicle
+
+__all__ = [
+    "Barcode",
+    "Depot",
+    "Driver",
+    "Order",
+    "OrderEvent",
+    "Organization",
+    "Route",
+    "Stop",
+    "TrackingLink",
+    "User",
+    "Vehicle",
+]

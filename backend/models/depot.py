@@ -1,0 +1,12 @@
+from sqlmodel import Field, SQLModel
+
+
+class Depot(SQLModel, table=True):
+    __tablename__ = "depots"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    name: str = Field(max_length=200)
+    address: str = Field(default="", max_length=500)
+    lat: float
+    lng: float

@@ -1,0 +1,21 @@
+from datetime import datetime
+
+from sqlmodel import Column, Field, SQLModel, String
+
+from backend.models.types import UTCDateTime, utcnow
+from shared.enums import DriverStatus
+
+
+class Driver(SQLModel, table=True):
+    __tablename__ = "drivers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="users.id", unique=True)
+    name: str = Field(max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+    vehicle_id: int | None = Field(default=None, foreign_key="vehicles.id")
+    status: DriverStatus = Field(
+        default=DriverStatus.OFFLINE, sa_column=Column(String(20), nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

@@ -1,0 +1,31 @@
+from datetime import datetime
+
+from sqlmodel import Column, Field, SQLModel, String
+
+from backend.models.types import JSONType, UTCDateTime, utcnow
+from shared.enums import OrderStatus
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    reference: str | None = Field(default=None, max_length=100, index=True)
+    status: OrderStatus = Field(
+        default=OrderStatus.CREATED, sa_column=Column(String(30), nullable=False, index=True)
+    )
+    recipient_name: str = Field(max_length=200)
+    recipient_phone: str | None = Field(default=None, max_length=40)
+    recipient_email: str | None = Field(default=None, max_length=320)
+    weight_kg: float = 0.0
+    volume_m3: float = 0.0
+    priority: int = 0
+    required_proofs: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False)
+    )
+    notes: str = ""
+    instructions: str = ""
+    driver_id: int | None = Field(default=None, foreign_key="drivers.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

@@ -1,0 +1,26 @@
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Column, Field, SQLModel, String
+
+from backend.models.types import JSONType, UTCDateTime, utcnow
+from shared.enums import EventKind, OrderStatus, Role
+
+
+class OrderEvent(SQLModel, table=True):
+    """Append-only timeline of an order: who did what, when and where. Never updated."""
+
+    __tablename__ = "order_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    kind: EventKind = Field(sa_column=Column(String(30), nullable=False))
+    from_status: OrderStatus | None = Field(default=None, sa_column=Column(String(30)))
+    to_status: OrderStatus | None = Field(default=None, sa_column=Column(String(30)))
+    actor_user_id: int | None = Field(default=None, foreign_key="users.id")
+    actor_role: Role | None = Field(default=None, sa_column=Column(String(20)))
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    lat: float | None = None
+    lng: float | None = None
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))

@@ -1,0 +1,26 @@
+from datetime import date, datetime
+
+from sqlmodel import Column, Field, SQLModel, String
+
+from backend.models.types import UTCDateTime, utcnow
+from shared.enums import RouteStatus
+
+
+class Route(SQLModel, table=True):
+    """One driver's day (or shift). Its stops carry ``route_id`` and ``sequence``."""
+
+    __tablename__ = "routes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    driver_id: int = Field(foreign_key="drivers.id", index=True)
+    vehicle_id: int | None = Field(default=None, foreign_key="vehicles.id")
+    service_date: date = Field(index=True)
+    status: RouteStatus = Field(
+        default=RouteStatus.DRAFT, sa_column=Column(String(20), nullable=False)
+    )
+    planned_start_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    planned_end_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    actual_start_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    actual_end_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

@@ -1,0 +1,185 @@
+"""Creating, changing, listing and deleting orders. Raises AppErrors; never commits."""
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, delete, func, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.errors import Conflict
+from backend.models import Barcode, Order, OrderEvent, Stop, TrackingLink
+from backend.models.types import utcnow
+from backend.orders import events
+from backend.orders.scope import visible
+from shared.enums import EventKind, OrderStatus, StopKind
+from shared.lifecycle import TERMINAL
+from shared.schemas.orders import OrderCreate, OrderUpdate, StopIn
+
+SORTS = {
+    "created_at": col(Order.created_at),
+    "priority": col(Order.priority),
+    "status": col(Order.status),
+    "id": col(Order.id),
+}
+DELETABLE = frozenset({OrderStatus.CREATED, OrderStatus.CANCELLED})
+STOPS_EDITABLE = frozenset({OrderStatus.CREATED, OrderStatus.ASSIGNED, OrderStatus.RESCHEDULED})
+
+
+def _stop(org_id: int, order_id: int, kind: StopKind, data: StopIn) -> Stop:
+    window = data.time_window
+    return Stop(
+        org_id=org_id,
+        order_id=order_id,
+        kind=kind,
+        address=data.address,
+        lat=data.lat,
+        lng=data.lng,
+        window_start=window.start if window else None,
+        window_end=window.end if window else None,
+        service_time_s=data.service_time_s,
+    )
+
+
+async def _check_barcodes_free(session: AsyncSession, org_id: int, codes: Sequence[str]) -> None:
+    repeated = sorted(code for code, n in Counter(codes).items() if n > 1)
+    if repeated:
+        raise Conflict(
+            f"barcode(s) given to more than one order: {', '.join(repeated)}",
+            code="duplicate_barcode",
+            details={"barcodes": repeated},
+        )
+    if not codes:
+        return
+    rows = await session.exec(
+        select(Barcode.code).where(Barcode.org_id == org_id, col(Barcode.code).in_(list(codes)))
+    )
+    taken = sorted(rows.all())
+    if taken:
+        raise Conflict(
+            f"barcode(s) already used in this organisation: {', '.join(taken)}",
+            code="duplicate_barcode",
+            details={"barcodes": taken},
+        )
+
+
+async def create_orders(
+    session: AsyncSession, principal: Principal, payloads: Sequence[OrderCreate]
+) -> list[Order]:
+    """Create all the orders or none: a failure anywhere leaves nothing stored."""
+    await _check_barcodes_free(session, principal.org_id, [c for p in payloads for c in p.barcodes])
+    created = []
+    for payload in payloads:
+        fields = payload.model_dump(exclude={"pickup", "dropoff", "barcodes"})
+        order = Order(org_id=principal.org_id, **fields)
+        session.add(order)
+        await session.flush()
+        assert order.id is not None
+        for kind, stop in ((StopKind.PICKUP, payload.pickup), (StopKind.DROPOFF, payload.dropoff)):
+            if stop is not None:
+                session.add(_stop(principal.org_id, order.id, kind, stop))
+        for code in payload.barcodes:
+            session.add(Barcode(org_id=principal.org_id, order_id=order.id, code=code))
+        await events.record(session, order, EventKind.CREATED, principal, to_status=order.status)
+        created.append(order)
+    await session.flush()
+    return created
+
+
+async def update_order(
+    session: AsyncSession, principal: Principal, order: Order, patch: OrderUpdate
+) -> Order:
+    if order.status in TERMINAL:
+        raise Conflict(f"order {order.id} is '{order.status}' and can no longer be changed")
+    changes = patch.model_dump(exclude_unset=True)
+    stop_changes = {k: changes.pop(k) for k in ("pickup", "dropoff") if k in changes}
+    if stop_changes and order.status not in STOPS_EDITABLE:
+        raise Conflict(
+            f"the stops of an order in '{order.status}' cannot change; "
+            "fail or reschedule it first"
+        )
+    for key, value in changes.items():
+        setattr(order, key, value)
+    assert order.id is not None
+    for key in stop_changes:
+        kind = StopKind(key)
+        data = getattr(patch, key)
+        existing = (
+            await session.exec(select(Stop).where(Stop.order_id == order.id, Stop.kind == kind))
+        ).first()
+        fresh = _stop(order.org_id, order.id, kind, data)
+        if existing is None:
+            session.add(fresh)
+        else:
+            for attr in ("address", "lat", "lng", "window_start", "window_end", "service_time_s"):
+                setattr(existing, attr, getattr(fresh, attr))
+            session.add(existing)
+    order.updated_at = utcnow()
+    session.add(order)
+    await session.flush()
+    await events.record(
+        session, order, EventKind.UPDATED, principal, details={"fields": sorted([*changes, *stop_changes])}
+    )
+    return order
+
+
+async def delete_order(session: AsyncSession, order: Order) -> None:
+    if order.status not in DELETABLE:
+        raise Conflict(
+            f"only orders in 'created' or 'cancelled' can be deleted; this one is '{order.status}'"
+        )
+    for model in (Barcode, Stop, OrderEvent, TrackingLink):
+        await session.exec(delete(model).where(model.order_id == order.id))  # type: ignore[attr-defined]
+    await session.delete(order)
+    await session.flush()
+
+
+async def list_orders(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    status: Sequence[OrderStatus] = (),
+    driver_id: int | None = None,
+    route_id: int | None = None,
+    window_from: datetime | None = None,
+    window_to: datetime | None = None,
+    q: str | None = None,
+    sort: str = "-created_at",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Order], int]:
+    conditions: list[Any] = visible(principal)
+    if status:
+        conditions.append(col(Order.status).in_(list(status)))
+    if driver_id is not None:
+        conditions.append(Order.driver_id == driver_id)
+    stop_conditions: list[Any] = []
+    if route_id is not None:
+        stop_conditions.append(Stop.route_id == route_id)
+    if window_from is not None:
+        stop_conditions.append(col(Stop.window_end) >= window_from)
+    if window_to is not None:
+        stop_conditions.append(col(Stop.window_start) <= window_to)
+    if q:
+        like = f"%{q.strip()}%"
+        stop_conditions_q = select(Stop.order_id).where(col(Stop.address).ilike(like))
+        conditions.append(
+            or_(
+                col(Order.reference).ilike(like),
+                col(Order.recipient_name).ilike(like),
+                col(Order.id).in_(stop_conditions_q),
+                col(Order.id).in_(select(Barcode.order_id).where(Barcode.code == q.strip())),
+            )
+        )
+    if stop_conditions:
+        conditions.append(col(Order.id).in_(select(Stop.order_id).where(*stop_conditions)))
+    total = (await session.exec(select(func.count()).select_from(Order).where(*conditions))).one()
+    descending = sort.startswith("-")
+    key = SORTS[sort.lstrip("-")]
+    order_by = [key.desc() if descending else key.asc(), col(Order.id).asc()]
+    rows = await session.exec(
+        select(Order).where(*conditions).order_by(*order_by).offset(offset).limit(limit)
+    )
+    return list(rows.all()), total

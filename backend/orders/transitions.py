@@ -1,0 +1,97 @@
+"""Applying a status change: who may, whether the lifecycle allows it, what it touches."""
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.errors import BadRequest, Conflict, Forbidden
+from backend.models import Driver, Order, Stop
+from backend.models.types import utcnow
+from backend.orders import events
+from shared.enums import EventKind, OrderStatus, StopKind
+from shared.lifecycle import DRIVER_TARGETS, IllegalTransition, check_transition
+from shared.schemas.orders import TransitionRequest
+
+S = OrderStatus
+# Leaving the plan: the order's stops come off whatever route held them.
+_UNPLANNED = frozenset({S.CREATED, S.CANCELLED, S.RESCHEDULED})
+
+
+async def transition(
+    session: AsyncSession, principal: Principal, order: Order, request: TransitionRequest
+) -> Order:
+    """Move ``order`` to ``request.to`` and append the event, or raise (409 when illegal)."""
+    assert order.id is not None
+    target = request.to
+    if principal.driver_id is not None and target not in DRIVER_TARGETS:
+        raise Forbidden(f"drivers cannot move an order to '{target}'; dispatch does that")
+    stops = list((await session.exec(select(Stop).where(Stop.order_id == order.id))).all())
+    has_pickup = any(s.kind == StopKind.PICKUP for s in stops)
+    current = OrderStatus(order.status)
+    try:
+        check_transition(current, target, has_pickup=has_pickup)
+    except IllegalTransition as exc:
+        raise Conflict(
+            str(exc),
+            code="illegal_transition",
+            details={"current": current, "requested": target},
+        ) from exc
+
+    driver_id = order.driver_id
+    if target is S.ASSIGNED:
+        driver_id = request.driver_id or order.driver_id
+        if driver_id is None:
+            raise BadRequest("say which driver: 'driver_id' is needed to assign an order")
+        driver = await session.get(Driver, driver_id)
+        if driver is None or driver.org_id != order.org_id:
+            raise BadRequest(f"driver {driver_id} does not exist in this organisation")
+    elif request.driver_id is not None:
+        raise BadRequest("'driver_id' is only accepted when assigning")
+    if target in _UNPLANNED:
+        driver_id = None
+
+    now = utcnow()
+    # Compare-and-set on the status: of two racing changes, the second gets a 409.
+    result = await session.exec(
+        update(Order)
+        .where(col(Order.id) == order.id, col(Order.status) == current)
+        .values(status=target, driver_id=driver_id, updated_at=now)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"order {order.id} changed meanwhile; reload and try again")
+    await session.refresh(order)
+
+    for stop in stops:
+        _touch_stop(stop, target, now)
+        session.add(stop)
+    await events.record(
+        session,
+        order,
+        EventKind.STATUS_CHANGED,
+        principal,
+        from_status=current,
+        to_status=target,
+        lat=request.lat,
+        lng=request.lng,
+        details={k: v for k, v in {"reason": request.reason, "driver_id": driver_id}.items() if v},
+    )
+    return order
+
+
+def _touch_stop(stop: Stop, target: OrderStatus, now_at: datetime) -> None:
+    """Record actual times on the stop and take it off its route when unplanned."""
+    if target in _UNPLANNED:
+        stop.route_id = None
+        stop.sequence = None
+        stop.planned_arrival_at = None
+        return
+    if stop.kind == StopKind.PICKUP and target is S.PICKED_UP:
+        stop.actual_arrival_at = stop.actual_arrival_at or now_at
+        stop.actual_departure_at = now_at
+    if stop.kind == StopKind.DROPOFF:
+        if target in (S.DELIVERED, S.FAILED):
+            stop.actual_arrival_at = stop.actual_arrival_at or now_at
+            stop.actual_departure_at = now_at

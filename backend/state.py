@@ -1,0 +1,15 @@
+"""What the application holds for its lifetime, built in ``lifespan`` and typed."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.config import Settings
+from backend.realtime.broker import Broker
+
+
+@dataclass(slots=True)
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    broker: Broker

@@ -1,0 +1,94 @@
+"""Tracking links: one unguessable token shows one order to one customer until it expires."""
+
+import secrets
+from datetime import timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.config import Settings
+from backend.errors import AppError, NotFound
+from backend.models import Driver, Order, OrderEvent, Stop, TrackingLink, Vehicle
+from backend.models.types import utcnow
+from backend.orders import events
+from shared.enums import EventKind, StopKind
+from shared.schemas.orders import TrackingLinkOut
+from shared.schemas.tracking import TrackingEvent, TrackingView
+
+TOKEN_BYTES = 24  # 192 bits: not guessable, 32 URL-safe characters
+
+
+class LinkExpired(AppError):
+    status_code = 410
+    code = "link_expired"
+
+
+def link_url(settings: Settings, token: str) -> str:
+    return f"{settings.public_base_url.rstrip('/')}/t/{token}"
+
+
+async def create_link(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    order: Order,
+    ttl_hours: int | None,
+) -> TrackingLinkOut:
+    assert order.id is not None
+    hours = ttl_hours or settings.tracking_link_ttl_h
+    link = TrackingLink(
+        org_id=order.org_id,
+        order_id=order.id,
+        token=secrets.token_urlsafe(TOKEN_BYTES),
+        expires_at=utcnow() + timedelta(hours=hours),
+    )
+    session.add(link)
+    await session.flush()
+    await events.record(
+        session, order, EventKind.TRACKING_LINK_CREATED, principal, details={"ttl_hours": hours}
+    )
+    return TrackingLinkOut(
+        token=link.token, url=link_url(settings, link.token), order_id=order.id, expires_at=link.expires_at
+    )
+
+
+async def resolve(session: AsyncSession, token: str) -> TrackingLink:
+    link = (await session.exec(select(TrackingLink).where(TrackingLink.token == token))).first()
+    if link is None or link.revoked:
+        raise NotFound("this tracking link does not exist")
+    if link.expires_at <= utcnow():
+        raise LinkExpired("this tracking link has expired; ask the sender for a new one")
+    return link
+
+
+async def tracking_view(session: AsyncSession, token: str) -> TrackingView:
+    """What the customer may see: status, timeline, destination, driver's first name."""
+    link = await resolve(session, token)
+    order = await session.get(Order, link.order_id)
+    assert order is not None
+    stops = (await session.exec(select(Stop).where(Stop.order_id == order.id))).all()
+    destination = next((s for s in stops if s.kind == StopKind.DROPOFF), stops[0])
+    driver = await session.get(Driver, order.driver_id) if order.driver_id else None
+    vehicle = await session.get(Vehicle, driver.vehicle_id) if driver and driver.vehicle_id else None
+    rows = await session.exec(
+        select(OrderEvent)
+        .where(OrderEvent.order_id == order.id, col(OrderEvent.to_status).is_not(None))
+        .order_by(col(OrderEvent.id))
+    )
+    timeline = [TrackingEvent(status=e.to_status, at=e.at) for e in rows.all() if e.to_status]
+    return TrackingView(
+        order_reference=order.reference,
+        status=order.status,
+        recipient_name=order.recipient_name,
+        address=destination.address,
+        lat=destination.lat,
+        lng=destination.lng,
+        window_start=destination.window_start,
+        window_end=destination.window_end,
+        driver_first_name=driver.name.split()[0] if driver and driver.name.split() else None,
+        vehicle_name=vehicle.name if vehicle else None,
+        instructions=order.instructions,
+        timeline=timeline,
+        expires_at=link.expires_at,
+    )

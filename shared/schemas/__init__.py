@@ -1,0 +1,1 @@
+"""Pydantic models exchanged between the backend and its clients."""

@@ -1,0 +1,14 @@
+from pydantic import BaseModel
+
+
+class ComponentHealth(BaseModel):
+    ok: bool
+    backend: str
+    detail: str = ""
+
+
+class Health(BaseModel):
+    status: str  # "ok" or "degraded"
+    version: str
+    database: ComponentHealth
+    broker: ComponentHealth
