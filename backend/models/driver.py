@@ -1,8 +1,8 @@
 from datetime import datetime
 
-from sqlmodel import Column, Field, SQLModel, String
+from sqlmodel import Column, Field, SQLModel
 
-from backend.models.types import UTCDateTime, utcnow
+from backend.models.types import UTCDateTime, enum_type, utcnow
 from shared.enums import DriverStatus
 
 
@@ -16,6 +16,6 @@ class Driver(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=40)
     vehicle_id: int | None = Field(default=None, foreign_key="vehicles.id")
     status: DriverStatus = Field(
-        default=DriverStatus.OFFLINE, sa_column=Column(String(20), nullable=False)
+        default=DriverStatus.OFFLINE, sa_column=Column(enum_type(DriverStatus), nullable=False)
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

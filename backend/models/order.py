@@ -1,8 +1,8 @@
 from datetime import datetime
 
-from sqlmodel import Column, Field, SQLModel, String
+from sqlmodel import Column, Field, SQLModel
 
-from backend.models.types import JSONType, UTCDateTime, utcnow
+from backend.models.types import JSONType, UTCDateTime, enum_type, utcnow
 from shared.enums import OrderStatus
 
 
@@ -13,7 +13,7 @@ class Order(SQLModel, table=True):
     org_id: int = Field(foreign_key="organizations.id", index=True)
     reference: str | None = Field(default=None, max_length=100, index=True)
     status: OrderStatus = Field(
-        default=OrderStatus.CREATED, sa_column=Column(String(30), nullable=False, index=True)
+        default=OrderStatus.CREATED, sa_column=Column(enum_type(OrderStatus), nullable=False, index=True)
     )
     recipient_name: str = Field(max_length=200)
     recipient_phone: str | None = Field(default=None, max_length=40)

@@ -1,9 +1,9 @@
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Column, Field, SQLModel, String
+from sqlmodel import Column, Field, SQLModel
 
-from backend.models.types import JSONType, UTCDateTime, utcnow
+from backend.models.types import JSONType, UTCDateTime, enum_type, utcnow
 from shared.enums import EventKind, OrderStatus, Role
 
 
@@ -15,11 +15,11 @@ class OrderEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organizations.id", index=True)
     order_id: int = Field(foreign_key="orders.id", index=True)
-    kind: EventKind = Field(sa_column=Column(String(30), nullable=False))
-    from_status: OrderStatus | None = Field(default=None, sa_column=Column(String(30)))
-    to_status: OrderStatus | None = Field(default=None, sa_column=Column(String(30)))
+    kind: EventKind = Field(sa_column=Column(enum_type(EventKind), nullable=False))
+    from_status: OrderStatus | None = Field(default=None, sa_column=Column(enum_type(OrderStatus)))
+    to_status: OrderStatus | None = Field(default=None, sa_column=Column(enum_type(OrderStatus)))
     actor_user_id: int | None = Field(default=None, foreign_key="users.id")
-    actor_role: Role | None = Field(default=None, sa_column=Column(String(20)))
+    actor_role: Role | None = Field(default=None, sa_column=Column(enum_type(Role)))
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     lat: float | None = None
     lng: float | None = None

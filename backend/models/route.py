@@ -1,8 +1,8 @@
 from datetime import date, datetime
 
-from sqlmodel import Column, Field, SQLModel, String
+from sqlmodel import Column, Field, SQLModel
 
-from backend.models.types import UTCDateTime, utcnow
+from backend.models.types import UTCDateTime, enum_type, utcnow
 from shared.enums import RouteStatus
 
 
@@ -17,7 +17,7 @@ class Route(SQLModel, table=True):
     vehicle_id: int | None = Field(default=None, foreign_key="vehicles.id")
     service_date: date = Field(index=True)
     status: RouteStatus = Field(
-        default=RouteStatus.DRAFT, sa_column=Column(String(20), nullable=False)
+        default=RouteStatus.DRAFT, sa_column=Column(enum_type(RouteStatus), nullable=False)
     )
     planned_start_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     planned_end_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

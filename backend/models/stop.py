@@ -1,9 +1,9 @@
 from datetime import datetime
 
 from sqlalchemy import UniqueConstraint
-from sqlmodel import Column, Field, SQLModel, String
+from sqlmodel import Column, Field, SQLModel
 
-from backend.models.types import UTCDateTime
+from backend.models.types import UTCDateTime, enum_type
 from shared.enums import StopKind
 
 
@@ -16,7 +16,7 @@ class Stop(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organizations.id", index=True)
     order_id: int = Field(foreign_key="orders.id", index=True)
-    kind: StopKind = Field(sa_column=Column(String(10), nullable=False))
+    kind: StopKind = Field(sa_column=Column(enum_type(StopKind), nullable=False))
     address: str = Field(max_length=500)
     lat: float
     lng: float

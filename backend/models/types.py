@@ -1,9 +1,11 @@
 """Column types shared by the tables."""
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, DateTime
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -37,3 +39,19 @@ JSONType: Any = JSON
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def enum_type(enum_cls: type[StrEnum], length: int = 30) -> SAEnum:
+    """A string column holding ``enum_cls`` values; rows come back as enum members.
+
+    Not a native database enum and no CHECK constraint, so adding a value later needs no
+    schema migration on PostgreSQL.
+    """
+    return SAEnum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )

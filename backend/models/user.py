@@ -1,8 +1,8 @@
 from datetime import datetime
 
-from sqlmodel import Column, Field, SQLModel, String
+from sqlmodel import Column, Field, SQLModel
 
-from backend.models.types import UTCDateTime, utcnow
+from backend.models.types import UTCDateTime, enum_type, utcnow
 from shared.enums import Role
 
 
@@ -13,7 +13,7 @@ class User(SQLModel, table=True):
     org_id: int = Field(foreign_key="organizations.id", index=True)
     email: str = Field(max_length=320, unique=True, index=True)
     full_name: str = Field(default="", max_length=200)
-    role: Role = Field(sa_column=Column(String(20), nullable=False))
+    role: Role = Field(sa_column=Column(enum_type(Role), nullable=False))
     password_hash: str = Field(max_length=200)
     is_active: bool = True
     # Bumped to invalidate every refresh token issued before (sign out everywhere).

@@ -1,0 +1,58 @@
+"""Fixtures: a real backend over a real socket, on a temporary SQLite database."""
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from backend.config import Environment, Settings
+from tests.factories import Org, create_org_with_users, login
+from tests.live_server import run_server
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "environment": Environment.TEST,
+        "data_dir": data_dir,
+        "secret_key": "test-secret-key-that-is-long-enough",
+        "public_base_url": "http://track.example.test",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
+def base_url(settings: Settings) -> Iterator[str]:
+    """One backend for the session; tests isolate themselves through their own organisation."""
+    with run_server(settings) as url:
+        yield url
+
+
+@pytest.fixture
+async def org(settings: Settings, base_url: str) -> AsyncIterator[Org]:
+    """A fresh organisation with a signed-in client for each role."""
+    org_id, slug, emails, driver_ids = await create_org_with_users(settings)
+    clients = {role: await login(base_url, email) for role, email in emails.items()}
+    try:
+        yield Org(org_id, slug, emails, driver_ids, clients)
+    finally:
+        for client in clients.values():
+            await client.aclose()
+
+
+def require_tool(path: str, what: str) -> None:
+    """Skip locally when a system tool is missing; in CI a missing tool is a failure."""
+    if Path(path).exists():
+        return
+    message = f"{what} not found at {path}; scripts/test installs it (as root)"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
