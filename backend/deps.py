@@ -45,7 +45,9 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
         await state.broker.publish(channel, message)
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# "function" scope: commit before the response is sent, so a client that got a 2xx can
+# read what it wrote, and a failed commit becomes an error response, not a lost write.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 

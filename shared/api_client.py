@@ -161,6 +161,7 @@ class ApiClient:
         *,
         status: list[OrderStatus] | None = None,
         driver_id: int | None = None,
+        route_id: int | None = None,
         q: str | None = None,
         limit: int = 50,
         offset: int = 0,
@@ -171,6 +172,7 @@ class ApiClient:
             {
                 "status": [s.value for s in status] if status else None,
                 "driver_id": driver_id,
+                "route_id": route_id,
                 "q": q,
                 "limit": limit,
                 "offset": offset,

@@ -1,6 +1,7 @@
 """Fixtures: a real backend over a real socket, on a temporary SQLite database."""
 
 import os
+from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
         "data_dir": data_dir,
         "secret_key": "test-secret-key-that-is-long-enough",
         "public_base_url": "http://track.example.test",
+        "access_token_ttl_s": 3600,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -36,9 +38,8 @@ def base_url(settings: Settings) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-async def org(settings: Settings, base_url: str) -> AsyncIterator[Org]:
-    """A fresh organisation with a signed-in client for each role."""
+@asynccontextmanager
+async def _new_org(settings: Settings, base_url: str) -> AsyncIterator[Org]:
     org_id, slug, emails, driver_ids = await create_org_with_users(settings)
     clients = {role: await login(base_url, email) for role, email in emails.items()}
     try:
@@ -46,6 +47,13 @@ async def org(settings: Settings, base_url: str) -> AsyncIterator[Org]:
     finally:
         for client in clients.values():
             await client.aclose()
+
+
+@pytest.fixture
+async def org(settings: Settings, base_url: str) -> AsyncIterator[Org]:
+    """A fresh organisation with a signed-in client for each role."""
+    async with _new_org(settings, base_url) as fresh:
+        yield fresh
 
 
 def require_tool(path: str, what: str) -> None:
@@ -56,3 +64,21 @@ def require_tool(path: str, what: str) -> None:
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+async def stranger(settings: Settings, base_url: str) -> AsyncIterator[Org]:
+    """Another organisation, to prove nothing crosses between tenants."""
+    async with _new_org(settings, base_url) as other:
+        yield other
+
+
+@pytest.fixture(scope="module")
+async def shared_org(settings: Settings, base_url: str) -> AsyncIterator[Org]:
+    """One organisation for a whole test module whose tests build their own objects.
+
+    Signing in costs a deliberate ~0.25 s per user (Argon2), so tables of many small
+    cases share one organisation rather than making one per case.
+    """
+    async with _new_org(settings, base_url) as other:
+        yield other

@@ -1,5 +1,6 @@
 """Users and organisations: creation and sign-in. Raises AppErrors; never commits."""
 
+from pydantic import TypeAdapter, ValidationError
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -10,6 +11,9 @@ from backend.errors import BadRequest, Conflict, Unauthorized
 from backend.models import Organization, User
 from shared.enums import Role
 from shared.schemas.auth import TokenPair
+from shared.schemas.common import Email
+
+_EMAIL: TypeAdapter[str] = TypeAdapter(Email)
 
 
 async def get_or_create_org(session: AsyncSession, slug: str, name: str | None = None) -> Organization:
@@ -26,7 +30,10 @@ async def create_user(
 ) -> User:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise BadRequest(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
-    email = email.strip().lower()
+    try:
+        email = _EMAIL.validate_python(email)
+    except ValidationError as exc:
+        raise BadRequest(f"'{email}' is not an email address") from exc
     taken = await session.exec(select(func.count()).select_from(User).where(User.email == email))
     if taken.one():
         raise Conflict(f"a user with email {email} already exists", code="duplicate_email")

@@ -1,7 +1,7 @@
-from pydantic import BaseModel, EmailStr
+from pydantic import BaseModel
 
 from shared.enums import Role
-from shared.schemas.common import OutModel, StrictModel
+from shared.schemas.common import Email, OutModel, StrictModel
 
 
 class TokenPair(BaseModel):
@@ -16,7 +16,7 @@ class RefreshRequest(StrictModel):
 
 
 class UserCreate(StrictModel):
-    email: EmailStr
+    email: Email
     password: str
     full_name: str = ""
     role: Role

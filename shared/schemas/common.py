@@ -3,13 +3,28 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 Latitude = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False, description="WGS84 degrees")]
 Longitude = Annotated[
     float, Field(ge=-180.0, le=180.0, allow_inf_nan=False, description="WGS84 degrees")
 ]
 UtcDatetime = AwareDatetime
+# Deliberately loose (one @, a dot in the domain): self-hosted teams use internal domains
+# such as .local or .test, which strict validators refuse. Delivery is what really checks.
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
+]
 
 
 class StrictModel(BaseModel):

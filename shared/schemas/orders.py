@@ -1,10 +1,11 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import EmailStr, Field, model_validator
+from pydantic import Field, model_validator
 
 from shared.enums import EventKind, OrderStatus, ProofType, Role, StopKind
 from shared.schemas.common import (
+    Email,
     Latitude,
     Longitude,
     OutModel,
@@ -51,7 +52,7 @@ class OrderCreate(StrictModel):
     dropoff: StopIn | None = None
     recipient_name: str = Field(min_length=1, max_length=200)
     recipient_phone: str | None = Field(default=None, max_length=40)
-    recipient_email: EmailStr | None = None
+    recipient_email: Email | None = None
     weight_kg: float = Field(default=0.0, ge=0, le=50_000, allow_inf_nan=False)
     volume_m3: float = Field(default=0.0, ge=0, le=1_000, allow_inf_nan=False)
     priority: int = Field(default=0, ge=0, le=10, description="0 normal … 10 most urgent")
@@ -75,7 +76,7 @@ class OrderUpdate(StrictModel):
     reference: str | None = Field(default=None, max_length=100)
     recipient_name: str | None = Field(default=None, min_length=1, max_length=200)
     recipient_phone: str | None = Field(default=None, max_length=40)
-    recipient_email: EmailStr | None = None
+    recipient_email: Email | None = None
     weight_kg: float | None = Field(default=None, ge=0, le=50_000, allow_inf_nan=False)
     volume_m3: float | None = Field(default=None, ge=0, le=1_000, allow_inf_nan=False)
     priority: int | None = Field(default=None, ge=0, le=10)
