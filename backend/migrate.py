@@ -26,3 +26,15 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the database behind ``engine`` to ``revision``."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade, revision)
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    cfg = alembic_config()
+    cfg.attributes["connection"] = connection
+    command.downgrade(cfg, revision)
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Take the database behind ``engine`` back to ``revision`` ("base": empty)."""
+    async with engine.begin() as conn:
+        await conn.run_sync(_downgrade, revision)

@@ -42,7 +42,9 @@ def bearing_deg(a: Point, b: Point) -> float:
     dlmb = math.radians(b.lng - a.lng)
     y = math.sin(dlmb) * math.cos(phi2)
     x = math.cos(phi1) * math.sin(phi2) - math.sin(phi1) * math.cos(phi2) * math.cos(dlmb)
-    return math.degrees(math.atan2(y, x)) % 360.0
+    bearing = math.degrees(math.atan2(y, x)) % 360.0
+    # A tiny negative angle rounds up to exactly 360.0 under %, which is north again.
+    return 0.0 if bearing >= 360.0 else bearing
 
 
 def bbox_of(points: Iterable[Point]) -> BBox:

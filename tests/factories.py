@@ -1,6 +1,7 @@
 """Plain factory functions: organisations with a user of every role, orders, drivers."""
 
 import itertools
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,12 +76,35 @@ async def create_org_with_users(settings: Settings) -> tuple[int, str, dict[str,
     return org.id, slug, emails, driver_ids
 
 
+class SignIn(httpx.Auth):
+    """Signs in on the client's first request, then sends the bearer token.
+
+    Lazy because signing in costs a deliberate ~0.25 s (Argon2) and most tests use only
+    one or two of an organisation's users.
+    """
+
+    requires_response_body = True
+
+    def __init__(self, email: str, password: str) -> None:
+        self.email, self.password = email, password
+        self.token: str | None = None
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        if self.token is None:
+            response = yield httpx.Request(
+                "POST",
+                request.url.copy_with(path="/api/v1/auth/token", query=None),
+                data={"username": self.email, "password": self.password},
+            )
+            response.raise_for_status()
+            self.token = response.json()["access_token"]
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        yield request
+
+
 async def login(base_url: str, email: str, password: str = PASSWORD) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=base_url, timeout=30)
-    response = await client.post("/api/v1/auth/token", data={"username": email, "password": password})
-    response.raise_for_status()
-    client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-    return client
+    """A client signed in as ``email`` (on its first request)."""
+    return httpx.AsyncClient(base_url=base_url, timeout=30, auth=SignIn(email, password))
 
 
 def window(hours_from_now: float = 1, length_h: float = 2) -> dict[str, str]:

@@ -42,11 +42,20 @@ async def create_user(
         email=email,
         full_name=full_name,
         role=role,
-        password_hash=hash_password(password),
+        password_hash=await hash_password(password),
     )
     session.add(user)
     await session.flush()
     return user
+
+
+_dummy: list[str] = []
+
+
+async def _dummy_hash() -> str:
+    if not _dummy:
+        _dummy.append(await hash_password("not-a-real-password"))
+    return _dummy[0]
 
 
 def issue_pair(settings: Settings, user: User) -> TokenPair:
@@ -62,7 +71,11 @@ def issue_pair(settings: Settings, user: User) -> TokenPair:
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
     user = (await session.exec(select(User).where(User.email == email.strip().lower()))).first()
-    if user is None or not verify_password(user.password_hash, password):
+    if user is None:
+        # Spend the same time as a wrong password, so timing does not reveal who has an account.
+        await verify_password(await _dummy_hash(), password)
+        raise Unauthorized("wrong email or password", code="invalid_credentials")
+    if not await verify_password(user.password_hash, password):
         raise Unauthorized("wrong email or password", code="invalid_credentials")
     if not user.is_active:
         raise Unauthorized("this account is disabled", code="account_disabled")
