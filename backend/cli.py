@@ -48,15 +48,22 @@ def serve(
     import uvicorn
 
     uvicorn.run(
-        "backend.main:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level="info", proxy_headers=True,
+        "backend.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
     )
 
 
 @user_app.command("create")
 def user_create(
     email: str,
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="at least 8 characters")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="at least 8 characters")
+    ],
     role: Annotated[Role, typer.Option(help="admin, dispatcher or driver")],
     org: Annotated[str, typer.Option(help="organisation slug; created if new")] = "default",
     name: Annotated[str, typer.Option(help="full name")] = "",
@@ -102,14 +109,18 @@ async def seed(settings: Settings) -> DemoLogins:
 def seed_demo_command() -> None:
     """Load the demo organisation (idempotent) and print its logins."""
     logins = asyncio.run(seed(Settings()))
-    console.print(f"admin: {logins.admin}  dispatcher: {logins.dispatcher}  password: {logins.password}")
+    console.print(
+        f"admin: {logins.admin}  dispatcher: {logins.dispatcher}  password: {logins.password}"
+    )
     for url in logins.tracking_urls:
         console.print(f"track: {url}", soft_wrap=True, highlight=False)
 
 
 @app.command()
 def demo(
-    port: Annotated[int, typer.Option(help="backend port; the apps take the next free ports")] = 8000,
+    port: Annotated[
+        int, typer.Option(help="backend port; the apps take the next free ports")
+    ] = 8000,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     fresh: Annotated[bool, typer.Option(help="start from an empty database")] = False,
 ) -> None:

@@ -35,7 +35,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("REDIS_URL", "LASTMILE_REDIS_URL"),
         description="optional; without it pub/sub is in-process",
     )
-    secret_key: str = Field(default=DEFAULT_SECRET, min_length=32, description="signs tokens; 32+ chars")
+    secret_key: str = Field(
+        default=DEFAULT_SECRET, min_length=32, description="signs tokens; 32+ chars"
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="base of the tracking links sent to customers"

@@ -5,7 +5,7 @@ from typing import Any, Protocol
 from sqlmodel import SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.errors import BadRequest, NotFound
+from backend.errors import BadRequestError, NotFoundError
 
 
 class OrgScoped(Protocol):
@@ -19,7 +19,7 @@ async def get_in_org[M: SQLModel](
     """The row, or a 404 if it is missing or belongs to another organisation."""
     obj = await session.get(model, obj_id)
     if obj is None or getattr(obj, "org_id", None) != org_id:
-        raise NotFound(f"{label} {obj_id} not found")
+        raise NotFoundError(f"{label} {obj_id} not found")
     return obj
 
 
@@ -31,7 +31,7 @@ async def reference_in_org[M: SQLModel](
         return None
     obj = await session.get(model, obj_id)
     if obj is None or getattr(obj, "org_id", None) != org_id:
-        raise BadRequest(f"{field}: {obj_id} does not exist in this organisation")
+        raise BadRequestError(f"{field}: {obj_id} does not exist in this organisation")
     return obj
 
 
@@ -46,5 +46,7 @@ async def page[M: SQLModel](
 ) -> tuple[list[M], int]:
     total = (await session.exec(select(func.count()).select_from(model).where(*conditions))).one()
     key = order_by if order_by is not None else model.id  # type: ignore[attr-defined]
-    rows = await session.exec(select(model).where(*conditions).order_by(key).offset(offset).limit(limit))
+    rows = await session.exec(
+        select(model).where(*conditions).order_by(key).offset(offset).limit(limit)
+    )
     return list(rows.all()), total

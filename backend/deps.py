@@ -12,7 +12,7 @@ from backend.auth import tokens
 from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.db import pending_messages, session_scope
-from backend.errors import Forbidden, Unauthorized
+from backend.errors import ForbiddenError, UnauthorizedError
 from backend.models import Driver, User
 from backend.state import AppState
 from shared.enums import Role
@@ -56,14 +56,16 @@ async def get_principal(
     token: Annotated[str | None, Depends(_bearer)], session: SessionDep, settings: SettingsDep
 ) -> Principal:
     if not token:
-        raise Unauthorized("sign in first: send 'Authorization: Bearer <access token>'")
+        raise UnauthorizedError("sign in first: send 'Authorization: Bearer <access token>'")
     try:
         claims = tokens.decode(settings.secret_key, token, "access")
-    except tokens.InvalidToken as exc:
-        raise Unauthorized(str(exc), code="invalid_token") from exc
+    except tokens.InvalidTokenError as exc:
+        raise UnauthorizedError(str(exc), code="invalid_token") from exc
     user = await session.get(User, claims.user_id)
     if user is None or not user.is_active or user.token_version != claims.version:
-        raise Unauthorized("this session is no longer valid; sign in again", code="invalid_token")
+        raise UnauthorizedError(
+            "this session is no longer valid; sign in again", code="invalid_token"
+        )
     assert user.id is not None
     driver_id = None
     if user.role is Role.DRIVER:
@@ -78,7 +80,9 @@ def require(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal
     async def check(principal: CurrentUser) -> Principal:
         if principal.role not in roles:
             allowed = " or ".join(r.value for r in roles)
-            raise Forbidden(f"this needs the {allowed} role; you are signed in as {principal.role}")
+            raise ForbiddenError(
+                f"this needs the {allowed} role; you are signed in as {principal.role}"
+            )
         return principal
 
     return check
@@ -90,9 +94,9 @@ StaffUser = Annotated[Principal, Depends(require(Role.ADMIN, Role.DISPATCHER))]
 
 async def get_driver_principal(principal: CurrentUser) -> Principal:
     if principal.role is not Role.DRIVER:
-        raise Forbidden(f"only drivers have this; you are signed in as {principal.role}")
+        raise ForbiddenError(f"only drivers have this; you are signed in as {principal.role}")
     if principal.driver_id is None:
-        raise Forbidden("your login has no driver profile yet; ask a dispatcher to create one")
+        raise ForbiddenError("your login has no driver profile yet; ask a dispatcher to create one")
     return principal
 
 

@@ -2,12 +2,12 @@
 
 Exceptions::
 
-    AppError                     500 unless a subclass says otherwise
-    ├── BadRequest               400  well-formed, but not acceptable (e.g. unknown driver id)
-    ├── Unauthorized             401  missing, invalid or expired credentials
-    ├── Forbidden                403  signed in, but the role may not do this
-    ├── NotFound                 404  does not exist, or is outside the caller's scope
-    └── Conflict                 409  clashes with what is stored (duplicate, illegal transition)
+    AppError                500  unless a subclass says otherwise
+    ├── BadRequestError     400  well-formed, but not acceptable (e.g. unknown driver id)
+    ├── UnauthorizedError   401  missing, invalid or expired credentials
+    ├── ForbiddenError      403  signed in, but the role may not do this
+    ├── NotFoundError       404  does not exist, or is outside the caller's scope
+    └── ConflictError       409  clashes with what is stored (duplicate, illegal transition)
 
 Every error reaches the client as ``{"error": {"code", "message", "details"}}``.
 422 is reserved for payload validation, raised by FastAPI itself.
@@ -28,26 +28,26 @@ class AppError(Exception):
         self.details = details
 
 
-class BadRequest(AppError):
+class BadRequestError(AppError):
     status_code = 400
     code = "bad_request"
 
 
-class Unauthorized(AppError):
+class UnauthorizedError(AppError):
     status_code = 401
     code = "unauthorized"
 
 
-class Forbidden(AppError):
+class ForbiddenError(AppError):
     status_code = 403
     code = "forbidden"
 
 
-class NotFound(AppError):
+class NotFoundError(AppError):
     status_code = 404
     code = "not_found"
 
 
-class Conflict(AppError):
+class ConflictError(AppError):
     status_code = 409
     code = "conflict"

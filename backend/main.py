@@ -20,18 +20,19 @@ from backend.migrate import upgrade
 from backend.orders.router import router as orders_router
 from backend.realtime.factory import create_broker
 from backend.state import AppState
-from backend.tracking_page import router as tracking_page
 from backend.tracking_links.router import router as track_router
+from backend.tracking_page import router as tracking_page
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application. Settings are read here (not at import) unless given."""
     settings = settings or Settings()
 
+    if settings.resolved_database_url.startswith("sqlite"):
+        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.resolved_database_url.startswith("sqlite"):
-            Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         engine = create_engine(settings.resolved_database_url)
         if settings.auto_migrate:
             await upgrade(engine)

@@ -190,7 +190,9 @@ class ApiClient:
 
     async def transition(self, order_id: int, request: TransitionRequest) -> OrderOut:
         body = request.model_dump(mode="json", exclude_none=True)
-        return OrderOut.model_validate(await self._post(f"{API}/orders/{order_id}/transitions", body))
+        return OrderOut.model_validate(
+            await self._post(f"{API}/orders/{order_id}/transitions", body)
+        )
 
     async def order_events(self, order_id: int) -> list[OrderEventOut]:
         data = await self._get(f"{API}/orders/{order_id}/events")

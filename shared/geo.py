@@ -65,7 +65,9 @@ def bbox_around(center: Point, radius_m: float) -> BBox:
     """
     dlat = math.degrees(radius_m / EARTH_RADIUS_M)
     cos_lat = math.cos(math.radians(center.lat))
-    dlng = 180.0 if cos_lat < 1e-9 else min(180.0, math.degrees(radius_m / (EARTH_RADIUS_M * cos_lat)))
+    dlng = (
+        180.0 if cos_lat < 1e-9 else min(180.0, math.degrees(radius_m / (EARTH_RADIUS_M * cos_lat)))
+    )
     return BBox(
         max(-90.0, center.lat - dlat),
         max(-180.0, center.lng - dlng),

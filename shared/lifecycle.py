@@ -35,7 +35,7 @@ DRIVER_TARGETS: frozenset[S] = frozenset(
 )
 
 
-class IllegalTransition(ValueError):
+class IllegalTransitionError(ValueError):
     """A requested status change the lifecycle does not allow."""
 
     def __init__(self, current: S, requested: S, reason: str) -> None:
@@ -54,11 +54,11 @@ def allowed_targets(current: S, *, has_pickup: bool) -> frozenset[S]:
 
 
 def check_transition(current: S, requested: S, *, has_pickup: bool) -> None:
-    """Raise :class:`IllegalTransition` unless ``current → requested`` is allowed."""
+    """Raise :class:`IllegalTransitionError` unless ``current → requested`` is allowed."""
     if current is requested:
-        raise IllegalTransition(current, requested, "the order is already in that state")
+        raise IllegalTransitionError(current, requested, "the order is already in that state")
     if current in TERMINAL:
-        raise IllegalTransition(current, requested, f"'{current}' is final")
+        raise IllegalTransitionError(current, requested, f"'{current}' is final")
     if requested not in allowed_targets(current, has_pickup=has_pickup):
         if current is S.ASSIGNED and requested is S.EN_ROUTE and has_pickup:
             reason = "the order has a pickup stop; go 'en_route_to_pickup' first"
@@ -67,7 +67,7 @@ def check_transition(current: S, requested: S, *, has_pickup: bool) -> None:
         else:
             options = ", ".join(sorted(allowed_targets(current, has_pickup=has_pickup)))
             reason = f"allowed next states are: {options}"
-        raise IllegalTransition(current, requested, reason)
+        raise IllegalTransitionError(current, requested, reason)
 
 
 def all_transitions(*, has_pickup: bool) -> set[tuple[S, S]]:

@@ -1,8 +1,8 @@
 """Fixtures: a real backend over a real socket, on a temporary SQLite database."""
 
 import os
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest

@@ -1,6 +1,6 @@
 """Password hashing with Argon2id.
 
-Hashing is deliberately slow (~0.1–0.3 s of CPU), so it runs in a worker thread: a sign-in
+Hashing is deliberately slow (about 0.1 to 0.3 s of CPU), so it runs in a worker thread: a sign-in
 must not stall the event loop that serves every other request and socket.
 """
 

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.security import OAuth2PasswordRequestForm
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from backend.auth import service
 from backend.deps import AdminUser, CurrentUser, SessionDep, SettingsDep
@@ -16,7 +16,9 @@ router = APIRouter(tags=["auth"])
 
 @router.post("/auth/token", response_model=TokenPair, responses=ERRORS(401, 422))
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> TokenPair:
     """Sign in with email (``username``) and password; returns an access and a refresh token."""
     user = await service.authenticate(session, form.username, form.password)
@@ -43,13 +45,16 @@ async def me(principal: CurrentUser, session: SessionDep) -> Me:
     """The signed-in user, their organisation and (for drivers) their driver id."""
     user = await session.get(User, principal.user_id)
     org = await session.get(Organization, principal.org_id)
-    assert user is not None and org is not None
+    assert user is not None
+    assert org is not None
     return Me.model_validate(
         {**user.model_dump(), "org_slug": org.slug, "driver_id": principal.driver_id}
     )
 
 
-@router.post("/users", response_model=UserOut, status_code=201, responses=ERRORS(400, 401, 403, 409, 422))
+@router.post(
+    "/users", response_model=UserOut, status_code=201, responses=ERRORS(400, 401, 403, 409, 422)
+)
 async def create_user(body: UserCreate, admin: AdminUser, session: SessionDep) -> User:
     """Create a user in the admin's organisation."""
     return await service.create_user(
@@ -67,6 +72,8 @@ async def list_users(
     """Users of the admin's organisation."""
     where = User.org_id == admin.org_id
     total = (await session.exec(select(func.count()).select_from(User).where(where))).one()
-    rows = await session.exec(select(User).where(where).order_by(User.id).offset(offset).limit(limit))
+    rows = await session.exec(
+        select(User).where(where).order_by(col(User.id)).offset(offset).limit(limit)
+    )
     items = [UserOut.model_validate(u) for u in rows.all()]
     return Page[UserOut](items=items, total=total, limit=limit, offset=offset)

@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.auth import tokens
 from backend.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from backend.config import Settings
-from backend.errors import BadRequest, Conflict, Unauthorized
+from backend.errors import BadRequestError, ConflictError, UnauthorizedError
 from backend.models import Organization, User
 from shared.enums import Role
 from shared.schemas.auth import TokenPair
@@ -16,7 +16,9 @@ from shared.schemas.common import Email
 _EMAIL: TypeAdapter[str] = TypeAdapter(Email)
 
 
-async def get_or_create_org(session: AsyncSession, slug: str, name: str | None = None) -> Organization:
+async def get_or_create_org(
+    session: AsyncSession, slug: str, name: str | None = None
+) -> Organization:
     org = (await session.exec(select(Organization).where(Organization.slug == slug))).first()
     if org is None:
         org = Organization(slug=slug, name=name or slug.replace("-", " ").title())
@@ -29,14 +31,14 @@ async def create_user(
     session: AsyncSession, org_id: int, email: str, password: str, role: Role, full_name: str = ""
 ) -> User:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise BadRequest(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise BadRequestError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     try:
         email = _EMAIL.validate_python(email)
     except ValidationError as exc:
-        raise BadRequest(f"'{email}' is not an email address") from exc
+        raise BadRequestError(f"'{email}' is not an email address") from exc
     taken = await session.exec(select(func.count()).select_from(User).where(User.email == email))
     if taken.one():
-        raise Conflict(f"a user with email {email} already exists", code="duplicate_email")
+        raise ConflictError(f"a user with email {email} already exists", code="duplicate_email")
     user = User(
         org_id=org_id,
         email=email,
@@ -66,7 +68,9 @@ def issue_pair(settings: Settings, user: User) -> TokenPair:
     refresh = tokens.issue(
         settings.secret_key, user.id, "refresh", settings.refresh_token_ttl_s, user.token_version
     )
-    return TokenPair(access_token=access, refresh_token=refresh, expires_in=settings.access_token_ttl_s)
+    return TokenPair(
+        access_token=access, refresh_token=refresh, expires_in=settings.access_token_ttl_s
+    )
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
@@ -74,20 +78,22 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
     if user is None:
         # Spend the same time as a wrong password, so timing does not reveal who has an account.
         await verify_password(await _dummy_hash(), password)
-        raise Unauthorized("wrong email or password", code="invalid_credentials")
+        raise UnauthorizedError("wrong email or password", code="invalid_credentials")
     if not await verify_password(user.password_hash, password):
-        raise Unauthorized("wrong email or password", code="invalid_credentials")
+        raise UnauthorizedError("wrong email or password", code="invalid_credentials")
     if not user.is_active:
-        raise Unauthorized("this account is disabled", code="account_disabled")
+        raise UnauthorizedError("this account is disabled", code="account_disabled")
     return user
 
 
 async def refresh(session: AsyncSession, settings: Settings, refresh_token: str) -> TokenPair:
     try:
         claims = tokens.decode(settings.secret_key, refresh_token, "refresh")
-    except tokens.InvalidToken as exc:
-        raise Unauthorized(str(exc), code="invalid_token") from exc
+    except tokens.InvalidTokenError as exc:
+        raise UnauthorizedError(str(exc), code="invalid_token") from exc
     user = await session.get(User, claims.user_id)
     if user is None or not user.is_active or user.token_version != claims.version:
-        raise Unauthorized("this session is no longer valid; sign in again", code="invalid_token")
+        raise UnauthorizedError(
+            "this session is no longer valid; sign in again", code="invalid_token"
+        )
     return issue_pair(settings, user)

@@ -17,12 +17,17 @@ class TokenClaims:
     version: int
 
 
-class InvalidToken(Exception):
+class InvalidTokenError(Exception):
     """The token is malformed, forged, expired or of the wrong type."""
 
 
 def issue(
-    secret: str, user_id: int, token_type: TokenType, ttl_s: int, version: int, now: datetime | None = None
+    secret: str,
+    user_id: int,
+    token_type: TokenType,
+    ttl_s: int,
+    version: int,
+    now: datetime | None = None,
 ) -> str:
     now = now or datetime.now(UTC)
     payload = {
@@ -37,14 +42,16 @@ def issue(
 
 def decode(secret: str, token: str, expected: TokenType) -> TokenClaims:
     try:
-        payload = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+        payload = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+        )
     except jwt.ExpiredSignatureError as exc:
-        raise InvalidToken("the token has expired") from exc
+        raise InvalidTokenError("the token has expired") from exc
     except jwt.PyJWTError as exc:
-        raise InvalidToken("the token is not valid") from exc
+        raise InvalidTokenError("the token is not valid") from exc
     if payload.get("typ") != expected:
-        raise InvalidToken(f"expected a {expected} token")
+        raise InvalidTokenError(f"expected a {expected} token")
     try:
         return TokenClaims(int(payload["sub"]), expected, int(payload.get("ver", 0)))
     except (TypeError, ValueError) as exc:
-        raise InvalidToken("the token is not valid") from exc
+        raise InvalidTokenError("the token is not valid") from exc

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.principal import Principal
@@ -19,8 +19,9 @@ from backend.orders import service as orders
 from backend.orders import transitions
 from backend.tracking_links import service as links
 from shared.enums import DriverStatus, OrderStatus, ProofType, Role, StopKind
+from shared.schemas.common import TimeWindow
 from shared.schemas.fleet import RouteCreate, RouteStopIn
-from shared.schemas.orders import OrderCreate, StopIn, TimeWindow, TransitionRequest
+from shared.schemas.orders import OrderCreate, StopIn, TransitionRequest
 
 ORG_SLUG = "demo"
 PASSWORD = "lastmile-demo"
@@ -28,17 +29,39 @@ DEPOT = ("Port Hercule depot", "Quai Antoine 1er, Monaco", 43.7347, 7.4206)
 # Monaco's streets, roughly: orders fall inside this box (lat, lng).
 AREA = ((43.7270, 7.4090), (43.7500, 7.4370))
 STREETS = [
-    "Boulevard des Moulins", "Avenue de la Costa", "Rue Grimaldi", "Boulevard Albert 1er",
-    "Avenue Princesse Grace", "Rue Princesse Caroline", "Boulevard d'Italie", "Rue de Millo",
-    "Avenue Saint-Charles", "Boulevard de Suisse", "Rue Bosio", "Avenue Hector Otto",
+    "Boulevard des Moulins",
+    "Avenue de la Costa",
+    "Rue Grimaldi",
+    "Boulevard Albert 1er",
+    "Avenue Princesse Grace",
+    "Rue Princesse Caroline",
+    "Boulevard d'Italie",
+    "Rue de Millo",
+    "Avenue Saint-Charles",
+    "Boulevard de Suisse",
+    "Rue Bosio",
+    "Avenue Hector Otto",
 ]
 NAMES = [
-    "Amélie Laurent", "Marco Rossi", "Sofia Ferrari", "Louis Martin", "Chloé Bernard",
-    "Luca Bianchi", "Emma Dubois", "Nina Moreau", "Hugo Lefèvre", "Giulia Romano",
-    "Léa Fontaine", "Paolo Greco",
+    "Amélie Laurent",
+    "Marco Rossi",
+    "Sofia Ferrari",
+    "Louis Martin",
+    "Chloé Bernard",
+    "Luca Bianchi",
+    "Emma Dubois",
+    "Nina Moreau",
+    "Hugo Lefèvre",
+    "Giulia Romano",
+    "Léa Fontaine",
+    "Paolo Greco",
 ]
-DRIVERS = [("Jonas Weber", "Van 1"), ("Maya Costa", "Van 2"), ("Ali Haddad", "Cargo bike"),
-           ("Sara Lind", "Van 3")]
+DRIVERS = [
+    ("Jonas Weber", "Van 1"),
+    ("Maya Costa", "Van 2"),
+    ("Ali Haddad", "Cargo bike"),
+    ("Sara Lind", "Van 3"),
+]
 
 
 @dataclass
@@ -64,7 +87,9 @@ async def seed_demo(
     session: AsyncSession, settings: Settings, *, day: date | None = None, orders_count: int = 24
 ) -> DemoLogins:
     """Create the demo organisation once; return its logins and three tracking links."""
-    existing = (await session.exec(select(Organization).where(Organization.slug == ORG_SLUG))).first()
+    existing = (
+        await session.exec(select(Organization).where(Organization.slug == ORG_SLUG))
+    ).first()
     if existing is not None:
         rows = await session.exec(
             select(TrackingLink.token).where(TrackingLink.org_id == existing.id).limit(3)
@@ -102,8 +127,12 @@ async def seed_demo(
             session, org.id, logins.drivers[i], PASSWORD, Role.DRIVER, driver_name
         )
         driver = Driver(
-            org_id=org.id, user_id=user.id, name=driver_name, phone=f"+377 6 00 00 0{i}",
-            vehicle_id=vehicle.id, status=DriverStatus.IDLE,
+            org_id=org.id,
+            user_id=user.id,
+            name=driver_name,
+            phone=f"+377 6 00 00 0{i}",
+            vehicle_id=vehicle.id,
+            status=DriverStatus.IDLE,
         )
         session.add(driver)
         drivers.append(driver)
@@ -141,16 +170,22 @@ async def seed_demo(
         mine = created[d_index * 6 : d_index * 6 + 6]
         for order in mine:
             await transitions.transition(
-                session, actor, order, TransitionRequest(to=OrderStatus.ASSIGNED, driver_id=driver.id)
+                session,
+                actor,
+                order,
+                TransitionRequest(to=OrderStatus.ASSIGNED, driver_id=driver.id),
             )
         stops = (
             await session.exec(
                 select(Stop).where(
-                    Stop.kind == StopKind.DROPOFF, Stop.order_id.in_([o.id for o in mine])  # type: ignore[union-attr]
+                    Stop.kind == StopKind.DROPOFF,
+                    col(Stop.order_id).in_([o.id for o in mine]),
                 )
             )
         ).all()
-        ordered = sorted(stops, key=lambda s: (s.window_start or datetime.max.replace(tzinfo=UTC), s.id))
+        ordered = sorted(
+            stops, key=lambda s: (s.window_start or datetime.max.replace(tzinfo=UTC), s.id)
+        )
         assert driver.id is not None
         await routes_service.create_route(
             session,
@@ -159,11 +194,17 @@ async def seed_demo(
                 driver_id=driver.id,
                 vehicle_id=driver.vehicle_id,
                 service_date=day,
-                stops=[RouteStopIn(stop_id=s.id, planned_arrival_at=s.window_start) for s in ordered if s.id],
+                stops=[
+                    RouteStopIn(stop_id=s.id, planned_arrival_at=s.window_start)
+                    for s in ordered
+                    if s.id
+                ],
             ),
         )
     # One order already on its way, so a tracking link shows more than "received".
-    await transitions.transition(session, actor, created[0], TransitionRequest(to=OrderStatus.EN_ROUTE))
+    await transitions.transition(
+        session, actor, created[0], TransitionRequest(to=OrderStatus.EN_ROUTE)
+    )
 
     for order in (created[0], created[1], created[12]):
         link = await links.create_link(session, settings, actor, order, None)
@@ -173,5 +214,7 @@ async def seed_demo(
 
 
 async def demo_order_ids(session: AsyncSession) -> list[int]:
-    rows = await session.exec(select(Order.id).join(Organization).where(Organization.slug == ORG_SLUG))
+    rows = await session.exec(
+        select(Order.id).join(Organization).where(Organization.slug == ORG_SLUG)
+    )
     return [i for i in rows.all() if i is not None]

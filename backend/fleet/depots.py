@@ -20,7 +20,9 @@ async def list_depots(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[DepotOut]:
     """The organisation's depots."""
-    rows, total = await page(session, Depot, [Depot.org_id == principal.org_id], limit=limit, offset=offset)
+    rows, total = await page(
+        session, Depot, [Depot.org_id == principal.org_id], limit=limit, offset=offset
+    )
     return Page[DepotOut](
         items=[DepotOut.model_validate(d) for d in rows], total=total, limit=limit, offset=offset
     )

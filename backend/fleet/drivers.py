@@ -5,7 +5,7 @@ from sqlmodel import col, func, select
 
 from backend.crud import get_in_org, page, reference_in_org
 from backend.deps import AdminUser, DriverUser, SessionDep, StaffUser
-from backend.errors import BadRequest, Conflict
+from backend.errors import BadRequestError, ConflictError
 from backend.models import Driver, Order, Route, User, Vehicle
 from backend.responses import ERRORS
 from shared.enums import DriverStatus, Role
@@ -34,16 +34,18 @@ async def list_drivers(
     )
 
 
-@router.post("", response_model=DriverOut, status_code=201, responses=ERRORS(400, 401, 403, 409, 422))
+@router.post(
+    "", response_model=DriverOut, status_code=201, responses=ERRORS(400, 401, 403, 409, 422)
+)
 async def create_driver(body: DriverCreate, admin: AdminUser, session: SessionDep) -> Driver:
     """Add a driver, optionally linked to a login with the driver role."""
     user = await reference_in_org(session, User, body.user_id, admin.org_id, field="user_id")
     if user is not None:
         if user.role != Role.DRIVER:
-            raise BadRequest(f"user_id: user {user.id} has the {user.role} role, not driver")
+            raise BadRequestError(f"user_id: user {user.id} has the {user.role} role, not driver")
         linked = (await session.exec(select(Driver.id).where(Driver.user_id == user.id))).first()
         if linked is not None:
-            raise Conflict(f"user {user.id} already drives as driver {linked}")
+            raise ConflictError(f"user {user.id} already drives as driver {linked}")
     await reference_in_org(session, Vehicle, body.vehicle_id, admin.org_id, field="vehicle_id")
     driver = Driver(org_id=admin.org_id, **body.model_dump())
     session.add(driver)
@@ -59,7 +61,9 @@ async def my_driver(driver: DriverUser, session: SessionDep) -> Driver:
 
 
 @router.put("/me/status", response_model=DriverOut, responses=ERRORS(401, 403, 422))
-async def set_my_status(body: DriverStatusUpdate, driver: DriverUser, session: SessionDep) -> Driver:
+async def set_my_status(
+    body: DriverStatusUpdate, driver: DriverUser, session: SessionDep
+) -> Driver:
     """Start or end a shift, take a break: the driver sets their own status."""
     assert driver.driver_id is not None
     row = await get_in_org(session, Driver, driver.driver_id, driver.org_id, label="driver")
@@ -82,7 +86,9 @@ async def update_driver(
     driver = await get_in_org(session, Driver, driver_id, principal.org_id, label="driver")
     changes = body.model_dump(exclude_unset=True)
     if "vehicle_id" in changes:
-        await reference_in_org(session, Vehicle, body.vehicle_id, principal.org_id, field="vehicle_id")
+        await reference_in_org(
+            session, Vehicle, body.vehicle_id, principal.org_id, field="vehicle_id"
+        )
     for key, value in changes.items():
         setattr(driver, key, value)
     session.add(driver)
@@ -101,10 +107,12 @@ async def delete_driver(driver_id: int, admin: AdminUser, session: SessionDep) -
         )
     ).one()
     routes = (
-        await session.exec(select(func.count()).select_from(Route).where(Route.driver_id == driver_id))
+        await session.exec(
+            select(func.count()).select_from(Route).where(Route.driver_id == driver_id)
+        )
     ).one()
     if open_orders or routes:
-        raise Conflict(
+        raise ConflictError(
             f"driver {driver_id} still has {open_orders} open order(s) and {routes} route(s); "
             "reassign them first"
         )

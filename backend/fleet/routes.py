@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 from backend.auth.principal import Principal
 from backend.crud import page
 from backend.deps import CurrentUser, SessionDep, StaffUser
-from backend.errors import NotFound
+from backend.errors import NotFoundError
 from backend.fleet import routes_service as service
 from backend.models import Route
 from backend.responses import ERRORS
@@ -26,10 +26,12 @@ def _visible(principal: Principal) -> list[Any]:
 
 async def _get(session: SessionDep, principal: Principal, route_id: int) -> Route:
     route = await session.get(Route, route_id)
-    if route is None or route.org_id != principal.org_id or (
-        principal.role is Role.DRIVER and route.driver_id != principal.driver_id
+    if (
+        route is None
+        or route.org_id != principal.org_id
+        or (principal.role is Role.DRIVER and route.driver_id != principal.driver_id)
     ):
-        raise NotFound(f"route {route_id} not found")
+        raise NotFoundError(f"route {route_id} not found")
     return route
 
 
@@ -56,7 +58,9 @@ async def list_routes(
     return Page[RouteOut](items=items, total=total, limit=limit, offset=offset)
 
 
-@router.post("", response_model=RouteOut, status_code=201, responses=ERRORS(400, 401, 403, 409, 422))
+@router.post(
+    "", response_model=RouteOut, status_code=201, responses=ERRORS(400, 401, 403, 409, 422)
+)
 async def create_route(body: RouteCreate, principal: StaffUser, session: SessionDep) -> RouteOut:
     """Plan a route: a driver, a day and stops in order (a pickup before its dropoff)."""
     route = await service.create_route(session, principal, body)
@@ -70,7 +74,9 @@ async def get_route(route_id: int, principal: CurrentUser, session: SessionDep) 
     return (await service.routes_out(session, [route]))[0]
 
 
-@router.patch("/{route_id}", response_model=RouteOut, responses=ERRORS(400, 401, 403, 404, 409, 422))
+@router.patch(
+    "/{route_id}", response_model=RouteOut, responses=ERRORS(400, 401, 403, 404, 409, 422)
+)
 async def update_route(
     route_id: int, body: RouteUpdate, principal: StaffUser, session: SessionDep
 ) -> RouteOut:

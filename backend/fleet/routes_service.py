@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.crud import reference_in_org
-from backend.errors import BadRequest, Conflict
+from backend.errors import BadRequestError, ConflictError
 from backend.models import Driver, Order, Route, Stop, Vehicle
 from shared.enums import StopKind
 from shared.lifecycle import TERMINAL
@@ -15,14 +15,12 @@ from shared.schemas.fleet import RouteCreate, RouteOut, RouteStopIn, RouteUpdate
 from shared.schemas.orders import StopOut
 
 
-async def _place_stops(
-    session: AsyncSession, route: Route, wanted: Sequence[RouteStopIn]
-) -> None:
+async def _place_stops(session: AsyncSession, route: Route, wanted: Sequence[RouteStopIn]) -> None:
     """Put exactly ``wanted`` on ``route`` in that order, taking off what was there before."""
     assert route.id is not None
     ids = [w.stop_id for w in wanted]
     if len(set(ids)) != len(ids):
-        raise BadRequest("stops: a stop appears twice in the route")
+        raise BadRequestError("stops: a stop appears twice in the route")
     stops = {
         s.id: s
         for s in (await session.exec(select(Stop).where(col(Stop.id).in_(ids)))).all()
@@ -30,19 +28,27 @@ async def _place_stops(
     }
     missing = [i for i in ids if i not in stops]
     if missing:
-        raise BadRequest(f"stops: {missing} do not exist in this organisation")
-    elsewhere = sorted(i for i, s in stops.items() if s.route_id not in (None, route.id))
+        raise BadRequestError(f"stops: {missing} do not exist in this organisation")
+    elsewhere = sorted(
+        i for i, s in stops.items() if i is not None and s.route_id not in (None, route.id)
+    )
     if elsewhere:
-        raise Conflict(f"stops {elsewhere} are already on another route; take them off it first")
+        raise ConflictError(
+            f"stops {elsewhere} are already on another route; take them off it first"
+        )
     orders = {
         o.id: o
         for o in (
-            await session.exec(select(Order).where(col(Order.id).in_({s.order_id for s in stops.values()})))
+            await session.exec(
+                select(Order).where(col(Order.id).in_({s.order_id for s in stops.values()}))
+            )
         ).all()
     }
-    closed = sorted(i for i, s in stops.items() if orders[s.order_id].status in TERMINAL)
+    closed = sorted(
+        i for i, s in stops.items() if i is not None and orders[s.order_id].status in TERMINAL
+    )
     if closed:
-        raise Conflict(f"stops {closed} belong to orders that are finished")
+        raise ConflictError(f"stops {closed} belong to orders that are finished")
     position: dict[tuple[int, StopKind], int] = {}
     for seq, stop_id in enumerate(ids):
         stop = stops[stop_id]
@@ -50,7 +56,7 @@ async def _place_stops(
     for (order_id, kind), seq in position.items():
         pickup_seq = position.get((order_id, StopKind.PICKUP))
         if kind is StopKind.DROPOFF and pickup_seq is not None and pickup_seq > seq:
-            raise BadRequest(f"stops: order {order_id}'s dropoff comes before its pickup")
+            raise BadRequestError(f"stops: order {order_id}'s dropoff comes before its pickup")
 
     await session.exec(
         update(Stop)
@@ -59,7 +65,11 @@ async def _place_stops(
     )
     for seq, item in enumerate(wanted):
         stop = stops[item.stop_id]
-        stop.route_id, stop.sequence, stop.planned_arrival_at = route.id, seq, item.planned_arrival_at
+        stop.route_id, stop.sequence, stop.planned_arrival_at = (
+            route.id,
+            seq,
+            item.planned_arrival_at,
+        )
         session.add(stop)
     await session.flush()
 
@@ -78,7 +88,7 @@ async def update_route(session: AsyncSession, route: Route, body: RouteUpdate) -
     changes = body.model_dump(exclude_unset=True, exclude={"stops"})
     if "driver_id" in changes:
         if body.driver_id is None:
-            raise BadRequest("driver_id: a route needs a driver")
+            raise BadRequestError("driver_id: a route needs a driver")
         await reference_in_org(session, Driver, body.driver_id, route.org_id, field="driver_id")
     if "vehicle_id" in changes:
         await reference_in_org(session, Vehicle, body.vehicle_id, route.org_id, field="vehicle_id")

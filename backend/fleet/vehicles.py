@@ -1,11 +1,11 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from backend.crud import get_in_org, page, reference_in_org
 from backend.deps import AdminUser, SessionDep, StaffUser
-from backend.errors import Conflict
+from backend.errors import ConflictError
 from backend.models import Depot, Driver, Route, Vehicle
 from backend.responses import ERRORS
 from shared.schemas.common import Page
@@ -68,9 +68,9 @@ async def delete_vehicle(vehicle_id: int, admin: AdminUser, session: SessionDep)
     for model, label in ((Driver, "driver"), (Route, "route")):
         used = (
             await session.exec(
-                select(func.count()).select_from(model).where(model.vehicle_id == vehicle_id)  # type: ignore[attr-defined]
+                select(func.count()).select_from(model).where(col(model.vehicle_id) == vehicle_id)
             )
         ).one()
         if used:
-            raise Conflict(f"vehicle {vehicle_id} is still used by {used} {label}(s)")
+            raise ConflictError(f"vehicle {vehicle_id} is still used by {used} {label}(s)")
     await session.delete(vehicle)

@@ -26,7 +26,11 @@ async def health(state: StateDep) -> JSONResponse:
         async with asyncio.timeout(CHECK_TIMEOUT_S):
             await state.broker.ping()
     except Exception as exc:
-        broker = ComponentHealth(ok=False, backend=broker.backend, detail=f"{type(exc).__name__}: {exc}")
+        broker = ComponentHealth(
+            ok=False, backend=broker.backend, detail=f"{type(exc).__name__}: {exc}"
+        )
     ok = db.ok and broker.ok
-    body = Health(status="ok" if ok else "degraded", version=__version__, database=db, broker=broker)
+    body = Health(
+        status="ok" if ok else "degraded", version=__version__, database=db, broker=broker
+    )
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)

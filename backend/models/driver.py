@@ -18,4 +18,6 @@ class Driver(SQLModel, table=True):
     status: DriverStatus = Field(
         default=DriverStatus.OFFLINE, sa_column=Column(enum_type(DriverStatus), nullable=False)
     )
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

@@ -13,7 +13,8 @@ class Order(SQLModel, table=True):
     org_id: int = Field(foreign_key="organizations.id", index=True)
     reference: str | None = Field(default=None, max_length=100, index=True)
     status: OrderStatus = Field(
-        default=OrderStatus.CREATED, sa_column=Column(enum_type(OrderStatus), nullable=False, index=True)
+        default=OrderStatus.CREATED,
+        sa_column=Column(enum_type(OrderStatus), nullable=False, index=True),
     )
     recipient_name: str = Field(max_length=200)
     recipient_phone: str | None = Field(default=None, max_length=40)
@@ -27,5 +28,9 @@ class Order(SQLModel, table=True):
     notes: str = ""
     instructions: str = ""
     driver_id: int | None = Field(default=None, foreign_key="drivers.id", index=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

@@ -23,4 +23,6 @@ class Route(SQLModel, table=True):
     planned_end_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     actual_start_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     actual_end_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

@@ -16,4 +16,6 @@ class TrackingLink(SQLModel, table=True):
     token: str = Field(max_length=64, unique=True, index=True)
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     revoked: bool = False
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

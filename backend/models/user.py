@@ -18,4 +18,6 @@ class User(SQLModel, table=True):
     is_active: bool = True
     # Bumped to invalidate every refresh token issued before (sign out everywhere).
     token_version: int = 0
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

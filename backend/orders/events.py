@@ -5,8 +5,8 @@ from typing import Any
 import orjson
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.db import after_commit
 from backend.auth.principal import Principal
+from backend.db import after_commit
 from backend.models import Order, OrderEvent
 from shared.channels import order_channel, org_channel
 from shared.enums import EventKind, OrderStatus

@@ -44,7 +44,9 @@ async def list_orders(
     route_id: int | None = None,
     window_from: Annotated[datetime | None, Query(description="dropoff window ends after")] = None,
     window_to: Annotated[datetime | None, Query(description="dropoff window starts before")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="reference, name, address, barcode")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="reference, name, address, barcode")
+    ] = None,
     sort: SortKey = "-created_at",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -110,7 +112,9 @@ async def delete_order(order_id: int, principal: StaffUser, session: SessionDep)
 
 
 @router.post(
-    "/{order_id}/transitions", response_model=OrderOut, responses=ERRORS(400, 401, 403, 404, 409, 422)
+    "/{order_id}/transitions",
+    response_model=OrderOut,
+    responses=ERRORS(400, 401, 403, 404, 409, 422),
 )
 async def transition_order(
     order_id: int, body: TransitionRequest, principal: CurrentUser, session: SessionDep

@@ -6,7 +6,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.errors import NotFound
+from backend.errors import NotFoundError
 from backend.models import Order
 from shared.enums import Role
 
@@ -25,5 +25,5 @@ async def get_visible_order(session: AsyncSession, principal: Principal, order_i
         await session.exec(select(Order).where(Order.id == order_id, *visible(principal)))
     ).first()
     if order is None:
-        raise NotFound(f"order {order_id} not found")
+        raise NotFoundError(f"order {order_id} not found")
     return order

@@ -9,7 +9,7 @@ from sqlmodel import col, delete, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.errors import Conflict
+from backend.errors import ConflictError
 from backend.models import Barcode, Order, OrderEvent, Stop, TrackingLink
 from backend.models.types import utcnow
 from backend.orders import events
@@ -46,7 +46,7 @@ def _stop(org_id: int, order_id: int, kind: StopKind, data: StopIn) -> Stop:
 async def _check_barcodes_free(session: AsyncSession, org_id: int, codes: Sequence[str]) -> None:
     repeated = sorted(code for code, n in Counter(codes).items() if n > 1)
     if repeated:
-        raise Conflict(
+        raise ConflictError(
             f"barcode(s) given to more than one order: {', '.join(repeated)}",
             code="duplicate_barcode",
             details={"barcodes": repeated},
@@ -58,7 +58,7 @@ async def _check_barcodes_free(session: AsyncSession, org_id: int, codes: Sequen
     )
     taken = sorted(rows.all())
     if taken:
-        raise Conflict(
+        raise ConflictError(
             f"barcode(s) already used in this organisation: {', '.join(taken)}",
             code="duplicate_barcode",
             details={"barcodes": taken},
@@ -92,13 +92,12 @@ async def update_order(
     session: AsyncSession, principal: Principal, order: Order, patch: OrderUpdate
 ) -> Order:
     if order.status in TERMINAL:
-        raise Conflict(f"order {order.id} is '{order.status}' and can no longer be changed")
+        raise ConflictError(f"order {order.id} is '{order.status}' and can no longer be changed")
     changes = patch.model_dump(exclude_unset=True)
     stop_changes = {k: changes.pop(k) for k in ("pickup", "dropoff") if k in changes}
     if stop_changes and order.status not in STOPS_EDITABLE:
-        raise Conflict(
-            f"the stops of an order in '{order.status}' cannot change; "
-            "fail or reschedule it first"
+        raise ConflictError(
+            f"the stops of an order in '{order.status}' cannot change; fail or reschedule it first"
         )
     for key, value in changes.items():
         setattr(order, key, value)
@@ -120,18 +119,22 @@ async def update_order(
     session.add(order)
     await session.flush()
     await events.record(
-        session, order, EventKind.UPDATED, principal, details={"fields": sorted([*changes, *stop_changes])}
+        session,
+        order,
+        EventKind.UPDATED,
+        principal,
+        details={"fields": sorted([*changes, *stop_changes])},
     )
     return order
 
 
 async def delete_order(session: AsyncSession, order: Order) -> None:
     if order.status not in DELETABLE:
-        raise Conflict(
+        raise ConflictError(
             f"only orders in 'created' or 'cancelled' can be deleted; this one is '{order.status}'"
         )
     for model in (Barcode, Stop, OrderEvent, TrackingLink):
-        await session.exec(delete(model).where(model.order_id == order.id))  # type: ignore[attr-defined]
+        await session.exec(delete(model).where(col(model.order_id) == order.id))
     await session.delete(order)
     await session.flush()
 
@@ -178,8 +181,11 @@ async def list_orders(
     total = (await session.exec(select(func.count()).select_from(Order).where(*conditions))).one()
     descending = sort.startswith("-")
     key = SORTS[sort.lstrip("-")]
-    order_by = [key.desc() if descending else key.asc(), col(Order.id).asc()]
     rows = await session.exec(
-        select(Order).where(*conditions).order_by(*order_by).offset(offset).limit(limit)
+        select(Order)
+        .where(*conditions)
+        .order_by(key.desc() if descending else key.asc(), col(Order.id).asc())
+        .offset(offset)
+        .limit(limit)
     )
     return list(rows.all()), total

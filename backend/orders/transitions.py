@@ -7,12 +7,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.errors import BadRequest, Conflict, Forbidden
+from backend.errors import BadRequestError, ConflictError, ForbiddenError
 from backend.models import Driver, Order, Stop
 from backend.models.types import utcnow
 from backend.orders import events
 from shared.enums import EventKind, OrderStatus, StopKind
-from shared.lifecycle import DRIVER_TARGETS, IllegalTransition, check_transition
+from shared.lifecycle import DRIVER_TARGETS, IllegalTransitionError, check_transition
 from shared.schemas.orders import TransitionRequest
 
 S = OrderStatus
@@ -27,14 +27,14 @@ async def transition(
     assert order.id is not None
     target = request.to
     if principal.driver_id is not None and target not in DRIVER_TARGETS:
-        raise Forbidden(f"drivers cannot move an order to '{target}'; dispatch does that")
+        raise ForbiddenError(f"drivers cannot move an order to '{target}'; dispatch does that")
     stops = list((await session.exec(select(Stop).where(Stop.order_id == order.id))).all())
     has_pickup = any(s.kind == StopKind.PICKUP for s in stops)
     current = OrderStatus(order.status)
     try:
         check_transition(current, target, has_pickup=has_pickup)
-    except IllegalTransition as exc:
-        raise Conflict(
+    except IllegalTransitionError as exc:
+        raise ConflictError(
             str(exc),
             code="illegal_transition",
             details={"current": current, "requested": target},
@@ -44,12 +44,12 @@ async def transition(
     if target is S.ASSIGNED:
         driver_id = request.driver_id or order.driver_id
         if driver_id is None:
-            raise BadRequest("say which driver: 'driver_id' is needed to assign an order")
+            raise BadRequestError("say which driver: 'driver_id' is needed to assign an order")
         driver = await session.get(Driver, driver_id)
         if driver is None or driver.org_id != order.org_id:
-            raise BadRequest(f"driver {driver_id} does not exist in this organisation")
+            raise BadRequestError(f"driver {driver_id} does not exist in this organisation")
     elif request.driver_id is not None:
-        raise BadRequest("'driver_id' is only accepted when assigning")
+        raise BadRequestError("'driver_id' is only accepted when assigning")
     if target in _UNPLANNED:
         driver_id = None
 
@@ -60,8 +60,8 @@ async def transition(
         .where(col(Order.id) == order.id, col(Order.status) == current)
         .values(status=target, driver_id=driver_id, updated_at=now)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"order {order.id} changed meanwhile; reload and try again")
+    if result.rowcount != 1:
+        raise ConflictError(f"order {order.id} changed meanwhile; reload and try again")
     await session.refresh(order)
 
     for stop in stops:
@@ -91,7 +91,6 @@ def _touch_stop(stop: Stop, target: OrderStatus, now_at: datetime) -> None:
     if stop.kind == StopKind.PICKUP and target is S.PICKED_UP:
         stop.actual_arrival_at = stop.actual_arrival_at or now_at
         stop.actual_departure_at = now_at
-    if stop.kind == StopKind.DROPOFF:
-        if target in (S.DELIVERED, S.FAILED):
-            stop.actual_arrival_at = stop.actual_arrival_at or now_at
-            stop.actual_departure_at = now_at
+    if stop.kind == StopKind.DROPOFF and target in (S.DELIVERED, S.FAILED):
+        stop.actual_arrival_at = stop.actual_arrival_at or now_at
+        stop.actual_departure_at = now_at

@@ -23,7 +23,7 @@ class RedisBroker:
                     yield bytes(item["data"])
         finally:
             await pubsub.unsubscribe(channel)
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def ping(self) -> None:
         await self._redis.ping()

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.config import Settings
-from backend.errors import AppError, NotFound
+from backend.errors import AppError, NotFoundError
 from backend.models import Driver, Order, OrderEvent, Stop, TrackingLink, Vehicle
 from backend.models.types import utcnow
 from backend.orders import events
@@ -19,7 +19,7 @@ from shared.schemas.tracking import TrackingEvent, TrackingView
 TOKEN_BYTES = 24  # 192 bits: not guessable, 32 URL-safe characters
 
 
-class LinkExpired(AppError):
+class LinkExpiredError(AppError):
     status_code = 410
     code = "link_expired"
 
@@ -49,16 +49,19 @@ async def create_link(
         session, order, EventKind.TRACKING_LINK_CREATED, principal, details={"ttl_hours": hours}
     )
     return TrackingLinkOut(
-        token=link.token, url=link_url(settings, link.token), order_id=order.id, expires_at=link.expires_at
+        token=link.token,
+        url=link_url(settings, link.token),
+        order_id=order.id,
+        expires_at=link.expires_at,
     )
 
 
 async def resolve(session: AsyncSession, token: str) -> TrackingLink:
     link = (await session.exec(select(TrackingLink).where(TrackingLink.token == token))).first()
     if link is None or link.revoked:
-        raise NotFound("this tracking link does not exist")
+        raise NotFoundError("this tracking link does not exist")
     if link.expires_at <= utcnow():
-        raise LinkExpired("this tracking link has expired; ask the sender for a new one")
+        raise LinkExpiredError("this tracking link has expired; ask the sender for a new one")
     return link
 
 
@@ -70,7 +73,9 @@ async def tracking_view(session: AsyncSession, token: str) -> TrackingView:
     stops = (await session.exec(select(Stop).where(Stop.order_id == order.id))).all()
     destination = next((s for s in stops if s.kind == StopKind.DROPOFF), stops[0])
     driver = await session.get(Driver, order.driver_id) if order.driver_id else None
-    vehicle = await session.get(Vehicle, driver.vehicle_id) if driver and driver.vehicle_id else None
+    vehicle = (
+        await session.get(Vehicle, driver.vehicle_id) if driver and driver.vehicle_id else None
+    )
     rows = await session.exec(
         select(OrderEvent)
         .where(OrderEvent.order_id == order.id, col(OrderEvent.to_status).is_not(None))

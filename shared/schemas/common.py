@@ -12,7 +12,9 @@ from pydantic import (
     model_validator,
 )
 
-Latitude = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False, description="WGS84 degrees")]
+Latitude = Annotated[
+    float, Field(ge=-90.0, le=90.0, allow_inf_nan=False, description="WGS84 degrees")
+]
 Longitude = Annotated[
     float, Field(ge=-180.0, le=180.0, allow_inf_nan=False, description="WGS84 degrees")
 ]

@@ -110,7 +110,9 @@ async def test_admin_creates_users_in_their_own_organisation(org: Org, base_url:
     assert created.json()["email"] == "new.hire@example.test"
     again = await org.admin.post("/api/v1/users", json=body)
     assert again.status_code == 409
-    short = await org.admin.post("/api/v1/users", json={**body, "email": "x@y.test", "password": "short"})
+    short = await org.admin.post(
+        "/api/v1/users", json={**body, "email": "x@y.test", "password": "short"}
+    )
     assert short.status_code == 400
     assert "8 characters" in short.json()["error"]["message"]
     async with httpx.AsyncClient(base_url=base_url) as client:

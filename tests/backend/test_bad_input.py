@@ -45,9 +45,7 @@ async def test_bare_nan_literal_in_json_is_refused(shared_org: Org) -> None:
 
 
 async def test_unknown_fields_are_refused(shared_org: Org) -> None:
-    response = await shared_org.dispatcher.post(
-        "/api/v1/orders", json=order_payload(colour="blue")
-    )
+    response = await shared_org.dispatcher.post("/api/v1/orders", json=order_payload(colour="blue"))
     assert response.status_code == 422
     assert fields_named(response.json()) == {"colour"}
     nested = order_payload()
@@ -83,7 +81,9 @@ async def test_order_without_any_stop_is_refused(shared_org: Org) -> None:
 
 async def test_duplicate_barcode_in_the_organisation_is_409(org: Org, stranger: Org) -> None:
     first = await create_order(org.dispatcher, barcodes=["PARCEL-1"])
-    response = await org.dispatcher.post("/api/v1/orders", json=order_payload(barcodes=["PARCEL-1"]))
+    response = await org.dispatcher.post(
+        "/api/v1/orders", json=order_payload(barcodes=["PARCEL-1"])
+    )
     assert response.status_code == 409
     error = response.json()["error"]
     assert error["code"] == "duplicate_barcode"

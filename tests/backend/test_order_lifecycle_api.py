@@ -31,7 +31,9 @@ def path_to(target: S, has_pickup: bool) -> list[S]:
     return walk[::-1][1:]
 
 
-async def new_order_in(client: httpx.AsyncClient, state: S, has_pickup: bool, driver_id: int) -> int:
+async def new_order_in(
+    client: httpx.AsyncClient, state: S, has_pickup: bool, driver_id: int
+) -> int:
     extra: dict[str, Any] = {"pickup": PICKUP} if has_pickup else {}
     response = await client.post("/api/v1/orders", json=order_payload(**extra))
     assert response.status_code == 201, response.text
@@ -70,7 +72,8 @@ async def test_every_transition_from(current: S, has_pickup: bool, shared_org: O
     for target in sorted(set(S) - legal):
         error = (await move(admin, probe, target, driver_id, expect=409)).json()["error"]
         assert error["code"] == "illegal_transition"
-        assert f"'{current}'" in error["message"] and f"'{target}'" in error["message"]
+        assert f"'{current}'" in error["message"]
+        assert f"'{target}'" in error["message"]
         assert error["details"] == {"current": current, "requested": target}
     after = (await admin.get(f"/api/v1/orders/{probe}")).json()
     assert after["status"] == current
@@ -82,6 +85,8 @@ async def test_every_transition_from(current: S, has_pickup: bool, shared_org: O
         assert moved["status"] == target
         last = (await admin.get(f"/api/v1/orders/{order_id}/events")).json()[-1]
         assert (last["kind"], last["from_status"], last["to_status"]) == (
-            "status_changed", current, target,
+            "status_changed",
+            current,
+            target,
         )
         assert last["actor_role"] == "admin"

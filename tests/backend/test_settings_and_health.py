@@ -15,15 +15,15 @@ def test_default_secret_is_refused_outside_development(monkeypatch: pytest.Monke
     monkeypatch.setenv("LASTMILE_ENVIRONMENT", "production")
     monkeypatch.delenv("LASTMILE_SECRET_KEY", raising=False)
     with pytest.raises(ValidationError, match="LASTMILE_SECRET_KEY"):
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)
     monkeypatch.setenv("LASTMILE_SECRET_KEY", "x" * 40)
-    assert Settings(_env_file=None).environment is Environment.PRODUCTION  # type: ignore[call-arg]
+    assert Settings(_env_file=None).environment is Environment.PRODUCTION
 
 
 def test_development_runs_with_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LASTMILE_ENVIRONMENT", raising=False)
     monkeypatch.delenv("LASTMILE_SECRET_KEY", raising=False)
-    assert Settings(_env_file=None).secret_key == DEFAULT_SECRET  # type: ignore[call-arg]
+    assert Settings(_env_file=None).secret_key == DEFAULT_SECRET
 
 
 def test_environment_variables_reach_the_settings(
@@ -34,18 +34,18 @@ def test_environment_variables_reach_the_settings(
     monkeypatch.setenv("LASTMILE_CORS_ORIGINS", "http://a.test, http://b.test")
     monkeypatch.setenv("LASTMILE_TILE_URL", "https://tiles.example.test/{z}/{x}/{y}.png")
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    s = Settings(_env_file=None)
     assert s.resolved_database_url == f"sqlite+aiosqlite:///{tmp_path / 'lastmile.db'}"
     assert s.redis_url == "redis://127.0.0.1:6390/0"
     assert s.cors_origins == ["http://a.test", "http://b.test"]
     assert s.tile_url.startswith("https://tiles.example.test/")
     monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://u:p@db.example.test/lastmile")
-    assert Settings(_env_file=None).resolved_database_url.startswith("postgresql+asyncpg://")  # type: ignore[call-arg]
+    assert Settings(_env_file=None).resolved_database_url.startswith("postgresql+asyncpg://")
 
 
 def test_short_secret_is_refused() -> None:
     with pytest.raises(ValidationError, match="secret_key"):
-        Settings(secret_key="too-short", _env_file=None)  # type: ignore[call-arg]
+        Settings(secret_key="too-short", _env_file=None)
 
 
 async def test_health_reports_database_and_broker(base_url: str) -> None:

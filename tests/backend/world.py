@@ -21,7 +21,9 @@ class World:
 
 async def build_world(org: Org) -> World:
     admin = org.admin
-    depot = (await admin.post("/api/v1/depots", json={"name": "Hub", "lat": 43.73, "lng": 7.42})).json()
+    depot = (
+        await admin.post("/api/v1/depots", json={"name": "Hub", "lat": 43.73, "lng": 7.42})
+    ).json()
     vehicle = (
         await admin.post("/api/v1/vehicles", json={"name": "Van", "capacity_weight_kg": 500})
     ).json()

@@ -1,19 +1,27 @@
 """The order state machine, pure: every legal and every illegal (from, to) pair."""
 
+import itertools
+
 import pytest
 
 from shared.enums import OrderStatus as S
 from shared.lifecycle import (
     DRIVER_TARGETS,
     TERMINAL,
-    IllegalTransition,
+    IllegalTransitionError,
     all_transitions,
     allowed_targets,
     check_transition,
 )
 
 HAPPY_WITH_PICKUP = [
-    S.CREATED, S.ASSIGNED, S.EN_ROUTE_TO_PICKUP, S.PICKED_UP, S.EN_ROUTE, S.ARRIVING, S.DELIVERED,
+    S.CREATED,
+    S.ASSIGNED,
+    S.EN_ROUTE_TO_PICKUP,
+    S.PICKED_UP,
+    S.EN_ROUTE,
+    S.ARRIVING,
+    S.DELIVERED,
 ]
 HAPPY_WITHOUT_PICKUP = [S.CREATED, S.ASSIGNED, S.EN_ROUTE, S.ARRIVING, S.DELIVERED]
 ALL_PAIRS = [(a, b) for a in S for b in S]
@@ -28,7 +36,7 @@ def test_each_pair_is_allowed_exactly_when_listed(
     if legal:
         check_transition(current, requested, has_pickup=has_pickup)
     else:
-        with pytest.raises(IllegalTransition) as info:
+        with pytest.raises(IllegalTransitionError) as info:
             check_transition(current, requested, has_pickup=has_pickup)
         assert f"'{current}'" in str(info.value)
         assert f"'{requested}'" in str(info.value)
@@ -38,21 +46,21 @@ def test_each_pair_is_allowed_exactly_when_listed(
     ("path", "has_pickup"), [(HAPPY_WITH_PICKUP, True), (HAPPY_WITHOUT_PICKUP, False)]
 )
 def test_happy_paths_are_walkable(path: list[S], has_pickup: bool) -> None:
-    for current, requested in zip(path, path[1:], strict=False):
+    for current, requested in itertools.pairwise(path):
         check_transition(current, requested, has_pickup=has_pickup)
 
 
 def test_pickup_leg_depends_on_having_a_pickup() -> None:
-    with pytest.raises(IllegalTransition, match="pickup stop"):
+    with pytest.raises(IllegalTransitionError, match="pickup stop"):
         check_transition(S.ASSIGNED, S.EN_ROUTE, has_pickup=True)
-    with pytest.raises(IllegalTransition, match="no pickup stop"):
+    with pytest.raises(IllegalTransitionError, match="no pickup stop"):
         check_transition(S.ASSIGNED, S.EN_ROUTE_TO_PICKUP, has_pickup=False)
 
 
 @pytest.mark.parametrize("final", sorted(TERMINAL))
 def test_final_states_go_nowhere(final: S) -> None:
     assert allowed_targets(final, has_pickup=True) == frozenset()
-    with pytest.raises(IllegalTransition, match="is final"):
+    with pytest.raises(IllegalTransitionError, match="is final"):
         check_transition(final, S.ASSIGNED, has_pickup=False)
 
 

@@ -1,0 +1,108 @@
+"""Run a Flet app as a subprocess and drive it in Debian's Chromium through Playwright.
+
+Flet paints on a canvas; its semantics tree is what a test can see. Clicking the
+``flt-semantics-placeholder`` turns that tree on, and every ``ft.Semantics(identifier=...)``
+shows up as a ``flt-semantics-identifier`` attribute.
+"""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from playwright.async_api import Locator, Page, async_playwright
+
+from tests.live_server import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ROOT = Path(__file__).resolve().parent.parent
+STARTUP_S = 30.0
+UI_TIMEOUT_MS = 20_000
+
+
+async def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_S
+    async with httpx.AsyncClient(timeout=2) as http:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the app exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                if (await http.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not serve {url} in time:\n{log.read_text()}")
+            await asyncio.sleep(0.2)
+
+
+@asynccontextmanager
+async def serve_app(module: str, api_url: str, log: Path) -> AsyncIterator[str]:
+    """``python -m <module>`` on a free port, as the demo launcher starts it; yields its URL."""
+    port = free_port()
+    env = {**os.environ, "FLET_WEB_NO_CDN": "1"}
+    command = [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "--api", api_url], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        await _wait_until_serving(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            await asyncio.to_thread(process.wait, 10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            await asyncio.to_thread(process.wait, 10)
+
+
+class FletPage:
+    """A Flet page with semantics on, addressed by semantics identifiers."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def by_id(self, identifier: str) -> Locator:
+        return self.page.locator(f'[flt-semantics-identifier="{identifier}"]')
+
+    async def type_into(self, identifier: str, text: str) -> None:
+        # Key by key: Flutter misses a value set in one go by Locator.fill() now and then.
+        field = self.by_id(identifier).locator("input")
+        await field.click()
+        await field.press_sequentially(text)
+
+    async def click(self, identifier: str) -> None:
+        await self.by_id(identifier).click()
+
+
+@asynccontextmanager
+async def open_in_chromium(url: str) -> AsyncIterator[FletPage]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            await page.goto(url)
+            placeholder = page.locator("flt-semantics-placeholder")
+            await placeholder.wait_for(state="attached", timeout=STARTUP_S * 1000)
+            await placeholder.dispatch_event("click")
+            yield FletPage(page)
+        finally:
+            await browser.close()
