@@ -3,7 +3,7 @@ from typing import Any
 
 from sqlmodel import Column, Field, SQLModel
 
-from backend.models.types import JSONType, UTCDateTime, enum_type, utcnow
+from backend.models.types import NEVER_REUSE_IDS, JSONType, UTCDateTime, enum_type, utcnow
 from shared.enums import EventKind, OrderStatus, Role
 
 
@@ -11,6 +11,7 @@ class OrderEvent(SQLModel, table=True):
     """Append-only timeline of an order: who did what, when and where. Never updated."""
 
     __tablename__ = "order_events"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organizations.id", index=True)

@@ -2,11 +2,12 @@ from datetime import datetime
 
 from sqlmodel import Column, Field, SQLModel
 
-from backend.models.types import UTCDateTime, utcnow
+from backend.models.types import NEVER_REUSE_IDS, UTCDateTime, utcnow
 
 
 class Organization(SQLModel, table=True):
     __tablename__ = "organizations"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=64, unique=True, index=True)

@@ -2,7 +2,7 @@ from datetime import date, datetime
 
 from sqlmodel import Column, Field, SQLModel
 
-from backend.models.types import UTCDateTime, enum_type, utcnow
+from backend.models.types import NEVER_REUSE_IDS, UTCDateTime, enum_type, utcnow
 from shared.enums import RouteStatus
 
 
@@ -10,6 +10,7 @@ class Route(SQLModel, table=True):
     """One driver's day (or shift). Its stops carry ``route_id`` and ``sequence``."""
 
     __tablename__ = "routes"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organizations.id", index=True)

@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Column, Field, SQLModel
 
-from backend.models.types import UTCDateTime, enum_type
+from backend.models.types import NEVER_REUSE_IDS, UTCDateTime, enum_type
 from shared.enums import StopKind
 
 
@@ -11,7 +11,10 @@ class Stop(SQLModel, table=True):
     """A place an order must be served at: its pickup or its dropoff."""
 
     __tablename__ = "stops"
-    __table_args__ = (UniqueConstraint("order_id", "kind", name="uq_stops_order_kind"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "kind", name="uq_stops_order_kind"),
+        NEVER_REUSE_IDS,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organizations.id", index=True)

@@ -55,3 +55,8 @@ def enum_type(enum_cls: type[StrEnum], length: int = 30) -> SAEnum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+# SQLite otherwise hands a deleted row's id to the next row; ids name live channels and
+# links, so an id must never come to mean another (another organisation's) object.
+NEVER_REUSE_IDS: Any = {"sqlite_autoincrement": True}

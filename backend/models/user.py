@@ -2,12 +2,13 @@ from datetime import datetime
 
 from sqlmodel import Column, Field, SQLModel
 
-from backend.models.types import UTCDateTime, enum_type, utcnow
+from backend.models.types import NEVER_REUSE_IDS, UTCDateTime, enum_type, utcnow
 from shared.enums import Role
 
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organizations.id", index=True)

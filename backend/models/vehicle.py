@@ -1,10 +1,11 @@
 from sqlmodel import Column, Field, SQLModel
 
-from backend.models.types import JSONType
+from backend.models.types import NEVER_REUSE_IDS, JSONType
 
 
 class Vehicle(SQLModel, table=True):
     __tablename__ = "vehicles"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organizations.id", index=True)

@@ -15,7 +15,10 @@
   const fmtDay = (iso) => new Date(iso).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" });
 
   function showError(message) {
+    // Forget a previously shown order: a link can stop working while the page is open.
+    $("title").textContent = "Your delivery";
     $("status").textContent = "Tracking unavailable";
+    $("status").dataset.status = "unavailable";
     $("error").textContent = message;
     $("error").hidden = false;
     $("details").hidden = true;

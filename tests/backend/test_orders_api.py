@@ -179,3 +179,10 @@ async def test_tracking_link_shows_one_order_without_private_details(
         assert "expired" in expired.json()["error"]["message"]
         unknown = await customer.get("/api/v1/track/not-a-token")
         assert unknown.status_code == 404
+
+
+async def test_a_deleted_orders_id_never_names_another_order(org: Org, stranger: Org) -> None:
+    doomed = await create_order(org.dispatcher)
+    assert (await org.dispatcher.delete(f"/api/v1/orders/{doomed['id']}")).status_code == 204
+    newcomer = await create_order(stranger.dispatcher)
+    assert newcomer["id"] > doomed["id"]

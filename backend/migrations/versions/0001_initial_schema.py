@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 09:46:24.803278
+Create Date: 2026-11-21 10:06:05.959864
 """
 
 from collections.abc import Sequence
@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("created_at", backend.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("organizations", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_organizations_slug"), ["slug"], unique=True)
@@ -46,6 +47,7 @@ def upgrade() -> None:
             ["organizations.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("depots", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_depots_org_id"), ["org_id"], unique=False)
@@ -70,6 +72,7 @@ def upgrade() -> None:
             ["organizations.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_users_email"), ["email"], unique=True)
@@ -93,6 +96,7 @@ def upgrade() -> None:
             ["organizations.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("vehicles", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_vehicles_org_id"), ["org_id"], unique=False)
@@ -134,6 +138,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("user_id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("drivers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_drivers_org_id"), ["org_id"], unique=False)
@@ -184,6 +189,7 @@ def upgrade() -> None:
             ["organizations.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_orders_driver_id"), ["driver_id"], unique=False)
@@ -233,6 +239,7 @@ def upgrade() -> None:
             ["vehicles.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("routes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_routes_driver_id"), ["driver_id"], unique=False)
@@ -255,6 +262,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("org_id", "code", name="uq_barcodes_org_code"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("barcodes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_barcodes_order_id"), ["order_id"], unique=False)
@@ -342,6 +350,7 @@ def upgrade() -> None:
             ["organizations.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("order_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_order_events_order_id"), ["order_id"], unique=False)
@@ -388,6 +397,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("order_id", "kind", name="uq_stops_order_kind"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("stops", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_stops_order_id"), ["order_id"], unique=False)
@@ -412,6 +422,7 @@ def upgrade() -> None:
             ["organizations.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("tracking_links", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_tracking_links_order_id"), ["order_id"], unique=False)
