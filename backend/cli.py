@@ -125,9 +125,12 @@ def demo(
     fresh: Annotated[bool, typer.Option(help="start from an empty database")] = False,
 ) -> None:
     """Run the whole platform: backend, tracking page, dispatcher and driver apps, demo data."""
-    from backend.demo.launcher import run_platform
+    from backend.demo.launcher import free_port, port_is_free, run_platform
 
     settings = Settings()
     if fresh and settings.data_dir.exists() and settings.database_url is None:
         shutil.rmtree(Path(settings.data_dir))
-    run_platform(settings, host=host, port=port, console=console)
+    if port is not None and not port_is_free(host, port):
+        console.print(f"[red]error:[/red] port {port} on {host} is in use; choose another --port")
+        raise typer.Exit(1)
+    run_platform(settings, host=host, port=port or free_port(host, 8000), console=console)

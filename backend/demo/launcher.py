@@ -11,6 +11,15 @@ from rich.console import Console
 from backend.config import Settings
 
 
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port(host: str, preferred: int) -> int:
     """``preferred`` if it is free on ``host``, otherwise one the OS picks."""
     for candidate in (preferred, 0):
@@ -38,7 +47,6 @@ def run_platform(settings: Settings, *, host: str, port: int, console: Console) 
     from backend.cli import seed
     from backend.main import create_app
 
-    port = free_port(host, port)
     base = f"http://{host}:{port}"
     if "public_base_url" not in settings.model_fields_set:
         settings = settings.model_copy(update={"public_base_url": base})

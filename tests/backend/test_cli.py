@@ -2,6 +2,7 @@
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -155,3 +156,14 @@ def test_demo_runs_the_whole_platform_and_prints_where(tmp_path: Path) -> None:
         assert demo.wait(timeout=30) is not None
     # The data stays for the next start.
     assert (tmp_path / "lastmile.db").exists()
+
+
+def test_demo_refuses_a_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(tmp_path, "demo", "--port", str(port))
+    assert result.returncode == 1
+    assert f"port {port}" in result.stdout
+    assert "in use" in result.stdout
