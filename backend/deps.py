@@ -8,12 +8,12 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.auth import tokens
 from backend.auth.principal import Principal
+from backend.auth.service import user_for_token
 from backend.config import Settings
 from backend.db import pending_messages, session_scope
 from backend.errors import ForbiddenError, UnauthorizedError
-from backend.models import Driver, User
+from backend.models import Driver
 from backend.state import AppState
 from shared.enums import Role
 
@@ -57,15 +57,7 @@ async def get_principal(
 ) -> Principal:
     if not token:
         raise UnauthorizedError("sign in first: send 'Authorization: Bearer <access token>'")
-    try:
-        claims = tokens.decode(settings.secret_key, token, "access")
-    except tokens.InvalidTokenError as exc:
-        raise UnauthorizedError(str(exc), code="invalid_token") from exc
-    user = await session.get(User, claims.user_id)
-    if user is None or not user.is_active or user.token_version != claims.version:
-        raise UnauthorizedError(
-            "this session is no longer valid; sign in again", code="invalid_token"
-        )
+    user = await user_for_token(session, settings, token, "access")
     assert user.id is not None
     driver_id = None
     if user.role is Role.DRIVER:

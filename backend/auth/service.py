@@ -86,9 +86,12 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
     return user
 
 
-async def refresh(session: AsyncSession, settings: Settings, refresh_token: str) -> TokenPair:
+async def user_for_token(
+    session: AsyncSession, settings: Settings, token: str, expected: tokens.TokenType
+) -> User:
+    """The active user a token of type ``expected`` was issued to, or a 401."""
     try:
-        claims = tokens.decode(settings.secret_key, refresh_token, "refresh")
+        claims = tokens.decode(settings.secret_key, token, expected)
     except tokens.InvalidTokenError as exc:
         raise UnauthorizedError(str(exc), code="invalid_token") from exc
     user = await session.get(User, claims.user_id)
@@ -96,4 +99,8 @@ async def refresh(session: AsyncSession, settings: Settings, refresh_token: str)
         raise UnauthorizedError(
             "this session is no longer valid; sign in again", code="invalid_token"
         )
-    return issue_pair(settings, user)
+    return user
+
+
+async def refresh(session: AsyncSession, settings: Settings, refresh_token: str) -> TokenPair:
+    return issue_pair(settings, await user_for_token(session, settings, refresh_token, "refresh"))

@@ -10,21 +10,12 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import require_tool
 from tests.factories import Org, assign, create_order
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = ViewportSize(width=390, height=844)  # CSS pixels
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 POLL_MS = 30_000  # the page refreshes itself every 30 s

@@ -1,4 +1,4 @@
-"""Run a Flet app as a subprocess and drive it in Debian's Chromium through Playwright.
+"""Drive pages in Debian's Chromium through Playwright; run a Flet app as a subprocess for it.
 
 Flet paints on a canvas; its semantics tree is what a test can see. Clicking the
 ``flt-semantics-placeholder`` turns that tree on, and every ``ft.Semantics(identifier=...)``
@@ -7,7 +7,6 @@ shows up as a ``flt-semantics-identifier`` attribute.
 
 import asyncio
 import os
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -34,43 +33,60 @@ STARTUP_S = 30.0
 UI_TIMEOUT_MS = 20_000
 
 
-async def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+async def _log_text(log: Path) -> str:
+    return await asyncio.to_thread(log.read_text, errors="replace")
+
+
+async def _wait_until_serving(url: str, process: asyncio.subprocess.Process, log: Path) -> None:
     deadline = time.monotonic() + STARTUP_S
     async with httpx.AsyncClient(timeout=2) as http:
         while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the app exited with {process.returncode}:\n{log.read_text()}")
+            if process.returncode is not None:
+                raise RuntimeError(
+                    f"the app exited with {process.returncode}:\n{await _log_text(log)}"
+                )
             try:
                 if (await http.get(url)).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not serve {url} in time:\n{log.read_text()}")
+                raise RuntimeError(f"the app did not serve {url} in time:\n{await _log_text(log)}")
             await asyncio.sleep(0.2)
 
 
 @asynccontextmanager
 async def serve_app(module: str, api_url: str, log: Path) -> AsyncIterator[str]:
-    """``python -m <module>`` on a free port, as the demo launcher starts it; yields its URL."""
+    """``python -m <module>`` on a free port, as the demo launcher starts it; yields its URL.
+
+    The app's output goes to ``log``, quoted when it fails to start.
+    """
     port = free_port()
     env = {**os.environ, "FLET_WEB_NO_CDN": "1"}
-    command = [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, "--api", api_url], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+    out = await asyncio.to_thread(log.open, "wb")
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port)),
+            *("--api", api_url),
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
         )
+    finally:
+        out.close()  # the child holds its own copy
     url = f"http://127.0.0.1:{port}/"
     try:
         await _wait_until_serving(url, process, log)
         yield url
     finally:
-        process.terminate()
-        try:
-            await asyncio.to_thread(process.wait, 10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            await asyncio.to_thread(process.wait, 10)
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), timeout=10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
 
 
 class FletPage:
@@ -83,9 +99,14 @@ class FletPage:
         return self.page.locator(f'[flt-semantics-identifier="{identifier}"]')
 
     async def type_into(self, identifier: str, text: str) -> None:
-        # Key by key: Flutter misses a value set in one go by Locator.fill() now and then.
+        """Replace the field's text, key by key as a person would.
+
+        Flutter misses a value set in one go by ``Locator.fill()`` now and then.
+        """
         field = self.by_id(identifier).locator("input")
         await field.click()
+        await field.press("ControlOrMeta+a")
+        await field.press("Backspace")
         await field.press_sequentially(text)
 
     async def click(self, identifier: str) -> None:

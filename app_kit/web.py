@@ -1,0 +1,68 @@
+"""Serving a Flet app on the web: one API client and one state per browser session.
+
+Flet runs here only in web mode, with no CDN (it would hang on its logo offline).
+"""
+
+import argparse
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import flet as ft
+import uvicorn
+from starlette.types import ASGIApp
+
+from shared.api_client import ApiClient
+
+DEFAULT_API = "http://127.0.0.1:8000"
+
+
+def session_main[S](
+    api_url: str, title: str, make_state: Callable[[ApiClient], S], view: Callable[[S], Any]
+) -> Callable[[ft.Page], Awaitable[None]]:
+    """The Flet entry point: each browser tab is its own signed-in session."""
+
+    async def main(page: ft.Page) -> None:
+        client = ApiClient(api_url)
+        state = make_state(client)
+
+        async def closed(_: ft.Event[ft.Page]) -> None:
+            await client.aclose()
+
+        page.title = title
+        page.on_close = closed
+        page.render(view, state)
+
+    return main
+
+
+def create_web_app(main: Callable[[ft.Page], Awaitable[None]]) -> ASGIApp:
+    """The ASGI app serving the Flutter web client and its session socket, with no CDN."""
+    app: ASGIApp = ft.run(main, export_asgi_app=True, no_cdn=True)
+    return app
+
+
+def serve(name: str, main: Callable[[ft.Page], Awaitable[None]], host: str, port: int) -> None:
+    """Serve the app until interrupted."""
+    print(f"{name}: http://{host}:{port}/", flush=True)
+    # The same websocket implementation Flet's own web server picks.
+    uvicorn.run(
+        create_web_app(main), host=host, port=port, ws="websockets-sansio", log_level="warning"
+    )
+
+
+def parse_args(
+    prog: str, default_port: int, argv: Sequence[str] | None = None
+) -> argparse.Namespace:
+    """``--host``, ``--port`` and ``--api`` (default ``$LASTMILE_API_URL``, then localhost)."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {prog}", description=f"Serve {prog} on the web."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=default_port, help="port to listen on")
+    parser.add_argument(
+        "--api",
+        default=os.environ.get("LASTMILE_API_URL") or DEFAULT_API,
+        help=f"Lastmile server URL (default: $LASTMILE_API_URL, then {DEFAULT_API})",
+    )
+    return parser.parse_args(argv)

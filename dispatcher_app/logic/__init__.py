@@ -1,0 +1,1 @@
+"""Pure functions: rows of the orders grid, filters, formatting for people."""

@@ -1,0 +1,1 @@
+"""Thin Flet components that render the state and call its methods."""

@@ -1,0 +1,1 @@
+"""The driver's app: today's stops in order, the next one first, and the shift switch."""

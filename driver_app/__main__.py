@@ -1,0 +1,17 @@
+"""``python -m driver_app --host H --port P --api URL``: serve the driver app on the web."""
+
+from collections.abc import Sequence
+
+from app_kit.web import parse_args, serve
+from driver_app.main import build
+
+DEFAULT_PORT = 8552
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args("driver_app", DEFAULT_PORT, argv)
+    serve("driver app", build(args.api), args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()

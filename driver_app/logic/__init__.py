@@ -1,0 +1,1 @@
+"""Pure functions: ordering stops, picking the next one, formatting for people."""

@@ -1,0 +1,1 @@
+"""Plain classes holding the driver app's behaviour; no Flet, no page."""

@@ -1,0 +1,126 @@
+"""Today's stops and the driver's shift, loaded from the server."""
+
+from collections.abc import Callable
+from datetime import date, datetime, tzinfo
+
+import httpx
+
+from app_kit.errors import describe_error
+from app_kit.observable import Observable
+from driver_app.logic.shift import SHIFT_CHOICES
+from driver_app.logic.stops import StopLine, next_stop_index, order_stops
+from shared.api_client import ApiClient, ApiError, AuthError
+from shared.enums import DriverStatus
+from shared.schemas.fleet import DriverOut
+from shared.schemas.orders import OrderOut
+
+# The server caps a page at 500 rows.
+_PAGE = 500
+
+
+class TodayState(Observable):
+    """The signed-in driver's stops for the service date, in route order, and their status.
+
+    ``on_expired`` is called when the server refuses the session, so the app can go back
+    to the sign-in screen.
+    """
+
+    def __init__(
+        self,
+        client: ApiClient,
+        *,
+        on_expired: Callable[[], None],
+        now: Callable[[], datetime],
+        tz: tzinfo,
+    ) -> None:
+        super().__init__()
+        self._client = client
+        self._on_expired = on_expired
+        self._now = now
+        self.tz = tz
+        self._generation = 0  # bumped by every load and by clear(): the newest load wins
+        self._epoch = 0  # bumped by clear(): nothing from before a sign-out lands after it
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget everything loaded (after signing out)."""
+        self._generation += 1
+        self._epoch += 1
+        self.lines: list[StopLine] = []
+        self.next_index: int | None = None
+        self.driver: DriverOut | None = None
+        self.loaded = False
+        self.loading = False
+        self.shift_busy = False
+        self.error: str | None = None
+        self.notify()
+
+    @property
+    def service_date(self) -> date:
+        """Today, in the driver's time zone."""
+        return self._now().astimezone(self.tz).date()
+
+    @property
+    def next_stop(self) -> StopLine | None:
+        return self.lines[self.next_index] if self.next_index is not None else None
+
+    async def load(self) -> None:
+        """Fetch the driver's profile, today's routes and the orders on them."""
+        self._generation += 1
+        generation = self._generation
+        self.loading, self.error = True, None
+        self.notify()
+        # One call after another: a day has a route or two, and concurrent calls would race
+        # to refresh an expired access token.
+        try:
+            driver = await self._client.my_driver()
+            routes = await self._client.list_routes(service_date=self.service_date)
+            orders = {o.id: o for route in routes.items for o in await self._orders_on(route.id)}
+        except (ApiError, httpx.TransportError) as exc:
+            if generation == self._generation:
+                self.loading = False
+                self._fail(exc)
+            return
+        if generation != self._generation:
+            return  # a newer load or a sign-out superseded this one
+        self.driver = driver
+        self.lines = order_stops(routes.items, orders)
+        self.next_index = next_stop_index(self.lines)
+        self.loaded, self.loading = True, False
+        self.notify()
+
+    async def set_shift(self, status: DriverStatus) -> None:
+        """Go on or off shift, or take a break."""
+        if status not in SHIFT_CHOICES:
+            raise ValueError(f"a driver chooses among {', '.join(SHIFT_CHOICES)}, not {status}")
+        epoch = self._epoch
+        self.shift_busy, self.error = True, None
+        self.notify()
+        try:
+            driver = await self._client.set_my_status(status)
+        except (ApiError, httpx.TransportError) as exc:
+            if epoch == self._epoch:
+                self.shift_busy = False
+                self._fail(exc)
+            return
+        if epoch != self._epoch:
+            return
+        self.driver, self.shift_busy = driver, False
+        self.notify()
+
+    async def _orders_on(self, route_id: int) -> list[OrderOut]:
+        orders: list[OrderOut] = []
+        while True:
+            page = await self._client.list_orders(
+                route_id=route_id, limit=_PAGE, offset=len(orders)
+            )
+            orders.extend(page.items)
+            if not page.items or len(orders) >= page.total:
+                return orders
+
+    def _fail(self, exc: Exception) -> None:
+        if isinstance(exc, AuthError):
+            self._on_expired()
+            return
+        self.error = describe_error(exc, self._client.base_url)
+        self.notify()

@@ -1,0 +1,128 @@
+"""Today's stops, the next one first and prominent, with the shift switch."""
+
+import flet as ft
+
+from app_kit.hooks import tagged, use_observable
+from app_kit.time_windows import format_window
+from driver_app.logic.shift import SHIFT_CHOICES, shift_choice, shift_label
+from driver_app.logic.stops import StopLine, stop_status_label
+from driver_app.state.app import DriverAppState
+from driver_app.state.today import TodayState
+from shared.enums import DriverStatus, StopKind
+
+
+@ft.component
+def shift_toggle(today: TodayState) -> ft.Control:
+    if today.driver is None:
+        return ft.Container()
+    current = shift_choice(today.driver.status)
+
+    async def changed(e: ft.Event[ft.SegmentedButton]) -> None:
+        chosen = DriverStatus(e.control.selected[0])
+        if chosen != current:
+            await today.set_shift(chosen)
+
+    return tagged(
+        "shift-toggle",
+        ft.SegmentedButton(
+            selected=[current.value],
+            disabled=today.shift_busy,
+            on_change=changed,
+            segments=[
+                ft.Segment(value=status.value, label=ft.Text(shift_label(status)))
+                for status in SHIFT_CHOICES
+            ],
+        ),
+    )
+
+
+def stop_row(line: StopLine, number: int, window: str, *, is_next: bool) -> ft.Control:
+    stop = line.stop
+    kind = "Pickup" if stop.kind is StopKind.PICKUP else "Dropoff"
+    who = line.order.recipient_name if line.order is not None else ""
+    details = " · ".join(part for part in (kind, who) if part)
+    status = stop_status_label(line)
+    muted = ft.Colors.ON_SURFACE_VARIANT if line.finished else None
+    header: list[ft.Control] = [ft.Text(f"{number}.", weight=ft.FontWeight.BOLD, color=muted)]
+    if is_next:
+        header.append(ft.Text("NEXT STOP", weight=ft.FontWeight.BOLD, color=ft.Colors.PRIMARY))
+    header.append(ft.Text(status, color=muted))
+    body = ft.Column(
+        spacing=4,
+        controls=[
+            ft.Row(header, spacing=12),
+            ft.Text(
+                stop.address,
+                size=22 if is_next else 16,
+                weight=ft.FontWeight.BOLD if is_next else None,
+                color=muted,
+            ),
+            ft.Text(f"{window} · {details}", color=muted),
+        ],
+    )
+    row = tagged(
+        "stop-row",
+        ft.Container(
+            content=body,
+            padding=20 if is_next else 12,
+            border_radius=12,
+            bgcolor=ft.Colors.PRIMARY_CONTAINER if is_next else None,
+            border=None if is_next else ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
+        ),
+    )
+    # Every row is a "stop-row"; the next one also sits inside a "next-stop" node.
+    return tagged("next-stop", row) if is_next else row
+
+
+@ft.component
+def today_view(app: DriverAppState) -> ft.Control:
+    today, session = app.today, app.session
+    use_observable(today)
+    name = (session.user.full_name or session.user.email) if session.user else ""
+
+    rows: list[ft.Control] = [
+        stop_row(
+            line,
+            i + 1,
+            format_window(
+                line.stop.window_start, line.stop.window_end, tz=today.tz, today=today.service_date
+            ),
+            is_next=i == today.next_index,
+        )
+        for i, line in enumerate(today.lines)
+    ]
+    if today.loaded and not today.lines:
+        rows = [tagged("no-stops", ft.Text("No stops planned for today."))]
+    elif today.loaded and today.next_index is None:
+        rows.insert(0, tagged("day-done", ft.Text("All stops done for today.", size=18)))
+
+    return ft.Column(
+        expand=True,
+        controls=[
+            ft.Row(
+                [
+                    ft.Column(
+                        [
+                            ft.Text("Today's stops", size=24, weight=ft.FontWeight.BOLD),
+                            ft.Text(f"{name} · {today.service_date:%A %d %B}"),
+                        ],
+                        spacing=2,
+                        expand=True,
+                    ),
+                    tagged(
+                        "stops-refresh",
+                        ft.IconButton(ft.Icons.REFRESH, tooltip="Refresh", on_click=today.load),
+                    ),
+                    tagged("logout", ft.TextButton("Sign out", on_click=app.logout)),
+                ],
+            ),
+            shift_toggle(today),
+            *([ft.ProgressBar()] if today.loading else []),
+            *(
+                [tagged("today-error", ft.Text(today.error, color=ft.Colors.ERROR))]
+                if today.error
+                else []
+            ),
+            ft.ListView(controls=rows, spacing=8, expand=True),
+        ],
+    )

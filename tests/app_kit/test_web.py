@@ -1,0 +1,23 @@
+"""How the apps are started: ``python -m driver_app|dispatcher_app --host H --port P --api URL``."""
+
+import pytest
+
+from app_kit.web import DEFAULT_API, parse_args
+
+
+def test_the_launchers_arguments_are_understood(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LASTMILE_API_URL", raising=False)
+    args = parse_args(
+        "driver_app", 8552, ["--host", "0.0.0.0", "--port", "9001", "--api", "http://api.test:8000"]
+    )
+    assert (args.host, args.port, args.api) == ("0.0.0.0", 9001, "http://api.test:8000")
+    assert parse_args("dispatcher_app", 8551, []).port == 8551
+
+
+def test_the_api_defaults_to_the_environment_then_localhost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LASTMILE_API_URL", "http://from-env.test")
+    assert parse_args("driver_app", 8552, []).api == "http://from-env.test"
+    monkeypatch.delenv("LASTMILE_API_URL")
+    assert parse_args("driver_app", 8552, []).api == DEFAULT_API == "http://127.0.0.1:8000"

@@ -1,0 +1,41 @@
+"""The dispatcher app in a real browser: sign in, see the orders and the drivers."""
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import expect
+
+from tests.browser import CHROMIUM, open_in_chromium, serve_app
+from tests.conftest import require_tool
+from tests.factories import PASSWORD, Org, assign, create_order
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(120)
+async def test_dispatcher_signs_in_and_sees_the_orders(
+    org: Org, base_url: str, tmp_path: Path
+) -> None:
+    require_tool(CHROMIUM, "Chromium")
+    waiting = await create_order(org.dispatcher)
+    taken = await create_order(org.dispatcher)
+    await assign(org.dispatcher, taken["id"], org.driver_ids[0])
+
+    async with (
+        serve_app("dispatcher_app", base_url, tmp_path / "dispatcher_app.log") as url,
+        open_in_chromium(url) as ui,
+    ):
+        await ui.type_into("login-email", org.emails["dispatcher"])
+        await ui.type_into("login-password", PASSWORD)
+        await ui.click("login-submit")
+
+        rows = ui.by_id("order-row")
+        await expect(rows).to_have_count(2)
+        await expect(rows.nth(0)).to_contain_text(taken["reference"])
+        await expect(rows.nth(0)).to_contain_text("Dora Driver")
+        await expect(rows.nth(1)).to_contain_text(waiting["reference"])
+        await expect(ui.by_id("driver-row")).to_have_count(2)
+
+        await ui.type_into("order-search", waiting["reference"])
+        await ui.by_id("order-search").locator("input").press("Enter")
+        await expect(rows).to_have_count(1)
+        await expect(rows.first).to_contain_text(waiting["reference"])

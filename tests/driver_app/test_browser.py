@@ -1,0 +1,39 @@
+"""The driver app in a real browser: sign in, see today's stops, the next one marked."""
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from playwright.async_api import expect
+
+from tests.browser import CHROMIUM, open_in_chromium, serve_app
+from tests.conftest import require_tool
+from tests.driver_app.routes import assigned_orders, dropoff_address, plan_route
+from tests.factories import PASSWORD, Org
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(120)
+async def test_driver_signs_in_and_sees_todays_stops(
+    org: Org, base_url: str, tmp_path: Path
+) -> None:
+    require_tool(CHROMIUM, "Chromium")
+    orders = await assigned_orders(org.dispatcher, org.driver_ids[0], 2)
+    # The app runs on this machine, so its "today" is this machine's local date.
+    await plan_route(org.dispatcher, org.driver_ids[0], date.today(), orders)
+
+    async with (
+        serve_app("driver_app", base_url, tmp_path / "driver_app.log") as url,
+        open_in_chromium(url) as ui,
+    ):
+        await ui.type_into("login-email", org.emails["driver"])
+        await ui.type_into("login-password", "wrong-password")
+        await ui.click("login-submit")
+        await expect(ui.by_id("login-error")).to_have_text("wrong email or password")
+
+        await ui.type_into("login-password", PASSWORD)
+        await ui.click("login-submit")
+
+        await expect(ui.by_id("stop-row")).to_have_count(2)
+        await expect(ui.by_id("next-stop")).to_contain_text(dropoff_address(orders[0]))
+        await expect(ui.by_id("stop-row").nth(1)).to_contain_text(dropoff_address(orders[1]))
