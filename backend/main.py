@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from backend import __version__, error_handlers
 from backend.auth.router import router as auth_router
@@ -44,11 +45,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await broker.close()
             await engine.dispose()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from installed files,
+    # not from a CDN a self-hosted box may not reach.
+    app: FastAPI = FastAPIOffline(
         title="Lastmile",
         version=__version__,
         summary="Self-hostable last-mile delivery: dispatch, drivers, live tracking.",
         lifespan=lifespan,
+        static_url="/docs-assets",
     )
     if settings.cors_origins:
         app.add_middleware(
