@@ -1,16 +1,11 @@
 """Lookups shared by the organisation-scoped tables."""
 
-from typing import Any, Protocol
+from typing import Any
 
 from sqlmodel import SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.errors import BadRequestError, NotFoundError
-
-
-class OrgScoped(Protocol):
-    id: int | None
-    org_id: int
 
 
 async def get_in_org[M: SQLModel](

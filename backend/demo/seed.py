@@ -14,7 +14,7 @@ from backend.auth.principal import Principal
 from backend.auth.service import create_user, get_or_create_org
 from backend.config import Settings
 from backend.fleet import routes_service
-from backend.models import Depot, Driver, Order, Organization, Stop, TrackingLink, Vehicle
+from backend.models import Depot, Driver, Organization, Stop, TrackingLink, Vehicle
 from backend.orders import service as orders
 from backend.orders import transitions
 from backend.tracking_links import service as links
@@ -211,10 +211,3 @@ async def seed_demo(
         logins.tracking_urls.append(link.url)
     await session.flush()
     return logins
-
-
-async def demo_order_ids(session: AsyncSession) -> list[int]:
-    rows = await session.exec(
-        select(Order.id).join(Organization).where(Organization.slug == ORG_SLUG)
-    )
-    return [i for i in rows.all() if i is not None]

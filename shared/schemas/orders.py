@@ -11,7 +11,6 @@ from shared.schemas.common import (
     OutModel,
     StrictModel,
     TimeWindow,
-    UtcDatetime,
 )
 
 Barcode = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^\S+$")]
@@ -151,18 +150,3 @@ class TrackingLinkOut(OutModel):
     url: str
     order_id: int
     expires_at: datetime
-
-
-__all__ = [
-    "OrderBatchCreate",
-    "OrderCreate",
-    "OrderEventOut",
-    "OrderOut",
-    "OrderUpdate",
-    "StopIn",
-    "StopOut",
-    "TrackingLinkCreate",
-    "TrackingLinkOut",
-    "TransitionRequest",
-    "UtcDatetime",
-]
