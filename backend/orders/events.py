@@ -1,5 +1,6 @@
 """Appending to an order's timeline and announcing it once committed."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -12,8 +13,7 @@ from shared.channels import order_channel, org_channel
 from shared.enums import EventKind, OrderStatus
 
 
-async def record(
-    session: AsyncSession,
+def new_event(
     order: Order,
     kind: EventKind,
     actor: Principal | None,
@@ -24,9 +24,9 @@ async def record(
     lng: float | None = None,
     details: dict[str, Any] | None = None,
 ) -> OrderEvent:
-    """Append an event to ``order``'s timeline; live views hear of it after the commit."""
+    """An event for ``order``'s timeline, not yet stored (see :func:`append`)."""
     assert order.id is not None
-    event = OrderEvent(
+    return OrderEvent(
         org_id=order.org_id,
         order_id=order.id,
         kind=kind,
@@ -38,8 +38,17 @@ async def record(
         lng=lng,
         details=details or {},
     )
-    session.add(event)
+
+
+async def append(session: AsyncSession, events: Sequence[OrderEvent]) -> None:
+    """Store ``events`` in one flush; live views hear of them once the commit succeeds."""
+    session.add_all(events)
     await session.flush()
+    for event in events:
+        _announce_after_commit(session, event)
+
+
+def _announce_after_commit(session: AsyncSession, event: OrderEvent) -> None:
     payload = orjson.dumps(
         {
             "type": "order_event",
@@ -53,4 +62,16 @@ async def record(
     )
     after_commit(session, org_channel(event.org_id), payload)
     after_commit(session, order_channel(event.order_id), payload)
+
+
+async def record(
+    session: AsyncSession,
+    order: Order,
+    kind: EventKind,
+    actor: Principal | None,
+    **fields: Any,
+) -> OrderEvent:
+    """Append one event to ``order``'s timeline (fields as for :func:`new_event`)."""
+    event = new_event(order, kind, actor, **fields)
+    await append(session, [event])
     return event

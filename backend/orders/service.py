@@ -70,22 +70,27 @@ async def create_orders(
 ) -> list[Order]:
     """Create all the orders or none: a failure anywhere leaves nothing stored."""
     await _check_barcodes_free(session, principal.org_id, [c for p in payloads for c in p.barcodes])
-    created = []
-    for payload in payloads:
-        fields = payload.model_dump(exclude={"pickup", "dropoff", "barcodes"})
-        order = Order(org_id=principal.org_id, **fields)
-        session.add(order)
-        await session.flush()
+    orders = [
+        Order(org_id=principal.org_id, **p.model_dump(exclude={"pickup", "dropoff", "barcodes"}))
+        for p in payloads
+    ]
+    session.add_all(orders)
+    await session.flush()  # one multi-row INSERT; gives every order its id
+    rows: list[Stop | Barcode] = []
+    for order, payload in zip(orders, payloads, strict=True):
         assert order.id is not None
         for kind, stop in ((StopKind.PICKUP, payload.pickup), (StopKind.DROPOFF, payload.dropoff)):
             if stop is not None:
-                session.add(_stop(principal.org_id, order.id, kind, stop))
-        for code in payload.barcodes:
-            session.add(Barcode(org_id=principal.org_id, order_id=order.id, code=code))
-        await events.record(session, order, EventKind.CREATED, principal, to_status=order.status)
-        created.append(order)
-    await session.flush()
-    return created
+                rows.append(_stop(principal.org_id, order.id, kind, stop))
+        rows += [
+            Barcode(org_id=principal.org_id, order_id=order.id, code=c) for c in payload.barcodes
+        ]
+    session.add_all(rows)
+    await events.append(
+        session,
+        [events.new_event(o, EventKind.CREATED, principal, to_status=o.status) for o in orders],
+    )
+    return orders
 
 
 async def update_order(
