@@ -18,6 +18,8 @@ from shared.enums import Role
 app = typer.Typer(help="Lastmile: self-hostable last-mile delivery.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+region_app = typer.Typer(help="Road-network regions (OSM extracts).", no_args_is_help=True)
+app.add_typer(region_app, name="region")
 console = Console()
 
 
@@ -94,6 +96,53 @@ def user_create(
     console.print(f"created {role} {email} (id {user_id}) in organisation '{org}'")
 
 
+@region_app.command("import")
+def region_import(
+    file: Annotated[Path, typer.Argument(help="an OpenStreetMap extract, FILE.osm.pbf")],
+    name: Annotated[
+        str | None, typer.Option(help="region name; default: the file name without .osm.pbf")
+    ] = None,
+) -> None:
+    """Prepare an extract once (OSRM car profile, contraction hierarchies, map tiles index)
+    into the data dir; the backend loads it at start (setting LASTMILE_REGION)."""
+    from backend.regions.importer import RegionImportError, import_region
+    from backend.regions.metadata import read_info
+
+    settings = Settings()
+    try:
+        with console.status(f"importing {file.name} (routing graph, then map index)…"):
+            region_dir = import_region(file, settings.regions_dir, name)
+    except RegionImportError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    info = read_info(region_dir)
+    assert info is not None
+    console.print(f"region '{info.name}' ready in {region_dir}", soft_wrap=True, highlight=False)
+    if info.name != settings.region:
+        console.print(f"the backend loads it with LASTMILE_REGION={info.name}")
+
+
+@region_app.command("list")
+def region_list() -> None:
+    """The imported regions: name, bounding box, source file, when."""
+    from backend.regions.metadata import list_regions
+
+    settings = Settings()
+    regions = list_regions(settings.regions_dir)
+    if not regions:
+        console.print(f"no region imported in {settings.regions_dir}")
+        return
+    for info in regions:
+        south, west, north, east = info.bbox
+        loaded = " (loaded at start)" if info.name == settings.region else ""
+        console.print(
+            f"{info.name}{loaded}: lat {south:.4f}..{north:.4f} lng {west:.4f}..{east:.4f}, "
+            f"from {info.source_file} (sha256 {info.source_sha256[:12]}), {info.created_at}",
+            soft_wrap=True,
+            highlight=False,
+        )
+
+
 async def seed(settings: Settings) -> DemoLogins:
     await _prepare(settings)
     engine = create_engine(settings.resolved_database_url)
@@ -134,3 +183,25 @@ def demo(
         console.print(f"[red]error:[/red] port {port} on {host} is in use; choose another --port")
         raise typer.Exit(1)
     run_platform(settings, host=host, port=port or free_port(host, 8000), console=console)
+
+
+@app.command()
+def simulate(
+    speed: Annotated[
+        float, typer.Option(help="simulated seconds per real second; 0: no waiting")
+    ] = 60.0,
+    seed: Annotated[int, typer.Option(help="same seed, same fixes")] = 0,
+    interval_s: Annotated[float, typer.Option(help="seconds between GPS fixes")] = 5.0,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="JSON-lines file (replaced); default DATA_DIR/simulation.jsonl"),
+    ] = None,
+    day: Annotated[
+        str | None, typer.Option("--date", help="YYYY-MM-DD of the routes; default today (UTC)")
+    ] = None,
+    now: Annotated[bool, typer.Option(help="shift the day so the first driver starts now")] = False,
+) -> None:
+    """Drive the day's routes with virtual drivers on the real streets; write their GPS fixes."""
+    from backend.simulator.command import run_simulate
+
+    raise typer.Exit(run_simulate(console, speed, seed, interval_s, out, day, now))

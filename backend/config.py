@@ -46,6 +46,24 @@ class Settings(BaseSettings):
         default="/tiles/{z}/{x}/{y}.png", description="map tiles; relative means this backend"
     )
     routing_url: str | None = Field(default=None, description="OSRM HTTP server; None: embedded")
+    region: str = Field(
+        default="monaco", description="routing region (data dir/regions/NAME) loaded at start"
+    )
+    routing_max_snap_m: float = Field(
+        default=1000.0, gt=0, description="farther from any road than this is refused"
+    )
+    fallback_reach_m: float = Field(
+        default=50_000.0,
+        ge=0,
+        description="straight-line estimates only this far outside a loaded region; "
+        "farther is refused (no region loaded: no limit)",
+    )
+    fallback_detour_factor: float = Field(
+        default=1.4, ge=1.0, description="straight-line estimate: road distance / crow distance"
+    )
+    fallback_speed_kmh: float = Field(
+        default=25.0, gt=0, description="straight-line estimate speed"
+    )
     access_token_ttl_s: int = Field(default=15 * 60, ge=30)
     refresh_token_ttl_s: int = Field(default=14 * 24 * 3600, ge=60)
     tracking_link_ttl_h: int = Field(default=72, ge=1)
@@ -67,6 +85,14 @@ class Settings(BaseSettings):
                 f"secret for the '{self.environment}' environment"
             )
         return self
+
+    @property
+    def regions_dir(self) -> Path:
+        return self.data_dir / "regions"
+
+    @property
+    def tiles_cache_dir(self) -> Path:
+        return self.data_dir / "tiles"
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -1,5 +1,6 @@
 """The FastAPI application: ``create_app()`` builds it, ``lifespan`` owns its resources."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,7 +21,10 @@ from backend.health.router import router as health_router
 from backend.migrate import upgrade
 from backend.orders.router import router as orders_router
 from backend.realtime.factory import create_broker
+from backend.routing.api import router as routing_router
+from backend.routing.startup import load_routing
 from backend.state import AppState
+from backend.tiles import router as tiles
 from backend.tracking_links.router import router as track_router
 from backend.tracking_page import router as tracking_page
 
@@ -38,10 +42,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.auto_migrate:
             await upgrade(engine)
         broker = create_broker(settings)
-        app.state.lastmile = AppState(settings=settings, engine=engine, broker=broker)
+        routing = await asyncio.to_thread(load_routing, settings)
+        app.state.lastmile = AppState(
+            settings=settings, engine=engine, broker=broker, routing=routing
+        )
         try:
             yield
         finally:
+            routing.close()
             await broker.close()
             await engine.dispose()
 
@@ -71,10 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         vehicles_router,
         depots_router,
         routes_router,
+        routing_router,
         track_router,
     ):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health_router)
     tracking_page.mount(app)
+    tiles.mount(app, settings)
     return app

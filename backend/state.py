@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.config import Settings
 from backend.realtime.broker import Broker
+from backend.routing.router import RoadRouter
 
 
 @dataclass(slots=True)
@@ -13,3 +14,4 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     broker: Broker
+    routing: RoadRouter  # road engines + straight-line fallback; see backend.routing.router

@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 from rich.console import Console
 
@@ -33,6 +34,31 @@ def free_port(host: str, preferred: int) -> int:
     raise OSError(f"no free port on {host}")
 
 
+BUNDLED_REGION = Path(__file__).resolve().parents[2] / "regions" / "monaco.osm.pbf"
+
+
+def prepare_demo_region(settings: Settings, console: Console) -> None:
+    """Import the bundled Monaco extract into the data dir once (a few seconds), so the
+    backend routes on real streets; later starts find it and skip this."""
+    from backend.regions.importer import RegionImportError, import_region
+    from backend.regions.metadata import read_info
+
+    if settings.routing_url or read_info(settings.regions_dir / settings.region) is not None:
+        return
+    if settings.region != "monaco" or not BUNDLED_REGION.is_file():
+        console.print(
+            f"[yellow]no road network:[/yellow] region '{settings.region}' is not imported; "
+            "times and distances are straight-line estimates "
+            "(`lastmile region import FILE.osm.pbf`)"
+        )
+        return
+    try:
+        with console.status("importing the Monaco road network (first start only)…"):
+            import_region(BUNDLED_REGION, settings.regions_dir, settings.region)
+    except RegionImportError as exc:
+        console.print(f"[yellow]road network import failed:[/yellow] {exc}")
+
+
 def _start_app(module: str, host: str, port: int, api_url: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "FLET_WEB_NO_CDN": "1", "LASTMILE_API_URL": api_url}
     return subprocess.Popen(
@@ -50,6 +76,7 @@ def run_platform(settings: Settings, *, host: str, port: int, console: Console) 
     base = f"http://{host}:{port}"
     if "public_base_url" not in settings.model_fields_set:
         settings = settings.model_copy(update={"public_base_url": base})
+    prepare_demo_region(settings, console)
     with console.status("preparing the database and the demo data…"):
         logins = asyncio.run(seed(settings))
     dispatcher_port = free_port(host, port + 1)

@@ -57,6 +57,9 @@ def new_user(_: Org, __: World) -> dict[str, Any]:
 
 ADMIN_ONLY = expect(201, dispatcher=403)
 STAFF_LIST = expect(200, stranger=200)  # a stranger lists their own (empty) organisation
+ROUTING = expect(200, driver=200, stranger=200)
+MONACO_A = {"lat": 43.72956, "lng": 7.41337}
+MONACO_B = {"lat": 43.73077, "lng": 7.41546}
 ROWS = [
     Row("GET", "/api/v1/auth/me", "/api/v1/auth/me", expect(200, driver=200, stranger=200)),
     Row(
@@ -216,6 +219,16 @@ ROWS = [
         lambda o, w: {"status": "published"},
     ),
     Row("DELETE", "/api/v1/routes/{route_id}", "/api/v1/routes/{own_route_id}", expect(204)),
+    # routing: any signed-in user, whatever the organisation (no stored data involved)
+    *[
+        Row("POST", f"/api/v1/routing/{name}", f"/api/v1/routing/{name}", ROUTING, body)
+        for name, body in (
+            ("route", lambda o, w: {"waypoints": [MONACO_A, MONACO_B]}),
+            ("matrix", lambda o, w: {"sources": [MONACO_A, MONACO_B]}),
+            ("nearest", lambda o, w: {"point": MONACO_A}),
+            ("match", lambda o, w: {"points": [MONACO_A, MONACO_B]}),
+        )
+    ],
     # the customer's view and health are public
     Row(
         "GET",

@@ -1,0 +1,1 @@
+"""OpenStreetMap regions: import an extract once, list what is imported."""

@@ -1,0 +1,1 @@
+"""Map tiles rendered from the region's own OpenStreetMap extract."""
