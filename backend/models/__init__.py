@@ -2,7 +2,9 @@
 
 from backend.models.barcode import Barcode
 from backend.models.depot import Depot
+from backend.models.device import Device
 from backend.models.driver import Driver
+from backend.models.location_fix import LocationFix
 from backend.models.order import Order
 from backend.models.order_event import OrderEvent
 from backend.models.organization import Organization
@@ -15,7 +17,9 @@ from backend.models.vehicle import Vehicle
 __all__ = [
     "Barcode",
     "Depot",
+    "Device",
     "Driver",
+    "LocationFix",
     "Order",
     "OrderEvent",
     "Organization",

@@ -1,0 +1,1 @@
+"""Live locations: ingest, cleaning, current positions, history, fan-out."""
