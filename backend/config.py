@@ -68,6 +68,22 @@ class Settings(BaseSettings):
     refresh_token_ttl_s: int = Field(default=14 * 24 * 3600, ge=60)
     tracking_link_ttl_h: int = Field(default=72, ge=1)
     auto_migrate: bool = Field(default=True, description="run migrations at start")
+    location_retention_days: float = Field(default=7.0, gt=0, description="history kept")
+    location_max_clock_skew_s: float = Field(
+        default=300.0, ge=0, description="fixes further in the future are refused"
+    )
+    location_max_age_s: float = Field(
+        default=2 * 86_400.0, gt=0, description="older fixes are refused (offline replay limit)"
+    )
+    location_max_accuracy_m: float = Field(
+        default=200.0, gt=0, description="fixes with a larger accuracy radius are refused"
+    )
+    location_max_speed_mps: float = Field(
+        default=70.0, gt=0, description="faster implied speed between fixes is a GPS jump"
+    )
+    location_commit_linger_ms: float = Field(
+        default=2.0, ge=0, description="history group commit: how long to gather fixes"
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -18,6 +18,15 @@ from backend.fleet.drivers import router as drivers_router
 from backend.fleet.routes import router as routes_router
 from backend.fleet.vehicles import router as vehicles_router
 from backend.health.router import router as health_router
+from backend.locations.api import router as locations_router
+from backend.locations.device_directory import DeviceDirectory
+from backend.locations.devices import router as devices_router
+from backend.locations.fanout import LocationFanOut
+from backend.locations.gps_router import router as gps_router
+from backend.locations.hub import Hub
+from backend.locations.ingest_ws import router as ingest_ws_router
+from backend.locations.pipeline import build_pipeline
+from backend.locations.sockets import router as live_router
 from backend.migrate import upgrade
 from backend.orders.router import router as orders_router
 from backend.realtime.factory import create_broker
@@ -43,12 +52,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await upgrade(engine)
         broker = create_broker(settings)
         routing = await asyncio.to_thread(load_routing, settings)
+        locations = build_pipeline(settings, engine)
+        await locations.start()
+        fanout = LocationFanOut(broker, engine)
+        await fanout.start()
+        locations.fanout = fanout
+        hub = Hub(broker)
         app.state.lastmile = AppState(
-            settings=settings, engine=engine, broker=broker, routing=routing
+            settings=settings,
+            engine=engine,
+            broker=broker,
+            routing=routing,
+            devices=DeviceDirectory(engine),
+            locations=locations,
+            fanout=fanout,
+            hub=hub,
         )
         try:
             yield
         finally:
+            await hub.close()
+            await locations.stop()  # commits pending fixes before the engine goes
+            await fanout.close()
             routing.close()
             await broker.close()
             await engine.dispose()
@@ -81,10 +106,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes_router,
         routing_router,
         track_router,
+        locations_router,
+        devices_router,
+        ingest_ws_router,
+        live_router,
     ):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health_router)
+    app.include_router(gps_router)  # /gps/...: GPS apps' own protocols, not in the OpenAPI
     tracking_page.mount(app)
     tiles.mount(app, settings)
     return app

@@ -5,6 +5,10 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.config import Settings
+from backend.locations.device_directory import DeviceDirectory
+from backend.locations.fanout import LocationFanOut
+from backend.locations.hub import Hub
+from backend.locations.pipeline import Pipeline
 from backend.realtime.broker import Broker
 from backend.routing.router import RoadRouter
 
@@ -15,3 +19,7 @@ class AppState:
     engine: AsyncEngine
     broker: Broker
     routing: RoadRouter  # road engines + straight-line fallback; see backend.routing.router
+    devices: DeviceDirectory  # GPS-app device -> driver, cached; see backend.locations
+    locations: Pipeline  # clean → durable history → current → fan-out; .fanout may be None
+    fanout: LocationFanOut  # positions to dispatchers and customers; see backend.locations
+    hub: Hub  # live sockets' broker subscriptions

@@ -14,3 +14,8 @@ def order_channel(order_id: int) -> str:
 def driver_channel(driver_id: int) -> str:
     """Updates for one driver's app (route changes, messages)."""
     return f"driver:{driver_id}"
+
+
+def fleet_positions_channel(org_id: int) -> str:
+    """Coalesced driver positions of organisation ``org_id`` (dispatchers' live map)."""
+    return f"org:{org_id}:positions"

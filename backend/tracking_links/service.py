@@ -1,7 +1,8 @@
 """Tracking links: one unguessable token shows one order to one customer until it expires."""
 
 import secrets
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -9,12 +10,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.errors import AppError, NotFoundError
+from backend.locations.approximate import GRID_M
 from backend.models import Driver, Order, OrderEvent, Stop, TrackingLink, Vehicle
 from backend.models.types import utcnow
 from backend.orders import events
 from shared.enums import EventKind, StopKind
 from shared.schemas.orders import TrackingLinkOut
-from shared.schemas.tracking import TrackingEvent, TrackingView
+from shared.schemas.tracking import ApproximatePosition, TrackingEvent, TrackingView
+
+# (driver_id, order_id) -> (lat, lng, recorded_at epoch s), approximate, if the customer may
+# see the driver now; see backend.locations.fanout.LocationFanOut.customer_position.
+Locate = Callable[[int | None, int], tuple[float, float, float] | None]
 
 TOKEN_BYTES = 24  # 192 bits: not guessable, 32 URL-safe characters
 
@@ -65,8 +71,11 @@ async def resolve(session: AsyncSession, token: str) -> TrackingLink:
     return link
 
 
-async def tracking_view(session: AsyncSession, token: str) -> TrackingView:
-    """What the customer may see: status, timeline, destination, driver's first name."""
+async def tracking_view(
+    session: AsyncSession, token: str, locate: Locate | None = None
+) -> TrackingView:
+    """What the customer may see: status, timeline, destination, driver's first name, and
+    (through ``locate``) the approximate driver position while the order is current/next."""
     link = await resolve(session, token)
     order = await session.get(Order, link.order_id)
     assert order is not None
@@ -82,6 +91,17 @@ async def tracking_view(session: AsyncSession, token: str) -> TrackingView:
         .order_by(col(OrderEvent.id))
     )
     timeline = [TrackingEvent(status=e.to_status, at=e.at) for e in rows.all() if e.to_status]
+    found = locate(order.driver_id, order.id) if locate and order.id is not None else None
+    driver_position = (
+        ApproximatePosition(
+            lat=found[0],
+            lng=found[1],
+            recorded_at=datetime.fromtimestamp(found[2], UTC),
+            approx_m=GRID_M,
+        )
+        if found
+        else None
+    )
     return TrackingView(
         order_reference=order.reference,
         status=order.status,
@@ -96,4 +116,5 @@ async def tracking_view(session: AsyncSession, token: str) -> TrackingView:
         instructions=order.instructions,
         timeline=timeline,
         expires_at=link.expires_at,
+        driver_position=driver_position,
     )

@@ -60,3 +60,18 @@ class DeviceOut(OutModel):
     has_secret: bool
     created_at: datetime
     last_seen_at: datetime | None
+
+
+class LocationFixOut(OutModel):
+    """One stored fix of a driver's history. Units: m/s, degrees from north, metres, percent."""
+
+    lat: float
+    lng: float
+    recorded_at: datetime
+    received_at: datetime
+    speed_mps: float | None
+    heading_deg: float | None
+    accuracy_m: float | None
+    altitude_m: float | None
+    battery: float | None
+    source: str

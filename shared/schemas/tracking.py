@@ -13,6 +13,16 @@ class TrackingEvent(OutModel):
     at: datetime
 
 
+class ApproximatePosition(BaseModel):
+    """Where the driver roughly is: the centre of a grid cell of ``approx_m`` metres around a
+    smoothed track, never the raw fix. WGS84 degrees."""
+
+    lat: float
+    lng: float
+    recorded_at: datetime
+    approx_m: float
+
+
 class TrackingView(BaseModel):
     order_reference: str | None
     status: OrderStatus
@@ -27,3 +37,5 @@ class TrackingView(BaseModel):
     instructions: str
     timeline: list[TrackingEvent]
     expires_at: datetime
+    # Only while this order is the driver's current or next stop; None otherwise.
+    driver_position: ApproximatePosition | None = None

@@ -5,8 +5,10 @@ organisation, someone else's work), stranger (a dispatcher of another organisati
 anonymous (no token; a customer holding a tracking link is anonymous to everything else).
 """
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -163,6 +165,26 @@ ROWS = [
         "/api/v1/drivers/{idle_driver_id}",
         expect(204, dispatcher=403, stranger=403),
     ),
+    # devices (GPS apps bound to a driver)
+    Row(
+        "POST",
+        "/api/v1/drivers/{driver_id}/devices",
+        "/api/v1/drivers/{driver_id}/devices",
+        expect(201),
+        lambda o, w: {"identifier": f"rt-{uuid.uuid4().hex}"},
+    ),
+    Row(
+        "GET",
+        "/api/v1/drivers/{driver_id}/devices",
+        "/api/v1/drivers/{driver_id}/devices",
+        expect(200),
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/drivers/{driver_id}/devices/{device_id}",
+        "/api/v1/drivers/{driver_id}/devices/{device_id}",
+        expect(204),
+    ),
     # vehicles
     Row("GET", "/api/v1/vehicles", "/api/v1/vehicles", STAFF_LIST),
     Row(
@@ -229,6 +251,30 @@ ROWS = [
             ("match", lambda o, w: {"points": [MONACO_A, MONACO_B]}),
         )
     ],
+    # locations: the app's batch, fleet positions, history, day exports, pipeline metrics
+    Row(
+        "POST",
+        "/api/v1/drivers/me/locations",
+        "/api/v1/drivers/me/locations",
+        expect(403, driver=200, stranger=403),
+        lambda o, w: [{"lat": 43.73, "lng": 7.42, "recorded_at": datetime.now(UTC).isoformat()}],
+    ),
+    Row("GET", "/api/v1/fleet/positions", "/api/v1/fleet/positions", STAFF_LIST),
+    Row(
+        "GET",
+        "/api/v1/fleet/metrics",
+        "/api/v1/fleet/metrics",
+        expect(200, dispatcher=403, stranger=403),
+    ),
+    *[
+        Row(
+            "GET",
+            f"/api/v1/drivers/{{driver_id}}/{name}",
+            f"/api/v1/drivers/{{driver_id}}/{name}",
+            expect(200),
+        )
+        for name in ("locations", "locations.gpx", "locations.geojson")
+    ],
     # the customer's view and health are public
     Row(
         "GET",
@@ -260,6 +306,15 @@ async def _idle_driver(org: Org) -> int:
     return driver_id
 
 
+async def _device(org: Org) -> int:
+    response = await org.admin.post(
+        f"/api/v1/drivers/{org.driver_ids[0]}/devices", json={"identifier": uuid.uuid4().hex}
+    )
+    assert response.status_code == 201, response.text
+    device_id: int = response.json()["id"]
+    return device_id
+
+
 def _client(role: str, org: Org, stranger: Org, anonymous: httpx.AsyncClient) -> httpx.AsyncClient:
     return {
         "admin": org.admin,
@@ -283,6 +338,8 @@ async def test_role_table(row: Row, shared_org: Org, stranger: Org, base_url: st
             fields = {**vars(world), "driver_id": org.driver_ids[0]}
             if "{idle_driver_id}" in row.path:
                 fields["idle_driver_id"] = await _idle_driver(org)
+            if "{device_id}" in row.path:
+                fields["device_id"] = await _device(org)
             path = row.path.format(**fields)
             body = row.body(org, world) if row.body else None
             if row.route == "/api/v1/users" and row.method == "POST":  # emails are unique

@@ -1,0 +1,119 @@
+"""Our driver app's HTTP batch: parse item by item, so one bad fix never sinks the batch.
+
+The body is a JSON array of fixes, an object ``{"fixes": [...]}`` or a single fix object.
+Items that fail validation become ``invalid`` rejections naming the field; the rest go on to
+the pipeline, and their rejections are mapped back to the sender's indexes.
+"""
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from backend.errors import AppError
+from backend.locations.fix import DriverRef, Fix, IngestResult, Rejected, Rejection, Source
+from backend.locations.port import LocationPipeline
+from shared.schemas.locations import MAX_BATCH, FixIn
+
+MAX_BODY_BYTES = 1 << 20  # 1 MiB
+
+
+class PayloadTooLargeError(AppError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class BadBatchError(AppError):
+    """The body as a whole is unusable (not JSON, not a list or object)."""
+
+    status_code = 422
+    code = "validation_error"
+
+
+async def read_limited(stream: AsyncIterator[bytes], declared_length: str | None) -> bytes:
+    """The body, refusing more than 1 MiB before reading it all when the length is declared."""
+    declared = int(declared_length) if declared_length and declared_length.isdigit() else 0
+    if declared > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(
+            f"body is {declared} bytes; at most {MAX_BODY_BYTES} (1 MiB) per request"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in stream:
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLargeError(f"body exceeds {MAX_BODY_BYTES} bytes (1 MiB)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_items(raw: bytes) -> list[Any]:
+    """The list of raw items, or a 4xx saying what is wrong with the body as a whole."""
+    try:
+        data = json.loads(raw)  # accepts NaN/Infinity, which then fail per item as invalid
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadBatchError(
+            f"body: not valid JSON ({exc})", details=[{"field": "body", "message": str(exc)}]
+        ) from None
+    if isinstance(data, dict):
+        items = data["fixes"] if set(data) == {"fixes"} else [data]
+    else:
+        items = data
+    if not isinstance(items, list):
+        problem = 'body: expected a JSON array of fixes, {"fixes": [...]} or one fix object'
+        raise BadBatchError(problem, details=[{"field": "body", "message": problem}])
+    if len(items) > MAX_BATCH:
+        raise PayloadTooLargeError(
+            f"{len(items)} fixes in one request; at most {MAX_BATCH}, send the rest in another"
+        )
+    return items
+
+
+def _problem(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:3]:
+        field = ".".join(str(p) for p in error["loc"]) or "fix"
+        parts.append(f"{field}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def to_fixes(
+    items: Sequence[Any], received_at: float
+) -> tuple[list[int], list[Fix], list[Rejected]]:
+    """Valid items as pipeline fixes (with their batch indexes) and the invalid ones."""
+    indexes: list[int] = []
+    fixes: list[Fix] = []
+    rejected: list[Rejected] = []
+    for index, item in enumerate(items):
+        try:
+            fix_in = FixIn.model_validate(item)
+        except ValidationError as exc:
+            rejected.append(Rejected(index, Rejection.INVALID, _problem(exc)))
+            continue
+        indexes.append(index)
+        fixes.append(
+            Fix(
+                lat=fix_in.lat,
+                lng=fix_in.lng,
+                recorded_at=fix_in.recorded_at.timestamp(),
+                received_at=received_at,
+                speed_mps=fix_in.speed_mps,
+                heading_deg=fix_in.heading_deg,
+                accuracy_m=fix_in.accuracy_m,
+                altitude_m=fix_in.altitude_m,
+                battery=fix_in.battery,
+                source=Source.APP,
+            )
+        )
+    return indexes, fixes, rejected
+
+
+async def ingest_items(
+    pipeline: LocationPipeline, driver: DriverRef, items: Sequence[Any], received_at: float
+) -> IngestResult:
+    indexes, fixes, rejected = to_fixes(items, received_at)
+    result = await pipeline.ingest(driver, fixes) if fixes else IngestResult(0, [])
+    rejected += [Rejected(indexes[r.index], r.reason, r.message) for r in result.rejected]
+    rejected.sort(key=lambda r: r.index)
+    return IngestResult(result.accepted, rejected, result.history_only)

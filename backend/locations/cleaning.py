@@ -1,0 +1,203 @@
+"""The cleaning chain: small named steps, each one rejection reason (pure; no I/O).
+
+Steps run in a fixed order; the first that objects names the reason. A batch is examined in
+chronological order (ties keep the sender's order) so "consecutive" means consecutive in
+time, whatever order an offline replay arrives in. Fixes older than the driver's current
+position are accepted for history but flagged ``history_only``: they never move the current
+position backwards.
+"""
+
+import math
+from collections.abc import Callable, Container, Sequence
+from dataclasses import dataclass, field
+
+from backend.locations.fix import Fix, Rejected, Rejection
+from shared.geo import Point, haversine_m
+
+
+@dataclass(frozen=True, slots=True)
+class CleaningConfig:
+    max_clock_skew_s: float = 300.0  # a phone clock this far ahead is still believed
+    max_age_s: float = 2 * 86_400.0  # older fixes are refused (offline replays up to 2 days)
+    max_accuracy_m: float = 200.0  # a larger 68 % radius is too vague to show or store
+    max_speed_mps: float = 70.0  # 252 km/h between consecutive fixes is a GPS jump
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    index: int  # position in the sender's batch
+    fix: Fix
+    history_only: bool  # older than the current position: stored, never shown as current
+
+
+@dataclass(slots=True)
+class Cleaned:
+    accepted: list[Accepted] = field(default_factory=list)  # in batch order
+    rejected: list[Rejected] = field(default_factory=list)  # in batch order
+
+    @property
+    def newest(self) -> Accepted | None:
+        """The newest fix that may become the current position, if any."""
+        candidates = [a for a in self.accepted if not a.history_only]
+        return max(candidates, key=lambda a: a.fix.recorded_at) if candidates else None
+
+
+@dataclass(slots=True)
+class Context:
+    """What a step may look at besides the fix itself."""
+
+    now: float  # epoch seconds
+    config: CleaningConfig
+    previous: Fix | None  # the accepted fix just before this one in time, if known
+    seen: Container[float]  # recorded_at values already accepted for this driver
+
+
+Step = Callable[[Fix, Context], str | None]  # a message when the fix is refused
+
+
+def _finite(*values: float | None) -> bool:
+    return all(v is None or math.isfinite(v) for v in values)
+
+
+def invalid(fix: Fix, ctx: Context) -> str | None:
+    if not _finite(fix.lat, fix.lng, fix.recorded_at):
+        return "lat, lng and recorded_at must be finite numbers"
+    if not _finite(fix.speed_mps, fix.heading_deg, fix.accuracy_m, fix.altitude_m, fix.battery):
+        return "speed, heading, accuracy, altitude and battery must be finite when given"
+    if not -90.0 <= fix.lat <= 90.0:
+        return f"lat {fix.lat} is outside [-90, 90]"
+    if not -180.0 <= fix.lng <= 180.0:
+        return f"lng {fix.lng} is outside [-180, 180]"
+    if fix.accuracy_m is not None and fix.accuracy_m < 0:
+        return "accuracy_m must not be negative"
+    return None
+
+
+def zero(fix: Fix, ctx: Context) -> str | None:
+    if fix.lat == 0.0 and fix.lng == 0.0:
+        return "(0, 0) is a phone without a fix yet"
+    return None
+
+
+def future(fix: Fix, ctx: Context) -> str | None:
+    ahead = fix.recorded_at - ctx.now
+    if ahead > ctx.config.max_clock_skew_s:
+        allowed = ctx.config.max_clock_skew_s
+        return f"recorded_at is {ahead:.0f} s in the future (allowed: {allowed:.0f} s)"
+    return None
+
+
+def too_old(fix: Fix, ctx: Context) -> str | None:
+    age = ctx.now - fix.recorded_at
+    if age > ctx.config.max_age_s:
+        return f"recorded_at is {age:.0f} s old (kept: {ctx.config.max_age_s:.0f} s)"
+    return None
+
+
+def poor_accuracy(fix: Fix, ctx: Context) -> str | None:
+    if fix.accuracy_m is not None and fix.accuracy_m > ctx.config.max_accuracy_m:
+        return f"accuracy {fix.accuracy_m:.0f} m is worse than {ctx.config.max_accuracy_m:.0f} m"
+    return None
+
+
+def duplicate(fix: Fix, ctx: Context) -> str | None:
+    if fix.recorded_at in ctx.seen:
+        return "a fix with this recorded_at was already accepted"
+    return None
+
+
+def impossible_speed(fix: Fix, ctx: Context) -> str | None:
+    prev = ctx.previous
+    if prev is None:
+        return None
+    dt = abs(fix.recorded_at - prev.recorded_at)
+    distance = haversine_m(Point(prev.lat, prev.lng), Point(fix.lat, fix.lng))
+    speed = (math.inf if distance > 0 else 0.0) if dt == 0 else distance / dt
+    limit = ctx.config.max_speed_mps
+    if speed > limit:
+        return f"implied speed {speed:.0f} m/s from the previous fix exceeds {limit:.0f} m/s"
+    return None
+
+
+STEPS: tuple[tuple[Rejection, Step], ...] = (
+    (Rejection.INVALID, invalid),
+    (Rejection.ZERO, zero),
+    (Rejection.FUTURE, future),
+    (Rejection.TOO_OLD, too_old),
+    (Rejection.POOR_ACCURACY, poor_accuracy),
+    (Rejection.DUPLICATE, duplicate),
+    (Rejection.IMPOSSIBLE_SPEED, impossible_speed),
+)
+
+
+class _Seen:
+    """Already-accepted times: the driver's recent ones plus this batch's."""
+
+    __slots__ = ("batch", "known")
+
+    def __init__(self, known: Container[float]) -> None:
+        self.known = known
+        self.batch: set[float] = set()
+
+    def __contains__(self, value: object) -> bool:
+        return value in self.batch or value in self.known
+
+
+def _sort_key(item: tuple[int, Fix]) -> tuple[float, int]:
+    t = item[1].recorded_at
+    return (t if math.isfinite(t) else math.inf, item[0])
+
+
+def clean(
+    fixes: Sequence[Fix],
+    last_current: Fix | None,
+    now: float,
+    config: CleaningConfig,
+    seen: Container[float] = frozenset(),
+) -> Cleaned:
+    """Run every fix of one driver's batch through :data:`STEPS`.
+
+    ``last_current`` is the driver's current position before this batch; ``seen`` the
+    recorded_at values recently accepted for the driver (duplicates of a retried batch).
+    """
+    if last_current is not None:
+        seen_known: Container[float] = _Union(seen, last_current.recorded_at)
+    else:
+        seen_known = seen
+    seen_all = _Seen(seen_known)
+    current_at = last_current.recorded_at if last_current is not None else -math.inf
+    previous: Fix | None = None
+    result = Cleaned()
+    accepted: list[Accepted] = []
+    for index, fix in sorted(enumerate(fixes), key=_sort_key):
+        # Consecutive in time: once past the current position, it is the one to compare to.
+        if (
+            last_current is not None
+            and fix.recorded_at > current_at
+            and (previous is None or previous.recorded_at < current_at)
+        ):
+            previous = last_current
+        ctx = Context(now=now, config=config, previous=previous, seen=seen_all)
+        for reason, step in STEPS:
+            message = step(fix, ctx)
+            if message is not None:
+                result.rejected.append(Rejected(index, reason, message))
+                break
+        else:
+            accepted.append(Accepted(index, fix, history_only=fix.recorded_at < current_at))
+            seen_all.batch.add(fix.recorded_at)
+            previous = fix
+    result.accepted = sorted(accepted, key=lambda a: a.index)
+    result.rejected.sort(key=lambda r: r.index)
+    return result
+
+
+class _Union:
+    __slots__ = ("extra", "known")
+
+    def __init__(self, known: Container[float], extra: float) -> None:
+        self.known = known
+        self.extra = extra
+
+    def __contains__(self, value: object) -> bool:
+        return value == self.extra or value in self.known

@@ -1,0 +1,181 @@
+"""Sockets' side of the broker: one broker subscription per channel, bounded per-socket queues.
+
+The :class:`Hub` subscribes to each broker channel once, however many local sockets watch it
+(with Redis that is one subscription per channel per worker, not per socket), and hands each
+message to every :class:`Subscriber` on that channel without awaiting anything: a socket that
+never reads cannot slow the broker, the pipeline or any other socket.
+
+Per socket, a :class:`Subscriber` keeps
+- **events** (order events) in arrival order, never dropped. Past ``MAX_EVENTS`` unsent
+  events the subscriber is *overflowed*: its socket is closed with ``CLOSE_TOO_SLOW`` and the
+  client reloads over HTTP and reconnects, so no event is ever silently lost;
+- **positions**, stale ones dropped: dispatchers keep the latest position per driver across
+  unsent frames, customers only the latest approximate position.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from enum import Enum
+from typing import Any
+
+import orjson
+
+from backend.realtime.broker import Broker
+from shared.enums import OrderStatus
+
+log = logging.getLogger(__name__)
+
+MAX_EVENTS = 10_000
+CLOSE_TOO_SLOW = 4008
+_CUSTOMER_POSITION = b'{"type":"driver_position"'
+# Once the order is in one of these, its customer gets no position, whatever else says so.
+_CUSTOMER_DONE = frozenset(
+    {
+        OrderStatus.DELIVERED,
+        OrderStatus.FAILED,
+        OrderStatus.RETURNED,
+        OrderStatus.RESCHEDULED,
+        OrderStatus.CANCELLED,
+        OrderStatus.CREATED,
+    }
+)
+
+
+class Kind(Enum):
+    EVENTS = "events"  # every message is an event
+    FLEET_POSITIONS = "fleet_positions"  # coalesced dispatcher frames
+    ORDER = "order"  # a customer's order channel: events and approximate positions
+
+
+class Subscriber:
+    """One socket's pending output; filled by the hub, drained by the socket's writer."""
+
+    def __init__(self) -> None:
+        self._events: deque[bytes] = deque()
+        self._fleet_raw: bytes | None = None  # one unsent dispatcher frame, as published
+        self._fleet_merged: dict[int, Any] | None = None  # several, merged per driver
+        self._customer_position: bytes | None = None
+        self._wake = asyncio.Event()
+        self.overflowed = asyncio.Event()
+        self.order_done = False
+        self.dropped_positions = 0
+
+    def deliver(self, kind: Kind, message: bytes) -> None:
+        if kind is Kind.FLEET_POSITIONS:
+            self._fleet_frame(message)
+        elif kind is Kind.ORDER and message.startswith(_CUSTOMER_POSITION):
+            if self._customer_position is not None:
+                self.dropped_positions += 1
+            self._customer_position = None if self.order_done else message
+        else:
+            if kind is Kind.ORDER:
+                self._note_status(message)
+            if len(self._events) >= MAX_EVENTS:
+                self.overflowed.set()
+                return
+            self._events.append(message)
+        self._wake.set()
+
+    def _note_status(self, message: bytes) -> None:
+        with contextlib.suppress(ValueError):
+            to_status = orjson.loads(message).get("to_status")
+            if to_status is not None:
+                self.order_done = to_status in _CUSTOMER_DONE
+                if self.order_done:
+                    self._customer_position = None
+
+    def _fleet_frame(self, message: bytes) -> None:
+        if self._fleet_raw is None and self._fleet_merged is None:
+            self._fleet_raw = message
+            return
+        self.dropped_positions += 1
+        if self._fleet_merged is None:
+            assert self._fleet_raw is not None
+            self._fleet_merged = _by_driver(self._fleet_raw)
+            self._fleet_raw = None
+        self._fleet_merged.update(_by_driver(message))
+
+    async def take(self) -> list[bytes]:
+        """Wait for output, then return every pending frame: events first, then positions."""
+        await self._wake.wait()
+        self._wake.clear()
+        frames = list(self._events)
+        self._events.clear()
+        if self._fleet_raw is not None:
+            frames.append(self._fleet_raw)
+        elif self._fleet_merged is not None:
+            positions = list(self._fleet_merged.values())
+            frames.append(orjson.dumps({"type": "positions", "positions": positions}))
+        if self._customer_position is not None:
+            frames.append(self._customer_position)
+        self._fleet_raw = self._fleet_merged = self._customer_position = None
+        return frames
+
+
+def _by_driver(frame: bytes) -> dict[int, Any]:
+    return {p["driver_id"]: p for p in orjson.loads(frame)["positions"]}
+
+
+class Hub:
+    def __init__(self, broker: Broker) -> None:
+        self._broker = broker
+        self._members: dict[str, dict[Subscriber, Kind]] = {}
+        self._pumps: dict[str, asyncio.Task[None]] = {}
+        self._ready: dict[str, asyncio.Event] = {}
+
+    @property
+    def sockets(self) -> int:
+        return len({s for members in self._members.values() for s in members})
+
+    async def join(self, subscriber: Subscriber, channels: dict[str, Kind]) -> None:
+        """Deliver ``channels`` to ``subscriber`` from now on (returns once subscribed)."""
+        for channel, kind in channels.items():
+            self._members.setdefault(channel, {})[subscriber] = kind
+            if channel not in self._pumps:
+                self._ready[channel] = asyncio.Event()
+                self._pumps[channel] = asyncio.create_task(self._pump(channel))
+        for channel in channels:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready[channel].wait(), 5)
+
+    def leave(self, subscriber: Subscriber, channels: dict[str, Kind]) -> None:
+        for channel in channels:
+            members = self._members.get(channel)
+            if members is None:
+                continue
+            members.pop(subscriber, None)
+            if not members:
+                del self._members[channel]
+                self._ready.pop(channel, None)
+                self._pumps.pop(channel).cancel()
+
+    async def close(self) -> None:
+        pumps = list(self._pumps.values())
+        for task in pumps:
+            task.cancel()
+        for task in pumps:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._pumps.clear()
+        self._members.clear()
+
+    async def _pump(self, channel: str) -> None:
+        while True:
+            try:
+                messages = aiter(self._broker.subscribe(channel))
+                first = asyncio.ensure_future(anext(messages))
+                # The in-memory broker registers on the first step; give it that step.
+                await asyncio.sleep(0)
+                self._ready[channel].set()
+                message = await first
+                while True:
+                    for subscriber, kind in list(self._members.get(channel, {}).items()):
+                        subscriber.deliver(kind, message)
+                    message = await anext(messages)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("subscription to %s failed; resubscribing", channel)
+                await asyncio.sleep(1)

@@ -1,0 +1,34 @@
+"""Counters for the location pipeline (rejections by reason, accepted, written).
+
+A tiny thread-safe registry: the history writer thread and the event loop both count.
+Counts are per process; several workers each report their own.
+"""
+
+import threading
+from collections import Counter
+
+
+class Counters:
+    """Named monotonically increasing counters."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def inc(self, name: str, amount: int = 1) -> None:
+        if amount:
+            with self._lock:
+                self._counts[name] += amount
+
+    def add_all(self, amounts: Counter[str]) -> None:
+        """Add several counters under one lock (one call per batch, not per fix)."""
+        with self._lock:
+            self._counts.update(amounts)
+
+    def get(self, name: str) -> int:
+        with self._lock:
+            return self._counts[name]
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self._counts.items()))

@@ -1,0 +1,157 @@
+"""The location pipeline: clean → history (durable) → current position → fan-out.
+
+Every ingest path (app HTTP and WebSocket, OsmAnd, OwnTracks, Overland, the simulator)
+calls :meth:`Pipeline.ingest`; it returns only once the accepted fixes are committed.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.config import Settings
+from backend.locations.cleaning import CleaningConfig, clean
+from backend.locations.current import CurrentPositions
+from backend.locations.fix import DriverRef, Fix, IngestResult
+from backend.locations.history import GroupCommitWriter, create_store, utc
+from backend.locations.history_read import delete_received_before, latest_per_driver
+from backend.locations.metrics import Counters
+from backend.locations.port import PositionFanOut
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    cleaning: CleaningConfig = field(default_factory=CleaningConfig)
+    retention_days: float = 7.0
+    retention_interval_s: float = 3600.0  # how often old history is pruned
+    commit_linger_s: float = 0.002  # how long the writer gathers fixes before a commit
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "PipelineConfig":
+        return cls(
+            cleaning=CleaningConfig(
+                max_clock_skew_s=settings.location_max_clock_skew_s,
+                max_age_s=settings.location_max_age_s,
+                max_accuracy_m=settings.location_max_accuracy_m,
+                max_speed_mps=settings.location_max_speed_mps,
+            ),
+            retention_days=settings.location_retention_days,
+            commit_linger_s=settings.location_commit_linger_ms / 1000,
+        )
+
+
+class Pipeline:
+    """Implements :class:`backend.locations.port.LocationPipeline`."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        writer: GroupCommitWriter,
+        *,
+        config: PipelineConfig | None = None,
+        metrics: Counters | None = None,
+        fanout: PositionFanOut | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.writer = writer
+        self.config = config or PipelineConfig()
+        self.metrics = metrics or Counters()
+        self.current = CurrentPositions()
+        # Set by whoever builds the fan-out; None: nobody listens (positions are still stored).
+        self.fanout = fanout
+        self._clock = clock
+        self._retention: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the writer, warm the current positions from history, schedule retention."""
+        self.writer.start()
+        for driver, fix in await latest_per_driver(self.engine):
+            self.current.update(driver, fix)
+            self.current.remember(driver.driver_id, [fix.recorded_at])
+        self._retention = asyncio.create_task(self._retention_loop(), name="location-retention")
+
+    async def stop(self) -> None:
+        """Stop pruning and commit every pending fix (waiters get their acknowledgement)."""
+        if self._retention is not None:
+            self._retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention
+        await self.writer.close()
+
+    async def ingest(self, driver: DriverRef, fixes: Sequence[Fix]) -> IngestResult:
+        """Clean, store durably, move the current position, fan out; see the port."""
+        now = self._clock()
+        driver_id = driver.driver_id
+        cleaned = clean(
+            fixes,
+            self.current.get(driver_id),
+            now,
+            self.config.cleaning,
+            self.current.recent(driver_id),
+        )
+        counts: Counter[str] = Counter(f"rejected_{r.reason.value}" for r in cleaned.rejected)
+        history_only = sum(1 for a in cleaned.accepted if a.history_only)
+        counts["fixes_received"] = len(fixes)
+        counts["fixes_accepted"] = len(cleaned.accepted)
+        counts["fixes_history_only"] = history_only
+        self.metrics.add_all(counts)
+        if cleaned.accepted:
+            accepted = [a.fix for a in cleaned.accepted]
+            times = [f.recorded_at for f in accepted]
+            # Reserved before the await, so a concurrent retry of this batch is a duplicate.
+            self.current.remember(driver_id, times)
+            try:
+                await self.writer.write(driver, accepted)
+            except BaseException:
+                self.current.forget(driver_id, times)
+                raise
+            newest = cleaned.newest
+            if newest is not None and self.current.update(driver, newest.fix):
+                await self._fan_out(driver, newest.fix)
+        return IngestResult(
+            accepted=len(cleaned.accepted), rejected=cleaned.rejected, history_only=history_only
+        )
+
+    async def _fan_out(self, driver: DriverRef, fix: Fix) -> None:
+        if self.fanout is None:
+            return
+        try:
+            await self.fanout.position(driver, fix)
+        except Exception:  # the fix is stored: a live-view failure must not fail the sender
+            self.metrics.inc("fanout_failures")
+            log.exception("fan-out of driver %s failed", driver.driver_id)
+
+    async def prune(self, now: float | None = None) -> int:
+        """Delete history received more than the retention period before ``now``."""
+        now = self._clock() if now is None else now
+        cutoff = utc(now - self.config.retention_days * 86_400)
+        deleted = await delete_received_before(self.engine, cutoff)
+        self.metrics.inc("history_rows_pruned", deleted)
+        return deleted
+
+    async def _retention_loop(self) -> None:
+        while True:
+            try:
+                await self.prune()
+            except Exception:
+                log.exception("pruning the location history failed; retrying later")
+            await asyncio.sleep(self.config.retention_interval_s)
+
+
+def build_pipeline(
+    settings: Settings, engine: AsyncEngine, fanout: PositionFanOut | None = None
+) -> Pipeline:
+    """The pipeline for these settings: raw SQLite writer for a SQLite file, else Core."""
+    config = PipelineConfig.from_settings(settings)
+    metrics = Counters()
+    store = create_store(settings.resolved_database_url, engine)
+    writer = GroupCommitWriter(store, metrics, linger_s=config.commit_linger_s)
+    return Pipeline(engine, writer, config=config, metrics=metrics, fanout=fanout)

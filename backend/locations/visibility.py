@@ -1,0 +1,135 @@
+"""Which orders' customers may see a driver: the orders of the current and the next stop.
+
+The current stop is the first unfinished stop (by ``sequence``) of the driver's route for
+today (UTC ``service_date``; an ``in_progress`` route first, then by planned start). A stop
+is finished once its order has left the state that stop serves: a pickup once the parcel
+is picked up (or the order ended), a dropoff once the order is delivered, failed or ended;
+either once the driver has departed from it. Orders back at ``created`` (unassigned) are
+not the driver's any more and are skipped.
+
+:func:`visible_orders` is the pure rule; :func:`load` reads what it needs for many drivers
+in two queries, so the fan-out can refresh its cache in bulk instead of once per fix.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.models import Order, Route, Stop
+from shared.enums import OrderStatus, RouteStatus, StopKind
+from shared.lifecycle import TERMINAL
+
+VISIBLE_STOPS = 2  # the current stop and the next one
+_PICKUP_DONE = TERMINAL | {
+    OrderStatus.PICKED_UP,
+    OrderStatus.EN_ROUTE,
+    OrderStatus.ARRIVING,
+    OrderStatus.FAILED,
+    OrderStatus.RESCHEDULED,
+}
+_DROPOFF_DONE = TERMINAL | {OrderStatus.FAILED, OrderStatus.RESCHEDULED}
+_CHUNK = 500  # ids per IN (...) list
+
+
+@dataclass(frozen=True, slots=True)
+class RouteStop:
+    order_id: int
+    kind: StopKind
+    status: OrderStatus
+    departed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DriverVisibility:
+    """Orders whose customers see this driver now, and every order on today's route."""
+
+    visible: frozenset[int]
+    on_route: frozenset[int]
+
+
+NOBODY = DriverVisibility(frozenset(), frozenset())
+
+
+def stop_finished(stop: RouteStop) -> bool:
+    if stop.departed or stop.status is OrderStatus.CREATED:
+        return True
+    done = _PICKUP_DONE if stop.kind is StopKind.PICKUP else _DROPOFF_DONE
+    return stop.status in done
+
+
+def visible_orders(stops: Sequence[RouteStop]) -> frozenset[int]:
+    """Orders of the first ``VISIBLE_STOPS`` unfinished stops of ``stops`` (in sequence)."""
+    unfinished = [s.order_id for s in stops if not stop_finished(s)]
+    return frozenset(unfinished[:VISIBLE_STOPS])
+
+
+def today() -> datetime:
+    return datetime.now(UTC)
+
+
+async def load(engine: AsyncEngine, driver_ids: Iterable[int]) -> dict[int, DriverVisibility]:
+    """Visibility for each of ``driver_ids`` (``NOBODY`` for a driver without a route today).
+
+    One short-lived session; never held across a socket's or a pipeline's lifetime.
+    """
+    ids = sorted(set(driver_ids))
+    result = dict.fromkeys(ids, NOBODY)
+    service_date = today().date()
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            result.update(await _load_chunk(session, chunk, service_date))
+    return result
+
+
+async def _load_chunk(
+    session: AsyncSession, driver_ids: list[int], service_date: object
+) -> dict[int, DriverVisibility]:
+    routes = (
+        await session.exec(
+            select(Route.id, Route.driver_id, Route.status, Route.planned_start_at).where(
+                col(Route.driver_id).in_(driver_ids),
+                Route.service_date == service_date,
+                Route.status != RouteStatus.COMPLETED,
+            )
+        )
+    ).all()
+    if not routes:
+        return {}
+    stops_by_route: dict[int, list[RouteStop]] = {r[0]: [] for r in routes if r[0] is not None}
+    rows = await session.exec(
+        select(Stop, col(Order.status))
+        .join(Order, col(Order.id) == col(Stop.order_id))
+        .where(col(Stop.route_id).in_(list(stops_by_route)))
+        .order_by(col(Stop.route_id), col(Stop.sequence))
+    )
+    for stop, status in rows.all():
+        assert stop.route_id is not None
+        departed = stop.actual_departure_at is not None
+        stops_by_route[stop.route_id].append(
+            RouteStop(stop.order_id, StopKind(stop.kind), OrderStatus(status), departed)
+        )
+    ranked = sorted(
+        routes,
+        key=lambda r: (
+            r[2] != RouteStatus.IN_PROGRESS,
+            r[3] is None,
+            r[3] or datetime.min.replace(tzinfo=UTC),
+            r[0] or 0,
+        ),
+    )
+    out: dict[int, DriverVisibility] = {}
+    for route_id, driver_id, _status, _start in ranked:
+        stops = stops_by_route.get(route_id or 0, [])
+        on_route = frozenset(s.order_id for s in stops)
+        previous = out.get(driver_id)
+        if previous is not None and previous.visible:
+            out[driver_id] = DriverVisibility(previous.visible, previous.on_route | on_route)
+            continue
+        merged = on_route | (previous.on_route if previous else frozenset())
+        out[driver_id] = DriverVisibility(visible_orders(stops), merged)
+    return out

@@ -1,0 +1,334 @@
+"""Location ingest and fan-out against a real server process, over real sockets.
+
+    .venv/bin/python bench/ingest.py [--quick]
+
+Seeds a temporary SQLite database (an organisation, a dispatcher, N drivers, two orders per
+driver on today's route, a tracking link per order), starts ``python -m backend serve`` on a
+free loopback port, then: opens customer WebSockets and measures fix→customer latency with
+them held; runs 5,000 fixes/s and measures fix→dispatcher and fix→customer latency; ramps
+the offered rate until the accepted rate stops following or latency explodes. Each fix's
+``recorded_at`` is its send time, so latency = receive time - ``recorded_at``. Drivers move
+north at 40 m/s so the customers' ~100 m approximate position changes every few seconds.
+Prints figures, then one JSON line.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from backend.auth.tokens import issue
+from backend.db import create_engine, session_scope
+from backend.models import Driver, Order, Organization, Route, Stop, TrackingLink, User
+from shared.enums import OrderStatus, Role, StopKind
+
+SECRET = "bench-secret-key-that-is-long-enough-0123456789"
+SPEED_DEG_PER_S = 40 / 111_320  # 40 m/s northwards
+BATCH = 10
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def seed(url: str, drivers: int) -> tuple[str, list[str], list[str]]:
+    """Dispatcher token, driver tokens, customer tracking tokens (two orders per driver)."""
+    engine = create_engine(url)
+    now = datetime.now(UTC)
+    async with session_scope(engine) as session:
+        org = Organization(slug="bench", name="Bench")
+        session.add(org)
+        await session.flush()
+        assert org.id is not None
+        dispatcher = User(
+            org_id=org.id, email="d@bench.test", role=Role.DISPATCHER, password_hash="x"
+        )
+        session.add(dispatcher)
+        users = [
+            User(org_id=org.id, email=f"u{i}@bench.test", role=Role.DRIVER, password_hash="x")
+            for i in range(drivers)
+        ]
+        session.add_all(users)
+        await session.flush()
+        rows = [
+            Driver(org_id=org.id, user_id=u.id, name=f"Driver {i}") for i, u in enumerate(users)
+        ]
+        session.add_all(rows)
+        await session.flush()
+        routes = [Route(org_id=org.id, driver_id=d.id or 0, service_date=now.date()) for d in rows]
+        session.add_all(routes)
+        orders = [
+            Order(org_id=org.id, recipient_name="R", status=OrderStatus.ASSIGNED, driver_id=d.id)
+            for d in rows
+            for _ in range(2)
+        ]
+        session.add_all(orders)
+        await session.flush()
+        stops = [
+            Stop(
+                org_id=org.id,
+                order_id=o.id or 0,
+                kind=StopKind.DROPOFF,
+                address="a",
+                lat=43.73,
+                lng=7.42,
+                route_id=routes[i // 2].id,
+                sequence=i % 2,
+            )
+            for i, o in enumerate(orders)
+        ]
+        links = [
+            TrackingLink(
+                org_id=org.id,
+                order_id=o.id or 0,
+                token=f"bench-{o.id}",
+                expires_at=now + timedelta(hours=3),
+            )
+            for o in orders
+        ]
+        session.add_all([*stops, *links])
+        assert dispatcher.id is not None
+    await engine.dispose()
+    token = issue(SECRET, dispatcher.id, "access", 86_400, 0)
+    driver_tokens = [issue(SECRET, u.id or 0, "access", 86_400, 0) for u in users]
+    return token, driver_tokens, [link.token for link in links]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def vm_hwm_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Load:
+    """N drivers posting batches of fixes; sockets record latencies into lists."""
+
+    def __init__(self, base: str, tokens: list[str]) -> None:
+        self.base, self.tokens = base, tokens
+        self.t0 = time.time()
+        self.accepted = self.errors = 0
+        self.dispatcher_ms: list[float] = []
+        self.customer_ms: list[float] = []
+
+    async def drive(self, rate: float, seconds: float) -> float:
+        """Offer ``rate`` fixes/s for ``seconds``; return the accepted fixes/s."""
+        limits = httpx.Limits(max_connections=len(self.tokens), max_keepalive_connections=None)
+        period = BATCH * len(self.tokens) / rate
+        start_accepted, started = self.accepted, time.monotonic()
+        async with httpx.AsyncClient(base_url=self.base, limits=limits, timeout=30) as client:
+            await asyncio.gather(
+                *(
+                    self._driver(client, i, period, started + seconds)
+                    for i in range(len(self.tokens))
+                )
+            )
+        return (self.accepted - start_accepted) / (time.monotonic() - started)
+
+    async def _driver(self, client: httpx.AsyncClient, i: int, period: float, until: float) -> None:
+        headers = {"Authorization": f"Bearer {self.tokens[i]}"}
+        await asyncio.sleep(period * i / len(self.tokens))
+        next_at = time.monotonic()
+        while time.monotonic() < until:
+            now = time.time()
+            times = [now - (BATCH - 1 - k) * 0.001 for k in range(BATCH)]
+            fixes = [
+                {
+                    "lat": 43.70 + (i % 100) * 0.001 + (t - self.t0) * SPEED_DEG_PER_S,
+                    "lng": 7.40 + (i // 100) * 0.001,
+                    "recorded_at": datetime.fromtimestamp(t, UTC).isoformat(),
+                    "accuracy_m": 5,
+                }
+                for t in times
+            ]
+            try:
+                response = await client.post(
+                    "/api/v1/drivers/me/locations",
+                    content=orjson.dumps({"fixes": fixes}),
+                    headers={**headers, "content-type": "application/json"},
+                )
+                if response.status_code == 200:
+                    self.accepted += response.json()["accepted"]
+                else:
+                    self.errors += 1
+            except httpx.HTTPError:
+                self.errors += 1
+            next_at += period
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+    async def watch(self, url: str, sink: list[float], ready: asyncio.Event | None = None) -> None:
+        async with websockets.connect(url, open_timeout=60, max_size=None) as ws:
+            if ready is not None:
+                ready.set()
+            async for raw in ws:
+                received = time.time()
+                frame = orjson.loads(raw)
+                if frame["type"] == "positions":
+                    items = [p["recorded_at"] for p in frame["positions"]]
+                elif frame["type"] == "driver_position" and frame["position"]:
+                    items = [frame["position"]["recorded_at"]]
+                else:
+                    continue
+                for at in items:
+                    sink.append((received - datetime.fromisoformat(at).timestamp()) * 1000)
+
+
+async def open_customers(ws_base: str, tokens: list[str], load: Load) -> list[asyncio.Task[None]]:
+    tasks = []
+    for start in range(0, len(tokens), 200):
+        events = []
+        for token in tokens[start : start + 200]:
+            ready = asyncio.Event()
+            events.append(ready)
+            url = f"{ws_base}/api/v1/track/{token}/ws"
+            tasks.append(asyncio.create_task(load.watch(url, load.customer_ms, ready)))
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in events)), 120)
+    return tasks
+
+
+async def run(quick: bool) -> dict[str, Any]:
+    drivers = 200 if quick else 1000
+    customers = 2000 if quick else 16_000
+    phase_s = 4.0 if quick else 10.0
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the server inherits it
+    data = Path(tempfile.mkdtemp(prefix="lastmile-bench-"))
+    env = {
+        **os.environ,
+        "LASTMILE_DATA_DIR": str(data),
+        "LASTMILE_SECRET_KEY": SECRET,
+        "LASTMILE_ENVIRONMENT": "test",
+    }
+    url = f"sqlite+aiosqlite:///{data}/lastmile.db"
+    migrate = [sys.executable, "-m", "backend", "migrate"]
+    await asyncio.to_thread(subprocess.run, migrate, env=env, check=True, stdout=subprocess.DEVNULL)
+    dispatcher, driver_tokens, customer_tokens = await seed(url, drivers)
+    port = free_port()
+    server = await asyncio.to_thread(
+        subprocess.Popen,
+        [sys.executable, "-m", "backend", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(300):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(f"{base}/health")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+        load = Load(base, driver_tokens)
+        ready = asyncio.Event()
+        tasks.append(
+            asyncio.create_task(
+                load.watch(
+                    f"{ws_base}/api/v1/fleet/ws?token={dispatcher}", load.dispatcher_ms, ready
+                )
+            )
+        )
+        await ready.wait()
+        await load.drive(1000, 2)  # warm-up: every driver known, visibility loaded
+
+        held = customer_tokens[:customers]
+        t = time.monotonic()
+        tasks += await open_customers(ws_base, held, load)
+        print(f"opened {len(held)} customer sockets in {time.monotonic() - t:.1f} s")
+        load.customer_ms.clear()
+        await load.drive(2000, phase_s)
+        p99_sockets = pct(load.customer_ms, 0.99)
+        print(
+            f"  with them held at 2,000 fixes/s: p50 {pct(load.customer_ms, 0.5):.0f} ms, "
+            f"p99 {p99_sockets:.0f} ms fix→customer ({len(load.customer_ms)} samples)"
+        )
+
+        load.customer_ms.clear()
+        load.dispatcher_ms.clear()
+        rate5k = await load.drive(5000, phase_s)
+        p99_customer = pct(load.customer_ms, 0.99)
+        print(
+            f"5,000 fixes/s offered: {rate5k:,.0f} accepted/s; fix→customer p50 "
+            f"{pct(load.customer_ms, 0.5):.0f} ms p99 {p99_customer:.0f} ms; fix→dispatcher "
+            f"p99 {pct(load.dispatcher_ms, 0.99):.0f} ms"
+        )
+
+        best = {
+            "rate": rate5k,
+            "p99": pct(load.dispatcher_ms, 0.99),
+            "p50": pct(load.dispatcher_ms, 0.5),
+        }
+        for offered in (10_000, 15_000, 20_000, 30_000):
+            load.dispatcher_ms.clear()
+            errors = load.errors
+            got = await load.drive(offered, phase_s)
+            p99 = pct(load.dispatcher_ms, 0.99)
+            print(
+                f"{offered:,} offered: {got:,.0f} accepted/s, fix→dispatcher p50 "
+                f"{pct(load.dispatcher_ms, 0.5):.0f} ms p99 {p99:.0f} ms, "
+                f"errors {load.errors - errors}"
+            )
+            if got > best["rate"] and p99 < 1000 and load.errors == errors:
+                best = {"rate": got, "p99": p99, "p50": pct(load.dispatcher_ms, 0.5)}
+            if got < 0.9 * offered or p99 >= 1000:
+                break
+        rss = vm_hwm_mb(server.pid)
+        return {
+            "fixes_per_s": round(best["rate"]),
+            "p50_dispatcher_ms": round(best["p50"], 1),
+            "p99_dispatcher_ms": round(best["p99"], 1),
+            "p99_customer_ms": round(p99_customer, 1),
+            "customer_sockets": len(held),
+            "p99_customer_sockets_ms": round(p99_sockets, 1),
+            "peak_rss_mb": round(rss, 1),
+            "drivers": drivers,
+            "batch": BATCH,
+            "quick": quick,
+        }
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        server.terminate()
+        await asyncio.to_thread(server.wait, 30)
+        await asyncio.to_thread(shutil.rmtree, data, True)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller run, under a minute")
+    result = asyncio.run(run(parser.parse_args().quick))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

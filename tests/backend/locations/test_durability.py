@@ -1,0 +1,126 @@
+"""Acknowledgement means durable: SIGKILL the server mid-stream, restart, count.
+
+The backend runs as a separate process (``python -m backend serve``); clients send batches
+as fast as they can; every fix answered with a 200 must be in the history afterwards.
+"""
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import make_settings
+from tests.factories import create_org_with_users, login
+from tests.live_server import free_port
+
+BATCH = 25
+SENDERS_PER_DRIVER = 3
+KILL_AFTER = 3000  # acknowledged fixes
+
+
+@contextmanager
+def server_process(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**os.environ, "LASTMILE_DATA_DIR": str(data_dir), "LASTMILE_ENVIRONMENT": "development"}
+    env.pop("DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "backend", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, "the backend exited during start"
+            assert time.monotonic() < deadline, "the backend did not start"
+            time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+
+
+async def _send(
+    client: httpx.AsyncClient,
+    sender: int,
+    acknowledged: list[float],
+    enough: asyncio.Event,
+    stop: asyncio.Event,
+) -> None:
+    base = time.time() - 3600 + sender * 1e-3  # distinct times for every sender
+    i = 0
+    while not stop.is_set():
+        times = [base + (i + k) * 0.01 for k in range(BATCH)]
+        i += BATCH
+        body = [
+            {"lat": 43.73, "lng": 7.42, "recorded_at": datetime.fromtimestamp(t, UTC).isoformat()}
+            for t in times
+        ]
+        try:
+            response = await client.post("/api/v1/drivers/me/locations", json=body)
+        except httpx.HTTPError:
+            return  # the server is gone
+        if response.status_code == 200:
+            assert response.json()["accepted"] == BATCH, response.text
+            acknowledged.extend(times)
+            if len(acknowledged) >= KILL_AFTER:
+                enough.set()
+
+
+def _stored(db: Path, driver_ids: list[int]) -> set[float]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            f"SELECT recorded_at FROM location_fixes WHERE driver_id IN "
+            f"({','.join('?' for _ in driver_ids)})",
+            driver_ids,
+        ).fetchall()
+    return {round(datetime.fromisoformat(r).replace(tzinfo=UTC).timestamp(), 6) for (r,) in rows}
+
+
+async def test_every_acknowledged_fix_survives_sigkill(tmp_path: Path) -> None:
+    port = free_port()
+    with server_process(tmp_path, port) as process:
+        base_url = f"http://127.0.0.1:{port}"
+        _, _, emails, driver_ids = await create_org_with_users(make_settings(tmp_path))
+        clients = [await login(base_url, emails[key]) for key in ("driver", "driver2")]
+        for client in clients:  # sign in before the clock starts
+            assert (await client.get("/api/v1/drivers/me")).status_code == 200
+        acknowledged: list[float] = []
+        enough, stop = asyncio.Event(), asyncio.Event()
+        senders = [
+            asyncio.create_task(_send(client, n * 10 + k, acknowledged, enough, stop))
+            for n, client in enumerate(clients)
+            for k in range(SENDERS_PER_DRIVER)
+        ]
+        await asyncio.wait_for(enough.wait(), timeout=120)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        stop.set()
+        await asyncio.gather(*senders)
+        for client in clients:
+            await client.aclose()
+    acked = {round(t, 6) for t in acknowledged}
+    with server_process(tmp_path, port):  # restarts on the same files: recovery works
+        stored = _stored(tmp_path / "lastmile.db", driver_ids)
+    missing = acked - stored
+    assert not missing, f"{len(missing)} of {len(acked)} acknowledged fixes were lost"
+    assert len(acked) >= KILL_AFTER
+    print(
+        f"acknowledged {len(acked)}, stored {len(stored)} (in flight at the kill: "
+        f"{len(stored) - len(acked)})"
+    )
