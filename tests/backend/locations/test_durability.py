@@ -5,6 +5,7 @@ as fast as they can; every fix answered with a 200 must be in the history afterw
 """
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
@@ -83,7 +84,8 @@ async def _send(
 
 
 def _stored(db: Path, driver_ids: list[int]) -> set[float]:
-    with sqlite3.connect(db) as conn:
+    # sqlite3's own context manager ends the transaction but leaves the file open.
+    with contextlib.closing(sqlite3.connect(db)) as conn:
         rows = conn.execute(
             f"SELECT recorded_at FROM location_fixes WHERE driver_id IN "
             f"({','.join('?' for _ in driver_ids)})",
