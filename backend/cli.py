@@ -45,6 +45,9 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    access_log: Annotated[
+        bool, typer.Option(help="log every request (costly at thousands of fixes/s)")
+    ] = False,
 ) -> None:
     """Run the backend alone: API, tracking page, docs at /docs."""
     import uvicorn
@@ -56,7 +59,10 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        access_log=access_log,
         proxy_headers=True,
+        # Live frames are small and frequent: compressing each costs more CPU than it saves.
+        ws_per_message_deflate=False,
     )
 
 

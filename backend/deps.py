@@ -8,6 +8,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.auth import tokens
 from backend.auth.principal import Principal
 from backend.auth.service import user_for_token
 from backend.config import Settings
@@ -53,16 +54,30 @@ _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 async def get_principal(
-    token: Annotated[str | None, Depends(_bearer)], session: SessionDep, settings: SettingsDep
+    token: Annotated[str | None, Depends(_bearer)], state: StateDep
 ) -> Principal:
+    """Who is calling, from the bearer token; the database only on a cache miss."""
     if not token:
         raise UnauthorizedError("sign in first: send 'Authorization: Bearer <access token>'")
-    user = await user_for_token(session, settings, token, "access")
-    assert user.id is not None
-    driver_id = None
-    if user.role is Role.DRIVER:
-        driver_id = (await session.exec(select(Driver.id).where(Driver.user_id == user.id))).first()
-    return Principal(user.id, user.org_id, Role(user.role), driver_id)
+    settings = state.settings
+    try:
+        claims = tokens.decode(settings.secret_key, token, "access")
+    except tokens.InvalidTokenError as exc:
+        raise UnauthorizedError(str(exc), code="invalid_token") from exc
+    cached = state.principals.get(claims.user_id, claims.version)
+    if cached is not None:
+        return cached
+    async with session_scope(state.engine) as session:
+        user = await user_for_token(session, settings, token, "access")
+        assert user.id is not None
+        driver_id = None
+        if user.role is Role.DRIVER:
+            driver_id = (
+                await session.exec(select(Driver.id).where(Driver.user_id == user.id))
+            ).first()
+    principal = Principal(user.id, user.org_id, Role(user.role), driver_id)
+    state.principals.put(principal, user.token_version)
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]

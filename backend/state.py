@@ -1,9 +1,10 @@
 """What the application holds for its lifetime, built in ``lifespan`` and typed."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.auth.principal_cache import PrincipalCache
 from backend.config import Settings
 from backend.locations.device_directory import DeviceDirectory
 from backend.locations.fanout import LocationFanOut
@@ -23,3 +24,5 @@ class AppState:
     locations: Pipeline  # clean → durable history → current → fan-out; .fanout may be None
     fanout: LocationFanOut  # positions to dispatchers and customers; see backend.locations
     hub: Hub  # live sockets' broker subscriptions
+    # Signed-in callers seen in the last 30 s: no database round trip per request.
+    principals: PrincipalCache = field(default_factory=PrincipalCache)

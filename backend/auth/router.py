@@ -5,7 +5,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlmodel import col, func, select
 
 from backend.auth import service
-from backend.deps import AdminUser, CurrentUser, SessionDep, SettingsDep
+from backend.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, StateDep
 from backend.models import Organization, User
 from backend.responses import ERRORS
 from shared.schemas.auth import Me, RefreshRequest, TokenPair, UserCreate, UserOut
@@ -32,12 +32,13 @@ async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsD
 
 
 @router.post("/auth/logout", status_code=204, responses=ERRORS(401))
-async def logout(principal: CurrentUser, session: SessionDep) -> None:
+async def logout(principal: CurrentUser, session: SessionDep, state: StateDep) -> None:
     """Sign out everywhere: every token issued to this user so far stops working."""
     user = await session.get(User, principal.user_id)
     assert user is not None
     user.token_version += 1
     session.add(user)
+    state.principals.revoke_below(principal.user_id, user.token_version)
 
 
 @router.get("/auth/me", response_model=Me, responses=ERRORS(401))

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query
 from sqlmodel import col, func, select
 
 from backend.crud import get_in_org, page, reference_in_org
-from backend.deps import AdminUser, DriverUser, SessionDep, StaffUser
+from backend.deps import AdminUser, DriverUser, SessionDep, StaffUser, StateDep
 from backend.errors import BadRequestError, ConflictError
 from backend.models import Driver, Order, Route, User, Vehicle
 from backend.responses import ERRORS
@@ -96,7 +96,9 @@ async def update_driver(
 
 
 @router.delete("/{driver_id}", status_code=204, responses=ERRORS(401, 403, 404, 409))
-async def delete_driver(driver_id: int, admin: AdminUser, session: SessionDep) -> None:
+async def delete_driver(
+    driver_id: int, admin: AdminUser, session: SessionDep, state: StateDep
+) -> None:
     """Remove a driver who has no open orders and no routes."""
     driver = await get_in_org(session, Driver, driver_id, admin.org_id, label="driver")
     open_orders = (
@@ -117,3 +119,4 @@ async def delete_driver(driver_id: int, admin: AdminUser, session: SessionDep) -
             "reassign them first"
         )
     await session.delete(driver)
+    state.principals.drop(driver.user_id)  # the login no longer drives
