@@ -28,18 +28,18 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from pydantic import TypeAdapter, ValidationError
 from sqlmodel import select
 
 from backend.auth.service import user_for_token
 from backend.db import session_scope
 from backend.errors import AppError, UnauthorizedError
-from backend.locations.fix import DriverRef, Fix, Rejected, Rejection, Source
+from backend.locations.app_batch import to_fixes
+from backend.locations.fix import DriverRef, Fix, Rejected
 from backend.locations.ingest_support import MAX_BODY_BYTES, ingest_indexed
 from backend.models import Driver
 from backend.state import AppState
 from shared.enums import Role
-from shared.schemas.locations import MAX_BATCH, FixIn
+from shared.schemas.locations import MAX_BATCH
 
 router = APIRouter(tags=["locations"])
 log = logging.getLogger(__name__)
@@ -47,28 +47,12 @@ log = logging.getLogger(__name__)
 AUTH_TIMEOUT_S = 10.0
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
-_FIX = TypeAdapter(FixIn)
 
 
 class _RefusedError(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
         self.code, self.reason = code, reason
-
-
-def fix_from_wire(fix: FixIn, received_at: float) -> Fix:
-    return Fix(
-        lat=fix.lat,
-        lng=fix.lng,
-        recorded_at=fix.recorded_at.timestamp(),
-        received_at=received_at,
-        speed_mps=fix.speed_mps,
-        heading_deg=fix.heading_deg,
-        accuracy_m=fix.accuracy_m,
-        altitude_m=fix.altitude_m,
-        battery=fix.battery,
-        source=Source.APP,
-    )
 
 
 async def _driver_for(state: AppState, token: str) -> DriverRef:
@@ -114,18 +98,7 @@ def _read_batch(
         raise ValueError("fixes: missing or not a list")
     if len(raw) > MAX_BATCH:
         raise ValueError(f"fixes: {len(raw)} fixes; at most {MAX_BATCH} per message")
-    fixes: list[Fix] = []
-    indexes: list[int] = []
-    rejected: list[Rejected] = []
-    for index, item in enumerate(raw):
-        try:
-            fixes.append(fix_from_wire(_FIX.validate_python(item), received_at))
-            indexes.append(index)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'fix'}: {e['msg']}" for e in exc.errors()
-            )
-            rejected.append(Rejected(index, Rejection.INVALID, problems))
+    indexes, fixes, rejected = to_fixes(raw, received_at)
     return fixes, indexes, rejected
 
 
