@@ -11,10 +11,11 @@ from fastapi.responses import JSONResponse, Response
 from backend.crud import get_in_org
 from backend.deps import AdminUser, DriverUser, SessionDep, StaffUser, StateDep
 from backend.errors import BadRequestError
-from backend.locations.app_batch import ingest_items, parse_items, read_limited
+from backend.locations.app_batch import ingest_items, parse_items
 from backend.locations.export import to_geojson, to_gpx
 from backend.locations.fix import DriverRef, Fix
 from backend.locations.history_read import fixes_between
+from backend.locations.ingest_support import read_body
 from backend.models import Driver
 from backend.responses import ERRORS
 from shared.schemas.common import Page
@@ -59,7 +60,7 @@ async def post_my_locations(
     are stored durably: an acknowledged fix survives a server crash."""
     assert driver.driver_id is not None
     received_at = time.time()
-    raw = await read_limited(request.stream(), request.headers.get("content-length"))
+    raw = await read_body(request)
     items = parse_items(raw)
     ref = DriverRef(org_id=driver.org_id, driver_id=driver.driver_id)
     result = await ingest_items(state.locations, ref, items, received_at)

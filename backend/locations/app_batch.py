@@ -6,22 +6,16 @@ the pipeline, and their rejections are mapped back to the sender's indexes.
 """
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
 from backend.errors import AppError
 from backend.locations.fix import DriverRef, Fix, IngestResult, Rejected, Rejection, Source
+from backend.locations.ingest_support import PayloadTooLargeError, ingest_indexed
 from backend.locations.port import LocationPipeline
 from shared.schemas.locations import MAX_BATCH, FixIn
-
-MAX_BODY_BYTES = 1 << 20  # 1 MiB
-
-
-class PayloadTooLargeError(AppError):
-    status_code = 413
-    code = "payload_too_large"
 
 
 class BadBatchError(AppError):
@@ -29,23 +23,6 @@ class BadBatchError(AppError):
 
     status_code = 422
     code = "validation_error"
-
-
-async def read_limited(stream: AsyncIterator[bytes], declared_length: str | None) -> bytes:
-    """The body, refusing more than 1 MiB before reading it all when the length is declared."""
-    declared = int(declared_length) if declared_length and declared_length.isdigit() else 0
-    if declared > MAX_BODY_BYTES:
-        raise PayloadTooLargeError(
-            f"body is {declared} bytes; at most {MAX_BODY_BYTES} (1 MiB) per request"
-        )
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in stream:
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise PayloadTooLargeError(f"body exceeds {MAX_BODY_BYTES} bytes (1 MiB)")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def parse_items(raw: bytes) -> list[Any]:
@@ -112,8 +89,6 @@ def to_fixes(
 async def ingest_items(
     pipeline: LocationPipeline, driver: DriverRef, items: Sequence[Any], received_at: float
 ) -> IngestResult:
+    """Parse ``items`` one by one and ingest the readable ones; rejections by sender index."""
     indexes, fixes, rejected = to_fixes(items, received_at)
-    result = await pipeline.ingest(driver, fixes) if fixes else IngestResult(0, [])
-    rejected += [Rejected(indexes[r.index], r.reason, r.message) for r in result.rejected]
-    rejected.sort(key=lambda r: r.index)
-    return IngestResult(result.accepted, rejected, result.history_only)
+    return await ingest_indexed(pipeline, driver, fixes, indexes, rejected)

@@ -19,6 +19,10 @@ class PayloadTooLargeError(AppError):
     code = "payload_too_large"
 
 
+def _human(size: int) -> str:
+    return f"{size / (1 << 20):g} MiB" if size >= 1 << 20 else f"{size / 1024:g} KiB"
+
+
 def pipeline_of(state: AppState) -> LocationPipeline:
     """The running pipeline (``AppState.locations``), seen through its port."""
     return state.locations
@@ -28,13 +32,15 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The request body, refused with a 413 as soon as it exceeds ``limit`` bytes."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(f"the body is {declared} bytes; at most {limit} are accepted")
+        raise PayloadTooLargeError(
+            f"the body is {declared} bytes; at most {limit} ({_human(limit)}) are accepted"
+        )
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLargeError(f"the body is over {limit} bytes")
+            raise PayloadTooLargeError(f"the body is over {limit} bytes ({_human(limit)})")
         chunks.append(chunk)
     return b"".join(chunks)
 

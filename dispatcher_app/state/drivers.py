@@ -4,9 +4,9 @@ from collections.abc import Callable
 
 import httpx
 
-from app_kit.errors import describe_error
+from app_kit.errors import failure_message
 from app_kit.observable import Observable
-from shared.api_client import ApiClient, ApiError, AuthError
+from shared.api_client import ApiClient, ApiError
 from shared.schemas.fleet import DriverOut
 
 # The server caps a page at 500 rows.
@@ -50,11 +50,9 @@ class DriversState(Observable):
             if generation != self._generation:
                 return
             self.loading = False
-            if isinstance(exc, AuthError):
-                self._on_expired()
-                return
-            self.error = describe_error(exc, self._client.base_url)
-            self.notify()
+            self.error = failure_message(exc, self._client.base_url, self._on_expired)
+            if self.error is not None:
+                self.notify()
             return
         if generation != self._generation:
             return  # signed out, or a newer load, meanwhile

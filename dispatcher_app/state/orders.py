@@ -4,9 +4,9 @@ from collections.abc import Callable
 
 import httpx
 
-from app_kit.errors import describe_error
+from app_kit.errors import failure_message
 from app_kit.observable import Observable
-from shared.api_client import ApiClient, ApiError, AuthError
+from shared.api_client import ApiClient, ApiError
 from shared.enums import OrderStatus
 from shared.schemas.orders import OrderOut
 
@@ -81,11 +81,9 @@ class OrdersState(Observable):
             if generation != self._generation:
                 return
             self.loading = False
-            if isinstance(exc, AuthError):
-                self._on_expired()
-                return
-            self.error = describe_error(exc, self._client.base_url)
-            self.notify()
+            self.error = failure_message(exc, self._client.base_url, self._on_expired)
+            if self.error is not None:
+                self.notify()
             return
         if generation != self._generation:
             return  # the filter or the search changed meanwhile: a newer fetch wins

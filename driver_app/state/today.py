@@ -5,11 +5,11 @@ from datetime import date, datetime, tzinfo
 
 import httpx
 
-from app_kit.errors import describe_error
+from app_kit.errors import failure_message
 from app_kit.observable import Observable
 from driver_app.logic.shift import SHIFT_CHOICES
 from driver_app.logic.stops import StopLine, next_stop_index, order_stops
-from shared.api_client import ApiClient, ApiError, AuthError
+from shared.api_client import ApiClient, ApiError
 from shared.enums import DriverStatus
 from shared.schemas.fleet import DriverOut
 from shared.schemas.orders import OrderOut
@@ -119,8 +119,6 @@ class TodayState(Observable):
                 return orders
 
     def _fail(self, exc: Exception) -> None:
-        if isinstance(exc, AuthError):
-            self._on_expired()
-            return
-        self.error = describe_error(exc, self._client.base_url)
-        self.notify()
+        self.error = failure_message(exc, self._client.base_url, self._on_expired)
+        if self.error is not None:
+            self.notify()
