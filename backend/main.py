@@ -22,6 +22,7 @@ from backend.locations.api import router as locations_router
 from backend.locations.device_directory import DeviceDirectory
 from backend.locations.devices import router as devices_router
 from backend.locations.fanout import LocationFanOut
+from backend.locations.fast_ingest import DriverBatchFastPath
 from backend.locations.gps_router import router as gps_router
 from backend.locations.hub import Hub
 from backend.locations.ingest_ws import router as ingest_ws_router
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         static_url="/docs-assets",
     )
+    app.add_middleware(DriverBatchFastPath)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

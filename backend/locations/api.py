@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from backend.crud import get_in_org
 from backend.deps import AdminUser, DriverUser, SessionDep, StaffUser, StateDep
 from backend.errors import BadRequestError
-from backend.locations.app_batch import ingest_items, parse_items
+from backend.locations.app_batch import ingest_body
 from backend.locations.export import to_geojson, to_gpx
 from backend.locations.fix import DriverRef, Fix
 from backend.locations.history_read import fixes_between
@@ -25,7 +25,6 @@ from shared.schemas.locations import (
     IngestResponse,
     LocationFixOut,
     PositionOut,
-    RejectedFix,
 )
 
 router = APIRouter(tags=["locations"])
@@ -61,17 +60,8 @@ async def post_my_locations(
     assert driver.driver_id is not None
     received_at = time.time()
     raw = await read_body(request)
-    items = parse_items(raw)
     ref = DriverRef(org_id=driver.org_id, driver_id=driver.driver_id)
-    result = await ingest_items(state.locations, ref, items, received_at)
-    return IngestResponse(
-        accepted=result.accepted,
-        rejected=[
-            RejectedFix(index=r.index, reason=r.reason.value, message=r.message)
-            for r in result.rejected
-        ],
-        history_only=result.history_only,
-    )
+    return IngestResponse.model_validate(await ingest_body(state.locations, ref, raw, received_at))
 
 
 def _utc(epoch_s: float) -> datetime:

@@ -72,10 +72,26 @@ class HistoryStore(Protocol):
     async def close(self) -> None: ...
 
 
-def _sqlite_time(epoch_s: float) -> str:
-    # The text SQLAlchemy's SQLite DateTime stores (naive UTC, always 6 fraction digits),
-    # so rows written here compare and read back exactly like rows written through it.
-    return utc(epoch_s).replace(tzinfo=None).isoformat(" ", "microseconds")
+_SECOND_TEXT: dict[int, str] = {}
+
+
+def sqlite_time(epoch_s: float) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores (naive UTC, always 6 fraction digits),
+    so rows written here compare and read back exactly like rows written through it.
+
+    The same text as ``utc(epoch_s).replace(tzinfo=None).isoformat(" ", "microseconds")``
+    in less than half the time (the date-and-seconds part is cached): two per fix add up
+    at 10,000+ fixes/s."""
+    seconds = int(epoch_s // 1)
+    micros = round((epoch_s - seconds) * 1e6)
+    if micros == 1_000_000:
+        seconds, micros = seconds + 1, 0
+    head = _SECOND_TEXT.get(seconds)
+    if head is None:
+        if len(_SECOND_TEXT) >= 4096:
+            _SECOND_TEXT.clear()
+        head = _SECOND_TEXT[seconds] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
+    return f"{head}.{micros:06d}"
 
 
 class SqliteStore:
@@ -120,8 +136,8 @@ class SqliteStore:
             (
                 r.driver.org_id,
                 r.driver.driver_id,
-                _sqlite_time(r.fix.recorded_at),
-                _sqlite_time(r.fix.received_at),
+                sqlite_time(r.fix.recorded_at),
+                sqlite_time(r.fix.received_at),
                 r.fix.lat,
                 r.fix.lng,
                 r.fix.speed_mps,

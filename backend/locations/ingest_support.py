@@ -19,7 +19,7 @@ class PayloadTooLargeError(AppError):
     code = "payload_too_large"
 
 
-def _human(size: int) -> str:
+def human_size(size: int) -> str:
     return f"{size / (1 << 20):g} MiB" if size >= 1 << 20 else f"{size / 1024:g} KiB"
 
 
@@ -33,14 +33,14 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLargeError(
-            f"the body is {declared} bytes; at most {limit} ({_human(limit)}) are accepted"
+            f"the body is {declared} bytes; at most {limit} ({human_size(limit)}) are accepted"
         )
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLargeError(f"the body is over {limit} bytes ({_human(limit)})")
+            raise PayloadTooLargeError(f"the body is over {limit} bytes ({human_size(limit)})")
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -1,0 +1,100 @@
+"""The driver batch's short way through (``backend.locations.fast_ingest``) answers exactly
+like the documented route, and only serves callers the route already let in."""
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from backend.config import Settings
+from tests.factories import SignIn, create_org_with_users, login
+
+PATH = "/api/v1/drivers/me/locations"
+
+
+def fix(t: float, lat: float = 43.7300, **kw: Any) -> dict[str, Any]:
+    at = datetime.fromtimestamp(t, UTC).isoformat()
+    return {"lat": lat, "lng": 7.42, "recorded_at": at, **kw}
+
+
+def bodies(now: float) -> dict[str, bytes]:
+    good = [fix(now - 3), fix(now - 2, lat=43.7301), fix(now - 1, lat=43.7302)]
+    mixed = [fix(now - 3), fix(now - 2, lat=95), "x", fix(now + 3600), fix(now - 1, lat=43.9)]
+    return {
+        "good": json.dumps({"fixes": good}).encode(),
+        "mixed": json.dumps(mixed).encode(),
+        "one fix": json.dumps(fix(now - 1)).encode(),
+        "nan": json.dumps([fix(now - 2), fix(now - 1)]).replace("43.73", "NaN", 1).encode(),
+        "not json": b"{not json",
+        "string": b'"a string"',
+        "501 fixes": json.dumps([fix(now - 1)] * 501).encode(),
+        "over 1 MiB": b"[" + b" " * (1 << 20) + b"]",
+    }
+
+
+async def fast_count(admin: httpx.AsyncClient) -> int:
+    response = await admin.get("/api/v1/fleet/metrics")
+    assert response.status_code == 200, response.text
+    return int(response.json().get("app_batches_fast", 0))
+
+
+async def post(client: httpx.AsyncClient, raw: bytes) -> httpx.Response:
+    return await client.post(PATH, content=raw, headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("case", list(bodies(0)))
+async def test_fast_path_answers_like_the_route(
+    case: str, settings: Settings, base_url: str
+) -> None:
+    _, _, emails, _ = await create_org_with_users(settings)
+    cold, warm, admin = [await login(base_url, emails[k]) for k in ("driver", "driver2", "admin")]
+    async with cold, warm, admin:
+        # The warm driver's first request goes through the route and caches its sign-in.
+        nothing = {"accepted": 0, "rejected": [], "history_only": 0}
+        assert (await post(warm, b"[]")).json() == nothing
+        raw = bodies(time.time())[case]
+
+        before = await fast_count(admin)
+        by_route = await post(cold, raw)
+        assert await fast_count(admin) == before  # a first request never takes the short way
+        by_fast_path = await post(warm, raw)
+        assert await fast_count(admin) == before + 1
+
+    assert by_fast_path.status_code == by_route.status_code, (by_route.text, by_fast_path.text)
+    assert by_fast_path.json() == by_route.json()
+    assert by_fast_path.headers["content-type"] == "application/json"
+    if case == "mixed":  # the answer is about the batch, not just a shape
+        reasons = {r["index"]: r["reason"] for r in by_route.json()["rejected"]}
+        assert reasons == {1: "invalid", 2: "invalid", 3: "future", 4: "impossible_speed"}
+    if case == "over 1 MiB":
+        assert by_route.status_code == 413
+
+
+async def test_a_signed_out_token_is_refused_after_the_short_way_served_it(
+    settings: Settings, base_url: str
+) -> None:
+    _, _, emails, _ = await create_org_with_users(settings)
+    driver = await login(base_url, emails["driver"])
+    async with driver, httpx.AsyncClient(base_url=base_url) as by_hand:
+        assert (await post(driver, b"[]")).status_code == 200  # cached now
+        assert isinstance(driver.auth, SignIn)
+        token = driver.auth.token
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        served = await by_hand.post(PATH, content=json.dumps([fix(time.time())]), headers=headers)
+        assert served.status_code == 200, served.text
+        assert (await driver.post("/api/v1/auth/logout")).status_code == 204
+
+        refused = await by_hand.post(PATH, content=json.dumps([fix(time.time())]), headers=headers)
+        assert refused.status_code == 401, refused.text
+        forged = {**headers, "Authorization": f"Bearer {token}x"}
+        assert (await by_hand.post(PATH, content=b"[]", headers=forged)).status_code == 401
+
+
+async def test_other_roles_still_get_the_routes_answer(org: Any) -> None:
+    for _ in range(2):  # the second time their sign-in is cached
+        response = await post(org.dispatcher, b"[]")
+        assert response.status_code == 403, response.text
+        assert "driver" in response.json()["error"]["message"]
