@@ -18,6 +18,7 @@ from backend.fleet.drivers import router as drivers_router
 from backend.fleet.routes import router as routes_router
 from backend.fleet.vehicles import router as vehicles_router
 from backend.health.router import router as health_router
+from backend.heap import settle_heap
 from backend.locations.api import router as locations_router
 from backend.locations.device_directory import DeviceDirectory
 from backend.locations.devices import router as devices_router
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             fanout=fanout,
             hub=hub,
         )
+        settle_heap()
         try:
             yield
         finally:

@@ -23,8 +23,14 @@ class PrincipalCache:
         ttl_s: float = DEFAULT_TTL_S,
         max_entries: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
+        spread: float = 0.25,
     ) -> None:
         self._ttl_s = ttl_s
+        # Entries cached in one burst (every driver's phone reconnecting after a restart) must
+        # not all expire in the same instant and send a burst of sign-in queries every
+        # ``ttl_s``: each user's entry lives between (1 - spread) x ttl_s and ttl_s, fixed
+        # per user so it is the same on every worker.
+        self._spread = spread
         self._max = max_entries
         self._clock = clock
         # user id -> (principal, token version, expires at on the clock)
@@ -47,10 +53,19 @@ class PrincipalCache:
             return  # the driver profile may be created any moment: look again next time
         if token_version < self._floors.get(principal.user_id, 0):
             return  # read before a sign-out committed: never cache the old version
-        self._entries[principal.user_id] = (principal, token_version, self._clock() + self._ttl_s)
+        self._entries[principal.user_id] = (
+            principal,
+            token_version,
+            self._clock() + self.lifetime_s(principal.user_id),
+        )
         self._entries.move_to_end(principal.user_id)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
+
+    def lifetime_s(self, user_id: int) -> float:
+        """How long ``user_id``'s entry lives: within the last ``spread`` of ``ttl_s``."""
+        fraction = (user_id * 2_654_435_761 % 4_294_967_296) / 4_294_967_296  # well mixed
+        return self._ttl_s * (1.0 - self._spread * fraction)
 
     def drop(self, user_id: int | None) -> None:
         if user_id is not None:

@@ -55,14 +55,21 @@ class Context:
 Step = Callable[[Fix, Context], str | None]  # a message when the fix is refused
 
 
-def _finite(*values: float | None) -> bool:
-    return all(v is None or math.isfinite(v) for v in values)
+def _finite_or_none(*values: float | None) -> bool:
+    for v in values:  # noqa: SIM110  (a plain loop: runs for every fix; a generator costs 3x)
+        if v is not None and not math.isfinite(v):
+            return False
+    return True
 
 
 def invalid(fix: Fix, ctx: Context) -> str | None:
-    if not _finite(fix.lat, fix.lng, fix.recorded_at):
+    if not (
+        math.isfinite(fix.lat) and math.isfinite(fix.lng) and math.isfinite(fix.recorded_at)
+    ):
         return "lat, lng and recorded_at must be finite numbers"
-    if not _finite(fix.speed_mps, fix.heading_deg, fix.accuracy_m, fix.altitude_m, fix.battery):
+    if not _finite_or_none(
+        fix.speed_mps, fix.heading_deg, fix.accuracy_m, fix.altitude_m, fix.battery
+    ):
         return "speed, heading, accuracy, altitude and battery must be finite when given"
     if not -90.0 <= fix.lat <= 90.0:
         return f"lat {fix.lat} is outside [-90, 90]"
@@ -169,6 +176,7 @@ def clean(
     previous: Fix | None = None
     result = Cleaned()
     accepted: list[Accepted] = []
+    ctx = Context(now=now, config=config, previous=None, seen=seen_all)
     for index, fix in sorted(enumerate(fixes), key=_sort_key):
         # Consecutive in time: once past the current position, it is the one to compare to.
         if (
@@ -177,7 +185,7 @@ def clean(
             and (previous is None or previous.recorded_at < current_at)
         ):
             previous = last_current
-        ctx = Context(now=now, config=config, previous=previous, seen=seen_all)
+        ctx.previous = previous
         for reason, step in STEPS:
             message = step(fix, ctx)
             if message is not None:

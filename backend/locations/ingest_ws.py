@@ -27,6 +27,7 @@ import logging
 import time
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlmodel import select
 
@@ -118,9 +119,12 @@ async def _handle(state: AppState, driver: DriverRef, text: str) -> dict[str, An
     if len(text) > MAX_BODY_BYTES:
         return {"type": "error", "message": f"frame over {MAX_BODY_BYTES} bytes"}
     try:
-        message = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return {"type": "error", "message": f"not valid JSON ({exc})"}
+        message = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:
+            message = json.loads(text)  # NaN and Infinity: rejected per fix, not per frame
+        except json.JSONDecodeError as exc:
+            return {"type": "error", "message": f"not valid JSON ({exc})"}
     if not isinstance(message, dict):
         return {"type": "error", "message": "expected a JSON object with a 'type'"}
     kind, batch_id = message.get("type"), message.get("id")
@@ -168,6 +172,7 @@ async def driver_socket(websocket: WebSocket) -> None:
     try:
         while True:
             text = await _receive(websocket)
-            await websocket.send_json(await _handle(state, driver, text))
+            answer = await _handle(state, driver, text)
+            await websocket.send_text(orjson.dumps(answer).decode())
     except WebSocketDisconnect:
         return

@@ -6,6 +6,7 @@ Counts are per process; several workers each report their own.
 
 import threading
 from collections import Counter
+from collections.abc import Mapping
 
 
 class Counters:
@@ -20,7 +21,7 @@ class Counters:
             with self._lock:
                 self._counts[name] += amount
 
-    def add_all(self, amounts: Counter[str]) -> None:
+    def add_all(self, amounts: Mapping[str, int]) -> None:
         """Add several counters under one lock (one call per batch, not per fix)."""
         with self._lock:
             self._counts.update(amounts)

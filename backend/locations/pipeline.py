@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -97,11 +96,15 @@ class Pipeline:
             self.config.cleaning,
             self.current.recent(driver_id),
         )
-        counts: Counter[str] = Counter(f"rejected_{r.reason.value}" for r in cleaned.rejected)
         history_only = sum(1 for a in cleaned.accepted if a.history_only)
-        counts["fixes_received"] = len(fixes)
-        counts["fixes_accepted"] = len(cleaned.accepted)
-        counts["fixes_history_only"] = history_only
+        counts = {
+            "fixes_received": len(fixes),
+            "fixes_accepted": len(cleaned.accepted),
+            "fixes_history_only": history_only,
+        }
+        for r in cleaned.rejected:
+            key = f"rejected_{r.reason.value}"
+            counts[key] = counts.get(key, 0) + 1
         self.metrics.add_all(counts)
         if cleaned.accepted:
             accepted = [a.fix for a in cleaned.accepted]

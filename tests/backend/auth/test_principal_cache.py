@@ -17,13 +17,29 @@ class Clock:
 
 def test_hit_until_the_entry_expires() -> None:
     clock = Clock()
-    cache = PrincipalCache(ttl_s=30, clock=clock)
+    cache = PrincipalCache(ttl_s=30, clock=clock, spread=0)
     cache.put(ADMIN, token_version=0)
     assert cache.get(1, 0) == ADMIN
     clock.now += 29.9
     assert cache.get(1, 0) == ADMIN
     clock.now += 0.2
     assert cache.get(1, 0) is None
+
+
+def test_entries_cached_together_expire_spread_out() -> None:
+    clock = Clock()
+    cache = PrincipalCache(ttl_s=30, clock=clock)
+    users = [Principal(user_id=i, org_id=7, role=Role.ADMIN, driver_id=None) for i in range(1, 401)]
+    for user in users:
+        cache.put(user, token_version=0)
+    clock.now += 22.4  # before 0.75 x ttl: every entry still there
+    assert all(cache.get(u.user_id, 0) == u for u in users)
+    gone_by = []
+    for step in range(1, 9):  # then they expire a few at a time, all by ttl
+        clock.now = 100 + 22.5 + step * 7.5 / 8
+        gone_by.append(sum(1 for u in users if cache.get(u.user_id, 0) is None))
+    assert gone_by[-1] == 400
+    assert max(b - a for a, b in zip([0, *gone_by], gone_by, strict=False)) < 100
 
 
 def test_another_token_version_is_a_miss() -> None:
