@@ -35,8 +35,8 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backend.auth.tokens import issue
-from backend.heap import settle_heap
 from backend.db import create_engine, session_scope
+from backend.heap import settle_heap
 from backend.models import Driver, Order, Organization, Route, Stop, TrackingLink, User
 from shared.enums import OrderStatus, Role, StopKind
 

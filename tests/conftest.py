@@ -10,6 +10,7 @@ import pytest
 from backend.config import Environment, Settings
 from tests.factories import Org, create_org_with_users, login
 from tests.live_server import run_server
+from tests.redis_server import REDIS_SERVER, run_redis
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -64,6 +65,14 @@ def require_tool(path: str, what: str) -> None:
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server for the session (fails in CI, skips locally, when missing)."""
+    require_tool(REDIS_SERVER, "redis-server (Debian package redis-server)")
+    with run_redis() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -70,7 +70,8 @@ def _utc(epoch_s: float) -> datetime:
 
 @router.get("/fleet/positions", response_model=list[PositionOut], responses=ERRORS(401, 403))
 async def fleet_positions(principal: StaffUser, state: StateDep) -> list[PositionOut]:
-    """Every driver's current position in the organisation, with its age in seconds."""
+    """Every driver's current position in the organisation, with its age in seconds (from
+    every backend worker when ``REDIS_URL`` is set)."""
     now = time.time()
     return [
         PositionOut(
@@ -84,9 +85,7 @@ async def fleet_positions(principal: StaffUser, state: StateDep) -> list[Positio
             battery=p.fix.battery,
             age_s=round(max(0.0, now - p.fix.recorded_at), 3),
         )
-        for p in sorted(
-            state.locations.current.for_org(principal.org_id), key=lambda p: p.driver.driver_id
-        )
+        for p in await state.locations.positions(principal.org_id)
     ]
 
 

@@ -63,9 +63,7 @@ def _finite_or_none(*values: float | None) -> bool:
 
 
 def invalid(fix: Fix, ctx: Context) -> str | None:
-    if not (
-        math.isfinite(fix.lat) and math.isfinite(fix.lng) and math.isfinite(fix.recorded_at)
-    ):
+    if not (math.isfinite(fix.lat) and math.isfinite(fix.lng) and math.isfinite(fix.recorded_at)):
         return "lat, lng and recorded_at must be finite numbers"
     if not _finite_or_none(
         fix.speed_mps, fix.heading_deg, fix.accuracy_m, fix.altitude_m, fix.battery

@@ -19,8 +19,9 @@ order event about an order on the driver's route: never a query per fix. When an
 being visible its channel gets ``"position": null`` so the page hides the marker.
 
 Several workers: each worker fans out the fixes it ingested; with Redis the messages reach
-the sockets held by every worker. The in-memory snapshots (:meth:`snapshot`,
-:meth:`customer_position`) are per worker.
+the sockets held by every worker. A new dispatcher socket's first frame comes from the
+pipeline's merged view (:meth:`backend.locations.pipeline.Pipeline.positions`, shared through
+Redis); :meth:`customer_position` (the polling endpoint's answer) is per worker.
 """
 
 import asyncio
@@ -102,7 +103,6 @@ class LocationFanOut:
         self._refresh_interval_s = refresh_interval_s
         self._drivers: dict[int, _Driver] = {}
         self._pending: dict[int, dict[int, Fix]] = {}  # org -> driver -> latest unsent fix
-        self._latest: dict[int, dict[int, Fix]] = {}  # org -> driver -> latest fix (snapshot)
         self._dirty: set[int] = set()  # drivers whose visibility must be reloaded soon
         self._order_driver: dict[int, int] = {}  # order on a cached route -> its driver
         self._org_watch: dict[int, asyncio.Task[None]] = {}
@@ -133,7 +133,6 @@ class LocationFanOut:
         """Take a driver's new current position (called by the pipeline after storing it)."""
         org_id, driver_id = driver.org_id, driver.driver_id
         self._pending.setdefault(org_id, {})[driver_id] = fix
-        self._latest.setdefault(org_id, {})[driver_id] = fix
         state = self._drivers.get(driver_id)
         if state is None:
             state = self._drivers[driver_id] = _Driver(org_id)
@@ -152,13 +151,6 @@ class LocationFanOut:
             await self._publish_customers(state.vis.visible, state)
 
     # -- reads for the sockets and the polling endpoint ------------------------------------
-
-    def snapshot(self, org_id: int) -> bytes | None:
-        """A dispatcher frame with the latest position this worker knows per driver."""
-        latest = self._latest.get(org_id)
-        if not latest:
-            return None
-        return _frame(latest)
 
     def customer_position(
         self, driver_id: int | None, order_id: int
@@ -261,11 +253,15 @@ class LocationFanOut:
 
     def _forget(self, driver_id: int) -> None:
         state = self._drivers.pop(driver_id)
-        self._latest.get(state.org_id, {}).pop(driver_id, None)
         if state.vis is not None:
             for order_id in state.vis.on_route:
                 if self._order_driver.get(order_id) == driver_id:
                     del self._order_driver[order_id]
+
+
+def positions_frame(fixes: dict[int, Fix]) -> bytes:
+    """A dispatcher ``positions`` frame: driver id -> that driver's latest fix."""
+    return _frame(fixes)
 
 
 def _frame(fixes: dict[int, Fix]) -> bytes:

@@ -15,12 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.config import Settings
 from backend.locations.cleaning import CleaningConfig, clean
-from backend.locations.current import CurrentPositions
+from backend.locations.current import CurrentPositions, Position
 from backend.locations.fix import DriverRef, Fix, IngestResult
 from backend.locations.history import GroupCommitWriter, create_store, utc
 from backend.locations.history_read import delete_received_before, latest_per_driver
 from backend.locations.metrics import Counters
 from backend.locations.port import PositionFanOut
+from backend.locations.redis_positions import RedisPositions, merge
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class Pipeline:
         config: PipelineConfig | None = None,
         metrics: Counters | None = None,
         fanout: PositionFanOut | None = None,
+        shared: RedisPositions | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine = engine
@@ -66,12 +68,16 @@ class Pipeline:
         self.current = CurrentPositions()
         # Set by whoever builds the fan-out; None: nobody listens (positions are still stored).
         self.fanout = fanout
+        # Current positions shared by every worker (REDIS_URL); None: this process only.
+        self.shared = shared
         self._clock = clock
         self._retention: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Start the writer, warm the current positions from history, schedule retention."""
         self.writer.start()
+        if self.shared is not None:
+            self.shared.start()
         for driver, fix in await latest_per_driver(self.engine):
             self.current.update(driver, fix)
             self.current.remember(driver.driver_id, [fix.recorded_at])
@@ -84,6 +90,8 @@ class Pipeline:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._retention
         await self.writer.close()
+        if self.shared is not None:
+            await self.shared.close()
 
     async def ingest(self, driver: DriverRef, fixes: Sequence[Fix]) -> IngestResult:
         """Clean, store durably, move the current position, fan out; see the port."""
@@ -118,10 +126,27 @@ class Pipeline:
                 raise
             newest = cleaned.newest
             if newest is not None and self.current.update(driver, newest.fix):
+                if self.shared is not None:
+                    self.shared.put(driver, newest.fix)
                 await self._fan_out(driver, newest.fix)
         return IngestResult(
             accepted=len(cleaned.accepted), rejected=cleaned.rejected, history_only=history_only
         )
+
+    async def positions(self, org_id: int) -> list[Position]:
+        """Every driver's current position in ``org_id``, by driver id: this worker's, merged
+        with every other worker's through Redis when it is configured (newest fix wins). If
+        Redis cannot be read, this worker's own view, rather than an error."""
+        local = self.current.for_org(org_id)
+        if self.shared is None:
+            return sorted(local, key=lambda p: p.driver.driver_id)
+        try:
+            shared = await self.shared.for_org(org_id)
+        except Exception:
+            self.metrics.inc("shared_position_read_failures")
+            log.warning("reading current positions from Redis failed", exc_info=True)
+            shared = []
+        return merge(local, shared)
 
     async def _fan_out(self, driver: DriverRef, fix: Fix) -> None:
         if self.fanout is None:
@@ -157,4 +182,5 @@ def build_pipeline(
     metrics = Counters()
     store = create_store(settings.resolved_database_url, engine)
     writer = GroupCommitWriter(store, metrics, linger_s=config.commit_linger_s)
-    return Pipeline(engine, writer, config=config, metrics=metrics, fanout=fanout)
+    shared = RedisPositions(settings.redis_url) if settings.redis_url else None
+    return Pipeline(engine, writer, config=config, metrics=metrics, fanout=fanout, shared=shared)

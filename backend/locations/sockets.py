@@ -31,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.service import user_for_token
 from backend.errors import AppError
+from backend.locations.fanout import positions_frame
 from backend.locations.hub import CLOSE_TOO_SLOW, Kind, Subscriber
 from backend.state import AppState
 from backend.tracking_links import service as tracking
@@ -69,8 +70,10 @@ async def fleet_ws(websocket: WebSocket, token: str = "") -> None:
         org_channel(user.org_id): Kind.EVENTS,
         fleet_positions_channel(user.org_id): Kind.FLEET_POSITIONS,
     }
-    snapshot = state.fanout.snapshot(user.org_id)
-    first = [_json({"type": "hello", "org_id": user.org_id}), *([snapshot] if snapshot else [])]
+    positions = await state.locations.positions(user.org_id)
+    first = [_json({"type": "hello", "org_id": user.org_id})]
+    if positions:
+        first.append(positions_frame({p.driver.driver_id: p.fix for p in positions}))
     await _serve(websocket, state, channels, first, expires_at=None)
 
 
