@@ -60,12 +60,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await fanout.start()
         locations.fanout = fanout
         hub = Hub(broker)
+        devices = DeviceDirectory(engine)
+        devices.start()
         app.state.lastmile = AppState(
             settings=settings,
             engine=engine,
             broker=broker,
             routing=routing,
-            devices=DeviceDirectory(engine),
+            devices=devices,
             locations=locations,
             fanout=fanout,
             hub=hub,
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await hub.close()
+            await devices.close()
             await locations.stop()  # commits pending fixes before the engine goes
             await fanout.close()
             routing.close()

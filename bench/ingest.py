@@ -53,8 +53,10 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def seed(url: str, drivers: int) -> tuple[str, list[str], list[str]]:
-    """Dispatcher token, driver tokens, customer tracking tokens (two orders per driver)."""
+async def seed(url: str, drivers: int, links_per_order: int) -> tuple[str, list[str], list[str]]:
+    """Dispatcher token, driver tokens, customer tracking tokens: two orders per driver (its
+    current and next stop, so both customers see it move), each with ``links_per_order``
+    tracking links (a recipient shares the link with family or a concierge)."""
     engine = create_engine(url)
     now = datetime.now(UTC)
     async with session_scope(engine) as session:
@@ -103,9 +105,10 @@ async def seed(url: str, drivers: int) -> tuple[str, list[str], list[str]]:
             TrackingLink(
                 org_id=org.id,
                 order_id=o.id or 0,
-                token=f"bench-{o.id}",
+                token=f"bench-{o.id}-{k}",
                 expires_at=now + timedelta(hours=3),
             )
+            for k in range(links_per_order)
             for o in orders
         ]
         session.add_all([*stops, *links])
@@ -296,7 +299,7 @@ async def open_customers(ws_base: str, tokens: list[str], load: Load) -> list[as
 
 async def run(quick: bool, phase_s: float | None, transport: str) -> dict[str, Any]:
     drivers = 200 if quick else 1000
-    customers = 2000 if quick else 16_000
+    customers = 800 if quick else 16_000
     phase_s = phase_s or (4.0 if quick else 10.0)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the server inherits it
@@ -310,7 +313,8 @@ async def run(quick: bool, phase_s: float | None, transport: str) -> dict[str, A
     url = f"sqlite+aiosqlite:///{data}/lastmile.db"
     migrate = [sys.executable, "-m", "backend", "migrate"]
     await asyncio.to_thread(subprocess.run, migrate, env=env, check=True, stdout=subprocess.DEVNULL)
-    dispatcher, driver_tokens, customer_tokens = await seed(url, drivers)
+    links_per_order = -(-customers // (2 * drivers))
+    dispatcher, driver_tokens, customer_tokens = await seed(url, drivers, links_per_order)
     port = free_port()
     server = await asyncio.to_thread(
         subprocess.Popen,

@@ -15,6 +15,7 @@ class TokenClaims:
     user_id: int
     token_type: TokenType
     version: int
+    expires_at: float = float("inf")  # epoch seconds (the "exp" claim)
 
 
 class InvalidTokenError(Exception):
@@ -52,6 +53,8 @@ def decode(secret: str, token: str, expected: TokenType) -> TokenClaims:
     if payload.get("typ") != expected:
         raise InvalidTokenError(f"expected a {expected} token")
     try:
-        return TokenClaims(int(payload["sub"]), expected, int(payload.get("ver", 0)))
+        return TokenClaims(
+            int(payload["sub"]), expected, int(payload.get("ver", 0)), float(payload["exp"])
+        )
     except (TypeError, ValueError) as exc:
         raise InvalidTokenError("the token is not valid") from exc

@@ -122,10 +122,13 @@ async def get_devices(
     driver_id: int,
     staff: StaffUser,
     session: SessionDep,
+    state: StateDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[DeviceOut]:
-    """The devices bound to a driver (secrets are never shown, only whether one is set)."""
+    """The devices bound to a driver (secrets are never shown, only whether one is set),
+    with when each was last heard from (``last_seen_at``)."""
+    await state.devices.flush_seen()
     rows, total = await list_devices(session, staff.org_id, driver_id, limit=limit, offset=offset)
     return Page[DeviceOut](
         items=[device_out(d) for d in rows], total=total, limit=limit, offset=offset

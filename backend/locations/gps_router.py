@@ -58,6 +58,7 @@ async def _ingest(state: AppState, report: DeviceReport, identifier: str | None)
     if identifier is None:
         raise BadRequestError("device_id: missing; the device is not named", code="bad_gps_request")
     device = await state.devices.authenticate(identifier, report.secret)
+    state.devices.seen(device.device_id, time.time())
     return await ingest_indexed(
         pipeline_of(state), device.driver, report.fixes, report.indexes, report.rejected
     )

@@ -14,7 +14,8 @@ Protocol (JSON text frames):
 3. An unreadable frame gets ``{"type": "error", "id"?, "message"}``; the socket stays open.
    ``{"type": "ping"}`` gets ``{"type": "pong"}``.
 
-Close codes: 4401 authentication missing, invalid or expired; 4403 the user is not a driver
+Close codes: 4401 authentication missing, invalid or expired (also when the token expires
+while the socket is open: reconnect with a refreshed token); 4403 the user is not a driver
 (or has no driver profile). A frame over 1 MiB gets an error message, like any bad frame. If
 storing fails, the answer is an error for that ``id`` (not an ack): resend the batch.
 
@@ -31,6 +32,7 @@ import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlmodel import select
 
+from backend.auth import tokens
 from backend.auth.service import user_for_token
 from backend.db import session_scope
 from backend.errors import AppError, UnauthorizedError
@@ -56,7 +58,8 @@ class _RefusedError(Exception):
         self.code, self.reason = code, reason
 
 
-async def _driver_for(state: AppState, token: str) -> DriverRef:
+async def _driver_for(state: AppState, token: str) -> tuple[DriverRef, float]:
+    """The driver signed in with ``token``, and when the token expires (epoch seconds)."""
     async with session_scope(state.engine) as session:
         try:
             user = await user_for_token(session, state.settings, token, "access")
@@ -67,7 +70,8 @@ async def _driver_for(state: AppState, token: str) -> DriverRef:
         driver_id = (await session.exec(select(Driver.id).where(Driver.user_id == user.id))).first()
     if driver_id is None:
         raise _RefusedError(CLOSE_FORBIDDEN, "your login has no driver profile yet")
-    return DriverRef(user.org_id, driver_id)
+    expires_at = tokens.decode(state.settings.secret_key, token, "access").expires_at
+    return DriverRef(user.org_id, driver_id), expires_at
 
 
 async def _token(websocket: WebSocket) -> str:
@@ -162,7 +166,7 @@ async def driver_socket(websocket: WebSocket) -> None:
     state: AppState = websocket.app.state.lastmile
     await websocket.accept()
     try:
-        driver = await _driver_for(state, await _token(websocket))
+        driver, expires_at = await _driver_for(state, await _token(websocket))
     except _RefusedError as refused:
         await websocket.close(refused.code, refused.reason[:120])
         return
@@ -171,7 +175,11 @@ async def driver_socket(websocket: WebSocket) -> None:
     await websocket.send_json({"type": "ready", "driver_id": driver.driver_id})
     try:
         while True:
-            text = await _receive(websocket)
+            try:
+                text = await asyncio.wait_for(_receive(websocket), expires_at - time.time())
+            except TimeoutError:
+                await websocket.close(CLOSE_UNAUTHORIZED, "the access token expired: reconnect")
+                return
             answer = await _handle(state, driver, text)
             await websocket.send_text(orjson.dumps(answer).decode())
     except WebSocketDisconnect:

@@ -12,7 +12,8 @@ Frames are JSON text. Both sockets first send ``{"type": "hello", ...}`` once su
   null}`` (customer only): approximate, and only while the order is the driver's current or
   next stop; ``null`` when that ends.
 
-Close codes (application range): ``4401`` fleet socket without a valid access token,
+Close codes (application range): ``4401`` fleet socket without a valid access token (also
+sent when the token expires while the socket is open: reconnect with a refreshed one),
 ``4403`` signed in but not admin/dispatcher, ``4404`` unknown or revoked tracking token,
 ``4410`` tracking link expired (also sent when it expires while open), ``4008`` the client
 read too slowly and would have lost events: reload over HTTP and reconnect.
@@ -22,13 +23,15 @@ No database session is held while a socket is open: one short session at connect
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, WebSocket
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.auth import tokens
 from backend.auth.service import user_for_token
 from backend.errors import AppError
 from backend.locations.fanout import positions_frame
@@ -63,6 +66,7 @@ async def fleet_ws(websocket: WebSocket, token: str = "") -> None:
     except AppError as exc:
         await _close(websocket, CLOSE_UNAUTHORIZED, exc.message)
         return
+    expires_at = tokens.decode(state.settings.secret_key, token, "access").expires_at
     if user.role not in (Role.ADMIN, Role.DISPATCHER):
         await _close(websocket, CLOSE_FORBIDDEN, "only admins and dispatchers watch the fleet")
         return
@@ -74,7 +78,8 @@ async def fleet_ws(websocket: WebSocket, token: str = "") -> None:
     first = [_json({"type": "hello", "org_id": user.org_id})]
     if positions:
         first.append(positions_frame({p.driver.driver_id: p.fix for p in positions}))
-    await _serve(websocket, state, channels, first, expires_at=None)
+    ending = _Ending(expires_at, CLOSE_UNAUTHORIZED, "the access token expired: reconnect")
+    await _serve(websocket, state, channels, first, ending)
 
 
 @router.websocket("/track/{token}/ws")
@@ -102,7 +107,17 @@ async def track_ws(websocket: WebSocket, token: str) -> None:
         _json({"type": "hello", "order_id": link.order_id}),
         _json({"type": "snapshot", "view": view.model_dump(mode="json")}),
     ]
-    await _serve(websocket, state, channels, first, expires_at=link.expires_at)
+    ending = _Ending(link.expires_at.timestamp(), CLOSE_EXPIRED, "this tracking link has expired")
+    await _serve(websocket, state, channels, first, ending)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ending:
+    """When a socket's credential runs out, and how the socket is closed then."""
+
+    at: float  # epoch seconds
+    code: int
+    reason: str
 
 
 async def _serve(
@@ -110,8 +125,7 @@ async def _serve(
     state: AppState,
     channels: dict[str, Kind],
     first: list[bytes],
-    *,
-    expires_at: datetime | None,
+    ending: _Ending,
 ) -> None:
     subscriber = Subscriber()
     await state.hub.join(subscriber, channels)
@@ -123,12 +137,12 @@ async def _serve(
         reader = asyncio.create_task(_read(websocket))
         overflow = asyncio.create_task(subscriber.overflowed.wait())
         tasks = [writer, reader, overflow]
-        timeout = (expires_at - datetime.now(UTC)).total_seconds() if expires_at else None
+        timeout = max(0.0, ending.at - time.time())
         done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if overflow in done:
             await _close(websocket, CLOSE_TOO_SLOW, "too slow: reload and reconnect")
         elif not done:
-            await _close(websocket, CLOSE_EXPIRED, "this tracking link has expired")
+            await _close(websocket, ending.code, ending.reason)
     except Exception:
         pass  # the client went away mid-send; nothing to tell it
     finally:

@@ -3,7 +3,7 @@
 import base64
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -277,3 +277,36 @@ async def test_overland_batch(org: Org, base_url: str) -> None:
                 "/gps/overland", content=raw, headers={"content-type": "application/json"}
             )
             assert response.status_code == 400, response.text
+
+
+async def test_a_device_shows_when_it_was_last_heard_from(base_url: str, org: Org) -> None:
+    identifier = new_identifier()
+    await register(org, identifier, secret="long-device-secret")
+    url = f"/api/v1/drivers/{org.driver_ids[0]}/devices"
+
+    async def last_seen() -> str | None:
+        listed = await org.dispatcher.get(url)
+        assert listed.status_code == 200, listed.text
+        (device,) = listed.json()["items"]
+        seen: str | None = device["last_seen_at"]
+        return seen
+
+    assert await last_seen() is None
+    async with httpx.AsyncClient(base_url=base_url) as app:
+        query: dict[str, str | float] = {
+            "id": identifier,
+            "lat": MONACO[0],
+            "lon": MONACO[1],
+            "timestamp": time.time(),
+        }
+        wrong = await app.get("/gps/osmand", params={**query, "key": "not-the-secret"})
+        assert wrong.status_code == 401
+        assert await last_seen() is None  # a refused request is not the device talking
+
+        before = datetime.now(UTC)
+        sent = await app.get("/gps/osmand", params={**query, "key": "long-device-secret"})
+        assert sent.status_code == 200, sent.text
+    seen = await last_seen()
+    assert seen is not None
+    seen_at = datetime.fromisoformat(seen)
+    assert before - timedelta(seconds=1) <= seen_at <= datetime.now(UTC)
