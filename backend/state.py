@@ -1,5 +1,6 @@
 """What the application holds for its lifetime, built in ``lifespan`` and typed."""
 
+import asyncio
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,3 +27,8 @@ class AppState:
     hub: Hub  # live sockets' broker subscriptions
     # Signed-in callers seen in the last 30 s: no database round trip per request.
     principals: PrincipalCache = field(default_factory=PrincipalCache)
+    # Sockets opening at once (every customer page reconnecting after a restart) take turns
+    # for the database here instead of exhausting the connection pool: a socket waits for
+    # its first frame, it does not fail with a pool timeout, and HTTP requests keep
+    # connections of their own.
+    socket_opens: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))

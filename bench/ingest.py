@@ -158,7 +158,9 @@ class Load:
 
     def __init__(self, base: str, tokens: list[str], transport: str) -> None:
         self.base, self.tokens, self.transport = base, tokens, transport
-        self.sockets: dict[int, Any] = {}  # driver index -> open driver WebSocket (ws transport)
+        self.sockets: dict[int, Any] = {}  # driver index -> its driver WebSocket (ws transport)
+        self.open_sockets = 0  # watched sockets that got their first real frame
+        self.closed_sockets = 0  # watched sockets that ended (refused, failed or closed)
         self.t0 = time.time()
         self.accepted = self.errors = 0
         self.dispatcher_ms: list[float] = []
@@ -267,21 +269,38 @@ class Load:
 
         await self._paced(i, period, until, send)
 
-    async def watch(self, url: str, sink: list[float], ready: asyncio.Event | None = None) -> None:
-        async with websockets.connect(url, open_timeout=60, max_size=None) as ws:
+    async def watch(
+        self, url: str, sink: list[float], ready: asyncio.Event | None = None, on: str = "hello"
+    ) -> None:
+        """Hold one socket; ``ready`` is set when the frame of type ``on`` arrives (a
+        customer's ``snapshot``: the server did its database work and subscribed), not at
+        the handshake."""
+        try:
+            async with websockets.connect(url, open_timeout=120, max_size=None) as ws:
+                async for raw in ws:
+                    received = time.time()
+                    frame = orjson.loads(raw)
+                    if ready is not None and not ready.is_set() and frame["type"] == on:
+                        ready.set()
+                        self.open_sockets += 1
+                    self._frame(frame, received, sink)
+        except (OSError, websockets.WebSocketException, TimeoutError):
+            pass
+        finally:
+            self.closed_sockets += 1
             if ready is not None:
                 ready.set()
-            async for raw in ws:
-                received = time.time()
-                frame = orjson.loads(raw)
-                if frame["type"] == "positions":
-                    items = [p["recorded_at"] for p in frame["positions"]]
-                elif frame["type"] == "driver_position" and frame["position"]:
-                    items = [frame["position"]["recorded_at"]]
-                else:
-                    continue
-                for at in items:
-                    sink.append((received - datetime.fromisoformat(at).timestamp()) * 1000)
+
+    @staticmethod
+    def _frame(frame: dict[str, Any], received: float, sink: list[float]) -> None:
+        if frame["type"] == "positions":
+            items = [p["recorded_at"] for p in frame["positions"]]
+        elif frame["type"] == "driver_position" and frame["position"]:
+            items = [frame["position"]["recorded_at"]]
+        else:
+            return
+        for at in items:
+            sink.append((received - datetime.fromisoformat(at).timestamp()) * 1000)
 
 
 async def open_customers(ws_base: str, tokens: list[str], load: Load) -> list[asyncio.Task[None]]:
@@ -292,7 +311,9 @@ async def open_customers(ws_base: str, tokens: list[str], load: Load) -> list[as
             ready = asyncio.Event()
             events.append(ready)
             url = f"{ws_base}/api/v1/track/{token}/ws"
-            tasks.append(asyncio.create_task(load.watch(url, load.customer_ms, ready)))
+            tasks.append(
+                asyncio.create_task(load.watch(url, load.customer_ms, ready, on="snapshot"))
+            )
         await asyncio.wait_for(asyncio.gather(*(e.wait() for e in events)), 120)
     return tasks
 
@@ -351,8 +372,13 @@ async def run(quick: bool, phase_s: float | None, transport: str) -> dict[str, A
 
         held = customer_tokens[:customers]
         t = time.monotonic()
-        tasks += await open_customers(ws_base, held, load)
-        print(f"opened {len(held)} customer sockets in {time.monotonic() - t:.1f} s")
+        customer_tasks = await open_customers(ws_base, held, load)
+        tasks += customer_tasks
+        opened = load.open_sockets - 1  # the dispatcher's is one
+        print(
+            f"opened {opened:,} of {len(held):,} customer sockets in "
+            f"{time.monotonic() - t:.1f} s ({load.closed_sockets} closed or failed)"
+        )
         await asyncio.sleep(1.0)  # the connect burst's database work settles
         load.customer_ms.clear()
         await load.drive(2000, phase_s)
@@ -400,7 +426,7 @@ async def run(quick: bool, phase_s: float | None, transport: str) -> dict[str, A
             "p50_dispatcher_ms": round(best["p50"], 1),
             "p99_dispatcher_ms": round(best["p99"], 1),
             "p99_customer_ms": round(p99_customer, 1),
-            "customer_sockets": len(held),
+            "customer_sockets": sum(1 for task in customer_tasks if not task.done()),
             "p99_customer_sockets_ms": round(p99_sockets, 1),
             "peak_rss_mb": round(rss, 1),
             "drivers": drivers,

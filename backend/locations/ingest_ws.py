@@ -60,7 +60,7 @@ class _RefusedError(Exception):
 
 async def _driver_for(state: AppState, token: str) -> tuple[DriverRef, float]:
     """The driver signed in with ``token``, and when the token expires (epoch seconds)."""
-    async with session_scope(state.engine) as session:
+    async with state.socket_opens, session_scope(state.engine) as session:
         try:
             user = await user_for_token(session, state.settings, token, "access")
         except UnauthorizedError as exc:

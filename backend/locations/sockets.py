@@ -61,7 +61,7 @@ async def fleet_ws(websocket: WebSocket, token: str = "") -> None:
     state: AppState = websocket.app.state.lastmile
     await websocket.accept()
     try:
-        async with AsyncSession(state.engine) as session:
+        async with state.socket_opens, AsyncSession(state.engine) as session:
             user = await user_for_token(session, state.settings, token, "access")
     except AppError as exc:
         await _close(websocket, CLOSE_UNAUTHORIZED, exc.message)
@@ -91,10 +91,10 @@ async def track_ws(websocket: WebSocket, token: str) -> None:
     state: AppState = websocket.app.state.lastmile
     await websocket.accept()
     try:
-        async with AsyncSession(state.engine) as session:
+        async with state.socket_opens, AsyncSession(state.engine) as session:
             link = await tracking.resolve(session, token)
-            view = await tracking.tracking_view(
-                session, token, locate=state.fanout.customer_position
+            view = await tracking.view_for_link(
+                session, link, locate=state.fanout.customer_position
             )
     except tracking.LinkExpiredError as exc:
         await _close(websocket, CLOSE_EXPIRED, exc.message)

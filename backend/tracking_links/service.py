@@ -76,15 +76,26 @@ async def tracking_view(
 ) -> TrackingView:
     """What the customer may see: status, timeline, destination, driver's first name, and
     (through ``locate``) the approximate driver position while the order is current/next."""
-    link = await resolve(session, token)
-    order = await session.get(Order, link.order_id)
-    assert order is not None
+    return await view_for_link(session, await resolve(session, token), locate)
+
+
+async def view_for_link(
+    session: AsyncSession, link: TrackingLink, locate: Locate | None = None
+) -> TrackingView:
+    """:func:`tracking_view` for a link already resolved (four queries: every customer's
+    page and socket opens through here, thousands at once after a restart)."""
+    found_row = (
+        await session.exec(
+            select(Order, Driver, Vehicle)
+            .join(Driver, col(Driver.id) == col(Order.driver_id), isouter=True)
+            .join(Vehicle, col(Vehicle.id) == col(Driver.vehicle_id), isouter=True)
+            .where(Order.id == link.order_id)
+        )
+    ).first()
+    assert found_row is not None
+    order, driver, vehicle = found_row
     stops = (await session.exec(select(Stop).where(Stop.order_id == order.id))).all()
     destination = next((s for s in stops if s.kind == StopKind.DROPOFF), stops[0])
-    driver = await session.get(Driver, order.driver_id) if order.driver_id else None
-    vehicle = (
-        await session.get(Vehicle, driver.vehicle_id) if driver and driver.vehicle_id else None
-    )
     rows = await session.exec(
         select(OrderEvent)
         .where(OrderEvent.order_id == order.id, col(OrderEvent.to_status).is_not(None))
