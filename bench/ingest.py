@@ -337,23 +337,28 @@ async def run(quick: bool, phase_s: float | None, transport: str) -> dict[str, A
     links_per_order = -(-customers // (2 * drivers))
     dispatcher, driver_tokens, customer_tokens = await seed(url, drivers, links_per_order)
     port = free_port()
+    log = Path(tempfile.gettempdir()) / "lastmile-bench-ingest-server.log"  # kept for reading
     server = await asyncio.to_thread(
         subprocess.Popen,
         [sys.executable, "-m", "backend", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("wb"),
     )
     base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
     tasks: list[asyncio.Task[None]] = []
     load: Load | None = None
     try:
         async with httpx.AsyncClient() as client:
-            for _ in range(300):
+            for _ in range(600):
+                if server.poll() is not None:
+                    raise SystemExit(f"the server exited with {server.returncode}; see {log}")
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get(f"{base}/health")).status_code == 200:
                         break
                 await asyncio.sleep(0.1)
+            else:
+                raise SystemExit(f"the server did not answer /health within 60 s; see {log}")
         load = Load(base, driver_tokens, transport)
         # The generator is Python too: its own full garbage collections (100+ ms with
         # hundreds of sockets) would show up as latency that the server never caused.

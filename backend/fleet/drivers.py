@@ -1,12 +1,13 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy import delete as sa_delete
 from sqlmodel import col, func, select
 
 from backend.crud import get_in_org, page, reference_in_org
 from backend.deps import AdminUser, DriverUser, SessionDep, StaffUser, StateDep
 from backend.errors import BadRequestError, ConflictError
-from backend.models import Driver, Order, Route, User, Vehicle
+from backend.models import Device, Driver, LocationFix, Order, Route, User, Vehicle
 from backend.responses import ERRORS
 from shared.enums import DriverStatus, Role
 from shared.lifecycle import TERMINAL
@@ -99,13 +100,15 @@ async def update_driver(
 async def delete_driver(
     driver_id: int, admin: AdminUser, session: SessionDep, state: StateDep
 ) -> None:
-    """Remove a driver who has no open orders and no routes."""
+    """Remove a driver who has no orders (open or past) and no routes. Their devices and
+    location history go with them."""
     driver = await get_in_org(session, Driver, driver_id, admin.org_id, label="driver")
-    open_orders = (
+    open_orders, past_orders = (
         await session.exec(
-            select(func.count())
-            .select_from(Order)
-            .where(Order.driver_id == driver_id, col(Order.status).not_in(list(TERMINAL)))
+            select(
+                func.count().filter(col(Order.status).not_in(list(TERMINAL))),
+                func.count().filter(col(Order.status).in_(list(TERMINAL))),
+            ).where(Order.driver_id == driver_id)
         )
     ).one()
     routes = (
@@ -118,5 +121,19 @@ async def delete_driver(
             f"driver {driver_id} still has {open_orders} open order(s) and {routes} route(s); "
             "reassign them first"
         )
+    if past_orders:
+        raise ConflictError(
+            f"driver {driver_id} is named on {past_orders} finished order(s), whose history "
+            "must keep them; a driver with delivery history cannot be deleted"
+        )
+    identifiers = (
+        await session.exec(select(Device.identifier).where(Device.driver_id == driver_id))
+    ).all()
+    await session.exec(sa_delete(Device).where(col(Device.driver_id) == driver_id))
+    await session.exec(sa_delete(LocationFix).where(col(LocationFix.driver_id) == driver_id))
     await session.delete(driver)
+    await session.flush()
+    for identifier in identifiers:
+        state.devices.forget(identifier)
+    state.locations.forget_driver(admin.org_id, driver_id)
     state.principals.drop(driver.user_id)  # the login no longer drives

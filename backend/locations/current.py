@@ -76,6 +76,13 @@ class CurrentPositions:
         self._by_org.setdefault(driver.org_id, {})[driver.driver_id] = position
         return True
 
+    def drop(self, driver_id: int) -> None:
+        """Forget a driver entirely (the driver was deleted)."""
+        old = self._by_driver.pop(driver_id, None)
+        if old is not None:
+            self._by_org.get(old.driver.org_id, {}).pop(driver_id, None)
+        self._recent.pop(driver_id, None)
+
     def for_org(self, org_id: int) -> list[Position]:
         return list(self._by_org.get(org_id, {}).values())
 

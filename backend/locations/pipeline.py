@@ -133,6 +133,12 @@ class Pipeline:
             accepted=len(cleaned.accepted), rejected=cleaned.rejected, history_only=history_only
         )
 
+    def forget_driver(self, org_id: int, driver_id: int) -> None:
+        """A deleted driver leaves the current positions (here, and in Redis shortly)."""
+        self.current.drop(driver_id)
+        if self.shared is not None:
+            self.shared.drop(org_id, driver_id)
+
     async def positions(self, org_id: int) -> list[Position]:
         """Every driver's current position in ``org_id``, by driver id: this worker's, merged
         with every other worker's through Redis when it is configured (newest fix wins). If

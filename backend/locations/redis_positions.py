@@ -90,6 +90,7 @@ class RedisPositions:
         self._script = self._redis.register_script(_NEWER_ONLY)
         self._flush_interval_s = flush_interval_s
         self._pending: dict[int, tuple[DriverRef, Fix]] = {}  # driver id -> newest unsent
+        self._dropped: set[tuple[int, int]] = set()  # (org, driver) to remove
         self._task: asyncio.Task[None] | None = None
         self.failures = 0
 
@@ -102,13 +103,22 @@ class RedisPositions:
         if queued is None or queued[1].recorded_at < fix.recorded_at:
             self._pending[driver.driver_id] = (driver, fix)
 
+    def drop(self, org_id: int, driver_id: int) -> None:
+        """Remove a (deleted) driver's position at the next flush."""
+        self._pending.pop(driver_id, None)
+        self._dropped.add((org_id, driver_id))
+
     async def flush(self) -> None:
         """Send what is queued now; on failure keep it queued (newer fixes still win)."""
         pending, self._pending = self._pending, {}
-        if not pending:
+        dropped, self._dropped = self._dropped, set()
+        if not pending and not dropped:
             return
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
+                for org_id, driver_id in dropped:
+                    pipe.hdel(org_key(org_id), str(driver_id))
+                    pipe.hdel(f"{org_key(org_id)}:t", str(driver_id))
                 for driver, fix in pending.values():
                     key = org_key(driver.org_id)
                     await self._script(
@@ -120,6 +130,7 @@ class RedisPositions:
         except Exception:
             for driver, fix in pending.values():
                 self.put(driver, fix)
+            self._dropped |= dropped
             raise
 
     async def for_org(self, org_id: int) -> list[Position]:

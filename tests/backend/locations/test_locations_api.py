@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.factories import Org
+from tests.factories import Org, assign, create_order
 
 
 def iso(epoch_s: float) -> str:
@@ -171,3 +171,56 @@ async def test_metrics_count_rejections_by_reason(org: Org) -> None:
     after = (await org.admin.get("/api/v1/fleet/metrics")).json()
     assert after["rejected_zero"] == before.get("rejected_zero", 0) + 1
     assert not math.isnan(after["fixes_received"])
+
+
+async def test_deleting_a_driver_takes_their_devices_and_location_history(org: Org) -> None:
+    created = await org.admin.post("/api/v1/drivers", json={"name": "Temp Driver"})
+    assert created.status_code == 201, created.text
+    driver_id = created.json()["id"]
+    identifier = f"temp-{driver_id}-{int(time.time())}"
+    device = await org.admin.post(
+        f"/api/v1/drivers/{driver_id}/devices", json={"identifier": identifier}
+    )
+    assert device.status_code == 201, device.text
+    async with httpx.AsyncClient(base_url=str(org.admin.base_url)) as app:
+        sent = await app.get(
+            "/gps/osmand",
+            params={"id": identifier, "lat": 43.7301, "lon": 7.4201, "timestamp": time.time()},
+        )
+        assert sent.status_code == 200, sent.text
+    positions = (await org.dispatcher.get("/api/v1/fleet/positions")).json()
+    assert driver_id in [p["driver_id"] for p in positions]
+
+    deleted = await org.admin.delete(f"/api/v1/drivers/{driver_id}")
+    assert deleted.status_code == 204, deleted.text
+
+    positions = (await org.dispatcher.get("/api/v1/fleet/positions")).json()
+    assert driver_id not in [p["driver_id"] for p in positions]
+    history = await org.dispatcher.get(f"/api/v1/drivers/{driver_id}/locations")
+    assert history.status_code == 404
+    # the identifier is free again, and the app's fixes are refused until it is re-bound
+    async with httpx.AsyncClient(base_url=str(org.admin.base_url)) as app:
+        refused = await app.get(
+            "/gps/osmand",
+            params={"id": identifier, "lat": 43.7302, "lon": 7.4202, "timestamp": time.time()},
+        )
+        assert refused.status_code == 404, refused.text
+    again = await org.admin.post(
+        f"/api/v1/drivers/{org.driver_ids[1]}/devices", json={"identifier": identifier}
+    )
+    assert again.status_code == 201, again.text
+
+
+async def test_a_driver_with_finished_orders_is_kept_with_a_reason(org: Org) -> None:
+    order = await create_order(org.dispatcher)
+    await assign(org.dispatcher, order["id"], org.driver_ids[1])
+    has_pickup = any(s["kind"] == "pickup" for s in order["stops"])
+    path = ["en_route_to_pickup", "picked_up"] if has_pickup else []
+    for status in [*path, "en_route", "delivered"]:
+        moved = await org.dispatcher.post(
+            f"/api/v1/orders/{order['id']}/transitions", json={"to": status}
+        )
+        assert moved.status_code == 200, moved.text
+    refused = await org.admin.delete(f"/api/v1/drivers/{org.driver_ids[1]}")
+    assert refused.status_code == 409, refused.text
+    assert "finished order" in refused.json()["error"]["message"]
