@@ -1,0 +1,1 @@
+"""Route optimisation: an immutable problem, two engines (PyVRP, OR-Tools), one interface."""

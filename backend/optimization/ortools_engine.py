@@ -1,0 +1,174 @@
+"""OR-Tools routing (guided local search): the general engine, used for what PyVRP cannot
+express (per-vehicle skills). The only module that imports ortools."""
+
+import time
+
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from backend.optimization.costs import weights_for
+from backend.optimization.problem import Job, Problem, Visit
+from backend.optimization.solution import (
+    PlannedRoute,
+    PlannedStop,
+    Solution,
+    StopKind,
+    Unassigned,
+)
+
+NAME = "ortools"
+
+
+def solve(problem: Problem, jobs: list[Job], time_limit_s: float, seed: int) -> Solution:
+    """Route ``jobs`` (a subset of ``problem.jobs`` that each fit some vehicle alone)."""
+    del seed  # OR-Tools' local search is deterministic for a given model and time
+    started = time.monotonic()
+    weights = weights_for(problem)
+    vehicles = problem.vehicles
+    # Nodes: one per vehicle start, one per vehicle end, then one per visit.
+    n_vehicles = len(vehicles)
+    node_location: list[int] = [v.start for v in vehicles]
+    node_location += [v.end if v.end is not None else -1 for v in vehicles]
+    node_visit: list[tuple[Job, StopKind, Visit] | None] = [None] * (2 * n_vehicles)
+    for job in jobs:
+        if job.pickup is not None:
+            node_location.append(job.pickup.location)
+            node_visit.append((job, StopKind.PICKUP, job.pickup))
+        node_location.append(job.delivery.location)
+        node_visit.append((job, StopKind.DELIVERY, job.delivery))
+    starts = list(range(n_vehicles))
+    ends = list(range(n_vehicles, 2 * n_vehicles))
+    manager = pywrapcp.RoutingIndexManager(len(node_location), n_vehicles, starts, ends)
+    routing = pywrapcp.RoutingModel(manager)
+    dur, dist = problem.durations, problem.distances
+
+    def leg(matrix: tuple[tuple[int, ...], ...], a: int, b: int) -> int:
+        la, lb = node_location[a], node_location[b]
+        return 0 if la < 0 or lb < 0 else matrix[la][lb]  # -1: an open route's end
+
+    def service(node: int) -> int:
+        visit = node_visit[node]
+        return visit[2].service_s if visit else 0
+
+    def time_cb(i: int, j: int) -> int:
+        a, b = manager.IndexToNode(i), manager.IndexToNode(j)
+        return service(a) + leg(dur, a, b)
+
+    def cost_cb(i: int, j: int) -> int:
+        a, b = manager.IndexToNode(i), manager.IndexToNode(j)
+        return weights.duration * leg(dur, a, b) + weights.distance * leg(dist, a, b)
+
+    time_index = routing.RegisterTransitCallback(time_cb)
+    routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitCallback(cost_cb))
+    if weights.vehicle:
+        routing.SetFixedCostOfAllVehicles(weights.vehicle)
+    horizon = max(v.shift[1] for v in vehicles)
+    routing.AddDimension(time_index, horizon, horizon, False, "time")
+    time_dim = routing.GetDimensionOrDie("time")
+    for k, vehicle in enumerate(vehicles):
+        time_dim.CumulVar(routing.Start(k)).SetRange(vehicle.shift[0], vehicle.shift[1])
+        time_dim.CumulVar(routing.End(k)).SetRange(vehicle.shift[0], vehicle.shift[1])
+        routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.Start(k)))
+        routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(k)))
+
+    # Capacity: drop-offs are loaded at the start (free start load, -demand at the drop-off);
+    # pairs add their demand at the pickup and remove it at the drop-off.
+    for d in range(problem.dimensions):
+
+        def demand_cb(i: int, d: int = d) -> int:
+            visit = node_visit[manager.IndexToNode(i)]
+            if visit is None:
+                return 0
+            job, kind, _ = visit
+            amount = problem.demand(job)[d]
+            return amount if kind is StopKind.PICKUP else -amount
+
+        caps = [min(problem.capacity(v)[d], 2**40) for v in vehicles]
+        routing.AddDimensionWithVehicleCapacity(
+            routing.RegisterUnaryTransitCallback(demand_cb), 0, caps, False, f"load{d}"
+        )
+    if any(v.max_stops for v in vehicles):
+
+        def count_cb(i: int) -> int:
+            visit = node_visit[manager.IndexToNode(i)]
+            return 1 if visit and visit[1] is StopKind.DELIVERY else 0
+
+        limits = [v.max_stops or len(jobs) + 1 for v in vehicles]
+        routing.AddDimensionWithVehicleCapacity(
+            routing.RegisterUnaryTransitCallback(count_cb), 0, limits, True, "stops"
+        )
+
+    solver = routing.solver()
+    pickup_index: dict[str, int] = {}
+    for node in range(2 * n_vehicles, len(node_location)):
+        visit = node_visit[node]
+        assert visit is not None
+        job, kind, where = visit
+        index = manager.NodeToIndex(node)
+        time_dim.CumulVar(index).SetRange(where.window[0], where.window[1])
+        if job.skills:
+            allowed = [k for k, v in enumerate(vehicles) if job.skills <= v.skills]
+            routing.VehicleVar(index).SetValues([-1, *allowed])
+        prize = weights.priority_prize if job.priority else weights.prize
+        if kind is StopKind.PICKUP:
+            pickup_index[job.id] = index
+            continue
+        routing.AddDisjunction([index], prize)
+        if job.id in pickup_index:
+            p = pickup_index[job.id]
+            routing.AddPickupAndDelivery(p, index)
+            solver.Add(routing.VehicleVar(p) == routing.VehicleVar(index))
+            solver.Add(time_dim.CumulVar(p) <= time_dim.CumulVar(index))
+            solver.Add(routing.ActiveVar(p) == routing.ActiveVar(index))
+            routing.AddDisjunction([p], 0)
+
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = (
+        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    )
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    )
+    params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    assignment = routing.SolveWithParameters(params)
+
+    routes: list[PlannedRoute] = []
+    served: set[str] = set()
+    if assignment is not None:
+        for k, vehicle in enumerate(vehicles):
+            index = routing.Start(k)
+            stops: list[PlannedStop] = []
+            drive = distance = 0
+            previous = manager.IndexToNode(index)
+            index = assignment.Value(routing.NextVar(index))
+            arrival = assignment.Value(time_dim.CumulVar(routing.Start(k)))
+            while True:
+                node = manager.IndexToNode(index)
+                drive += leg(dur, previous, node)
+                distance += leg(dist, previous, node)
+                visit = node_visit[node]
+                if visit is None:
+                    break
+                job, kind, where = visit
+                start = assignment.Value(time_dim.CumulVar(index))
+                prev_visit = node_visit[previous]
+                depart = arrival if prev_visit is None else stops[-1].start_s + service(previous)
+                arrival = depart + leg(dur, previous, node)
+                stops.append(PlannedStop(job.id, kind, where.location, arrival, start))
+                if kind is StopKind.DELIVERY:
+                    served.add(job.id)
+                previous = node
+                index = assignment.Value(routing.NextVar(index))
+            if not stops:
+                continue
+            routes.append(
+                PlannedRoute(
+                    vehicle_id=vehicle.id,
+                    stops=tuple(stops),
+                    start_s=assignment.Value(time_dim.CumulVar(routing.Start(k))),
+                    end_s=assignment.Value(time_dim.CumulVar(routing.End(k))),
+                    duration_s=drive,
+                    distance_m=distance,
+                )
+            )
+    unassigned = tuple((j.id, Unassigned.NO_ROOM) for j in jobs if j.id not in served)
+    return Solution(tuple(routes), unassigned, NAME, time.monotonic() - started)

@@ -1,0 +1,254 @@
+"""Route optimiser on Solomon VRPTW instances: gap to the best-known distance, beside VROOM.
+
+    .venv/bin/python bench/vrp.py [--quick] [--instances DIR] [--budgets 1,3,10] [--out F.json]
+
+Conventions (``bench/data/vrp/README.md``): exact Euclidean distances; travel time = distance;
+the solvers get them x 1000 rounded up (so a solution feasible for them is feasible exactly);
+every returned solution is re-checked here in double precision (capacity, windows, service
+times, every customer once, at most the file's vehicles) and its distance recomputed. The
+objective is distance only. VROOM (``pyvroom``, exploration level 5, one thread) runs on the
+same integer matrices, cut at the same budget. Last line: JSON.
+"""
+
+import argparse
+import csv
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import vroom
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from backend.optimization.problem import Job, Problem, Vehicle, Visit
+from backend.optimization.solution import StopKind
+from backend.optimization.solver import solve
+
+SCALE = 1000
+DATA = Path(__file__).resolve().parent / "data" / "vrp"
+
+
+@dataclass(frozen=True)
+class Instance:
+    name: str
+    vehicles: int
+    capacity: int
+    xy: list[tuple[float, float]]
+    demand: list[int]
+    ready: list[float]
+    due: list[float]
+    service: list[float]
+
+    def dist(self, a: int, b: int) -> float:
+        return math.dist(self.xy[a], self.xy[b])
+
+
+def read_solomon(path: Path) -> Instance:
+    lines = [line.split() for line in path.read_text().splitlines()]
+    numbers = [row for row in lines if row and all(_is_number(x) for x in row)]
+    vehicles, capacity = (int(x) for x in numbers[0])
+    rows = [row for row in numbers[1:] if len(row) == 7]
+    return Instance(
+        path.stem,
+        vehicles,
+        capacity,
+        [(float(r[1]), float(r[2])) for r in rows],
+        [int(float(r[3])) for r in rows],
+        [float(r[4]) for r in rows],
+        [float(r[5]) for r in rows],
+        [float(r[6]) for r in rows],
+    )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def scaled_matrix(inst: Instance) -> tuple[tuple[int, ...], ...]:
+    n = len(inst.xy)
+    return tuple(tuple(math.ceil(inst.dist(a, b) * SCALE) for b in range(n)) for a in range(n))
+
+
+def to_problem(inst: Instance, matrix: tuple[tuple[int, ...], ...]) -> Problem:
+    depot_due = math.floor(inst.due[0] * SCALE)
+    vehicles = tuple(
+        Vehicle(f"v{k}", 0, 0, shift=(0, depot_due), capacity=(inst.capacity,))
+        for k in range(inst.vehicles)
+    )
+    jobs = tuple(
+        Job(
+            str(c),
+            Visit(
+                c,
+                round(inst.service[c] * SCALE),
+                (math.ceil(inst.ready[c] * SCALE), math.floor(inst.due[c] * SCALE)),
+            ),
+            demand=(inst.demand[c],),
+        )
+        for c in range(1, len(inst.xy))
+    )
+    return Problem(matrix, matrix, vehicles, jobs, objective="distance")
+
+
+def check(inst: Instance, routes: list[list[int]]) -> tuple[float, list[str]]:
+    """Exact distance of ``routes`` (customer numbers) and every broken constraint."""
+    problems: list[str] = []
+    total = 0.0
+    served: list[int] = [c for route in routes for c in route]
+    if sorted(served) != list(range(1, len(inst.xy))):
+        problems.append(f"customers served {len(served)}, distinct {len(set(served))}")
+    if len(routes) > inst.vehicles:
+        problems.append(f"{len(routes)} routes, {inst.vehicles} vehicles")
+    for route in routes:
+        if sum(inst.demand[c] for c in route) > inst.capacity:
+            problems.append(f"route {route[:3]}...: over capacity")
+        t, here = 0.0, 0
+        for c in route:
+            total += inst.dist(here, c)
+            t = max(t + inst.dist(here, c), inst.ready[c])
+            if t > inst.due[c] + 1e-9:
+                problems.append(f"customer {c}: starts at {t:.3f}, due {inst.due[c]}")
+            t += inst.service[c]
+            here = c
+        total += inst.dist(here, 0)
+        if t + inst.dist(here, 0) > inst.due[0] + 1e-9:
+            problems.append(f"route ending at {here}: back after the depot closes")
+    return total, problems
+
+
+def ours(inst: Instance, matrix: tuple[tuple[int, ...], ...], budget: float) -> list[list[int]]:
+    solution = solve(to_problem(inst, matrix), time_limit_s=budget, seed=1)
+    return [
+        [int(s.job_id) for s in r.stops if s.kind is StopKind.DELIVERY]
+        for r in solution.routes
+        if r.stops
+    ]
+
+
+def with_vroom(
+    inst: Instance, matrix: tuple[tuple[int, ...], ...], budget: float
+) -> list[list[int]]:
+    problem = vroom.Input()
+    problem.set_durations_matrix("car", matrix)
+    depot_due = math.floor(inst.due[0] * SCALE)
+    for k in range(inst.vehicles):
+        problem.add_vehicle(
+            vroom.Vehicle(
+                k + 1,
+                start=0,
+                end=0,
+                capacity=[inst.capacity],
+                time_window=vroom.TimeWindow(0, depot_due),
+            )
+        )
+    for c in range(1, len(inst.xy)):
+        problem.add_job(
+            vroom.Job(
+                c,
+                location=c,
+                default_service=round(inst.service[c] * SCALE),
+                delivery=[inst.demand[c]],
+                time_windows=[
+                    vroom.TimeWindow(
+                        math.ceil(inst.ready[c] * SCALE), math.floor(inst.due[c] * SCALE)
+                    )
+                ],
+            )
+        )
+    solution = problem.solve(exploration_level=5, nb_threads=1, timeout=timedelta(seconds=budget))
+    frame = solution.routes
+    routes: dict[int, list[int]] = {}
+    for vehicle_id, step_type, job_id in zip(
+        frame["vehicle_id"], frame["type"], frame["id"], strict=True
+    ):
+        if step_type == "job":
+            routes.setdefault(int(vehicle_id), []).append(int(job_id))
+    return list(routes.values())
+
+
+def read_bks(directory: Path) -> dict[str, float]:
+    path = directory / "bks.csv"
+    if not path.exists():
+        return {}
+    with path.open() as f:
+        return {row["instance"]: float(row["distance"]) for row in csv.DictReader(f)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="4 instances, 1 s and 3 s")
+    parser.add_argument("--instances", type=Path, default=DATA, help="Solomon files (+ bks.csv)")
+    parser.add_argument("--budgets", default=None, help="seconds, comma-separated (1,3,10)")
+    parser.add_argument("--out", type=Path, help="write every solution's routes here (JSON)")
+    parser.add_argument("--no-vroom", action="store_true", help="skip the VROOM reference")
+    args = parser.parse_args()
+    files = sorted(p for p in args.instances.glob("*.txt") if p.name != "README.txt")
+    budgets = [float(b) for b in (args.budgets or ("1,3" if args.quick else "1,3,10")).split(",")]
+    if args.quick:
+        files = [f for f in files if f.stem in ("C101", "R101", "RC106", "R206")] or files[:4]
+    bks = read_bks(args.instances)
+
+    gaps: dict[str, dict[str, list[float]]] = {"ours": {}, "vroom": {}}
+    infeasible = 0
+    out: dict[str, Any] = {}
+    for path in files:
+        inst = read_solomon(path)
+        matrix = scaled_matrix(inst)
+        for budget in budgets:
+            key = f"{budget:g}"
+            for who, run in (("ours", ours), ("vroom", with_vroom)):
+                if who == "vroom" and args.no_vroom:
+                    continue
+                started = time.monotonic()
+                routes = run(inst, matrix, budget)
+                took = time.monotonic() - started
+                distance, problems = check(inst, routes)
+                infeasible += bool(problems) and who == "ours"
+                best = bks.get(inst.name)
+                gap = (distance / best - 1) * 100 if best else float("nan")
+                if not problems and best:
+                    gaps[who].setdefault(key, []).append(gap)
+                out.setdefault(inst.name, {}).setdefault(who, {})[key] = {
+                    "distance": round(distance, 4),
+                    "vehicles": len(routes),
+                    "feasible": not problems,
+                    "routes": routes,
+                }
+                status = "ok" if not problems else f"INFEASIBLE: {problems[:2]}"
+                print(
+                    f"{inst.name:6} {who:5} {key:>3} s: {distance:9.2f} "
+                    f"({gap:+5.2f} %) {len(routes):2} routes, {took:4.1f} s, {status}",
+                    flush=True,
+                )
+
+    def averages(who: str) -> dict[str, float]:
+        return {k: round(sum(v) / len(v), 3) for k, v in gaps[who].items() if v}
+
+    result: dict[str, Any] = {
+        "avg_gap_pct": averages("ours"),
+        "vroom_avg_gap_pct": averages("vroom"),
+        "infeasible": infeasible,
+        "instances": len(files),
+        "budgets_s": budgets,
+    }
+    for key, value in result["avg_gap_pct"].items():
+        print(
+            f"average gap at {key} s: ours {value:.2f} %, "
+            f"VROOM {result['vroom_avg_gap_pct'].get(key, float('nan')):.2f} %"
+        )
+    if args.out:
+        args.out.write_text(json.dumps(out, indent=1))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
