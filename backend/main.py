@@ -30,6 +30,8 @@ from backend.locations.ingest_ws import router as ingest_ws_router
 from backend.locations.pipeline import build_pipeline
 from backend.locations.sockets import router as live_router
 from backend.migrate import upgrade
+from backend.optimization.jobs import Planner
+from backend.optimization.router import router as optimizations_router
 from backend.orders.router import router as orders_router
 from backend.realtime.factory import create_broker
 from backend.routing.api import router as routing_router
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = Hub(broker)
         devices = DeviceDirectory(engine)
         devices.start()
+        planner = Planner(engine, routing)
         app.state.lastmile = AppState(
             settings=settings,
             engine=engine,
@@ -71,11 +74,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             locations=locations,
             fanout=fanout,
             hub=hub,
+            planner=planner,
         )
         settle_heap()
         try:
             yield
         finally:
+            await planner.close()
             await hub.close()
             await devices.close()
             await locations.stop()  # commits pending fixes before the engine goes
@@ -115,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         track_router,
         locations_router,
         devices_router,
+        optimizations_router,
         ingest_ws_router,
         live_router,
     ):

@@ -11,6 +11,7 @@ from backend.locations.device_directory import DeviceDirectory
 from backend.locations.fanout import LocationFanOut
 from backend.locations.hub import Hub
 from backend.locations.pipeline import Pipeline
+from backend.optimization.jobs import Planner
 from backend.realtime.broker import Broker
 from backend.routing.router import RoadRouter
 
@@ -25,6 +26,7 @@ class AppState:
     locations: Pipeline  # clean → durable history → current → fan-out; .fanout may be None
     fanout: LocationFanOut  # positions to dispatchers and customers; see backend.locations
     hub: Hub  # live sockets' broker subscriptions
+    planner: Planner  # planning jobs (route optimisation); see backend.optimization
     # Signed-in callers seen in the last 30 s: no database round trip per request.
     principals: PrincipalCache = field(default_factory=PrincipalCache)
     # Sockets opening at once (every customer page reconnecting after a restart) take turns

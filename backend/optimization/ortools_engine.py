@@ -6,7 +6,7 @@ import time
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from backend.optimization.costs import weights_for
-from backend.optimization.problem import Job, Problem, Visit
+from backend.optimization.problem import Job, OnBest, Problem, Visit
 from backend.optimization.solution import (
     PlannedRoute,
     PlannedStop,
@@ -18,8 +18,15 @@ from backend.optimization.solution import (
 NAME = "ortools"
 
 
-def solve(problem: Problem, jobs: list[Job], time_limit_s: float, seed: int) -> Solution:
-    """Route ``jobs`` (a subset of ``problem.jobs`` that each fit some vehicle alone)."""
+def solve(
+    problem: Problem,
+    jobs: list[Job],
+    time_limit_s: float,
+    seed: int,
+    on_best: OnBest | None = None,
+) -> Solution:
+    """Route ``jobs`` (a subset of ``problem.jobs`` that each fit some vehicle alone);
+    ``on_best(drive_s, distance_m, served)`` hears of each better plan found."""
     del seed  # OR-Tools' local search is deterministic for a given model and time
     started = time.monotonic()
     weights = weights_for(problem)
@@ -120,6 +127,24 @@ def solve(problem: Problem, jobs: list[Job], time_limit_s: float, seed: int) -> 
             solver.Add(time_dim.CumulVar(p) <= time_dim.CumulVar(index))
             solver.Add(routing.ActiveVar(p) == routing.ActiveVar(index))
             routing.AddDisjunction([p], 0)
+
+    if on_best is not None:
+
+        def report() -> None:
+            drive = distance = served = 0
+            for k in range(n_vehicles):
+                index = routing.Start(k)
+                while not routing.IsEnd(index):
+                    nxt = routing.NextVar(index).Value()
+                    a, b = manager.IndexToNode(index), manager.IndexToNode(nxt)
+                    drive += leg(dur, a, b)
+                    distance += leg(dist, a, b)
+                    visit = node_visit[b]
+                    served += bool(visit and visit[1] is StopKind.DELIVERY)
+                    index = nxt
+            on_best(drive, distance, served)
+
+        routing.AddAtSolutionCallback(report)
 
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = (

@@ -5,9 +5,13 @@ metres, and integer amounts per capacity dimension (e.g. grams, litres, parcels)
 are indexes into the ``durations`` and ``distances`` matrices (``[from][to]``).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 UNBOUNDED = 2**40  # an open time window or shift end
+
+# An engine reports each better plan it finds: (route durations s, distance m, jobs served).
+OnBest = Callable[[int, int, int], None]
 
 
 @dataclass(frozen=True, slots=True)

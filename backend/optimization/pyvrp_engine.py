@@ -7,12 +7,13 @@ import warnings
 
 import numpy as np
 import pyvrp
-from pyvrp import PenaltyParams, SolveParams
+from pyvrp import IteratedLocalSearchParams, PenaltyParams, SolveParams
 from pyvrp.exceptions import PenaltyBoundWarning
+from pyvrp.IteratedLocalSearch import IteratedLocalSearchCallbacks
 from pyvrp.stop import MaxRuntime
 
 from backend.optimization.costs import Weights, weights_for
-from backend.optimization.problem import Job, Problem
+from backend.optimization.problem import Job, OnBest, Problem
 from backend.optimization.solution import (
     PlannedRoute,
     PlannedStop,
@@ -29,8 +30,15 @@ def can_solve(problem: Problem) -> bool:
     return not problem.has_skills
 
 
-def solve(problem: Problem, jobs: list[Job], time_limit_s: float, seed: int) -> Solution:
-    """Route ``jobs`` (a subset of ``problem.jobs`` that each fit some vehicle alone)."""
+def solve(
+    problem: Problem,
+    jobs: list[Job],
+    time_limit_s: float,
+    seed: int,
+    on_best: OnBest | None = None,
+) -> Solution:
+    """Route ``jobs`` (a subset of ``problem.jobs`` that each fit some vehicle alone);
+    ``on_best(drive_s, distance_m, served)`` hears of each better feasible plan found."""
     started = time.monotonic()
     weights = weights_for(problem)
     n = len(problem.durations)
@@ -132,7 +140,10 @@ def solve(problem: Problem, jobs: list[Job], time_limit_s: float, seed: int) -> 
         warnings.simplefilter("ignore", PenaltyBoundWarning)
         # A unit of overload or lateness must cost more than the largest prize it could
         # collect, or an infeasible plan that "serves" everything would look best.
-        params = SolveParams(penalty=PenaltyParams(max_penalty=float(weights.priority_prize * 10)))
+        params = SolveParams(
+            penalty=PenaltyParams(max_penalty=float(weights.priority_prize * 10)),
+            ils=IteratedLocalSearchParams(callbacks=_Reporter(on_best)),
+        )
         result = pyvrp.solve(
             data, stop=MaxRuntime(time_limit_s), seed=seed, display=False, params=params
         )
@@ -143,6 +154,17 @@ def solve(problem: Problem, jobs: list[Job], time_limit_s: float, seed: int) -> 
         routes = _routes(problem, best, client_job, shipment_job, served)
     unassigned = tuple((j.id, Unassigned.NO_ROOM) for j in jobs if j.id not in served)
     return Solution(tuple(routes), unassigned, NAME, time.monotonic() - started)
+
+
+class _Reporter(IteratedLocalSearchCallbacks):
+    def __init__(self, on_best: OnBest | None) -> None:
+        self._on_best = on_best
+
+    def on_best(self, best: pyvrp.Solution) -> None:
+        if self._on_best is not None and best.is_feasible():
+            drive = sum(int(route.travel_duration()) for route in best.routes())
+            served = sum(r.num_clients() + r.num_shipments() for r in best.routes())
+            self._on_best(drive, int(best.distance()), int(served))
 
 
 def _routes(

@@ -13,7 +13,7 @@ from typing import Literal
 
 from backend.optimization import ortools_engine, pyvrp_engine
 from backend.optimization.checks import unservable
-from backend.optimization.problem import Problem
+from backend.optimization.problem import OnBest, Problem
 from backend.optimization.solution import Solution
 
 Engine = Literal["auto", "pyvrp", "ortools"]
@@ -28,15 +28,21 @@ def pick_engine(problem: Problem, engine: Engine = "auto") -> str:
 
 
 def solve(
-    problem: Problem, time_limit_s: float = 3.0, seed: int = 1, engine: Engine = "auto"
+    problem: Problem,
+    time_limit_s: float = 3.0,
+    seed: int = 1,
+    engine: Engine = "auto",
+    on_best: OnBest | None = None,
 ) -> Solution:
-    """Solve in this thread (CPU-bound for ``time_limit_s``): use :func:`solve_async` from
-    the event loop."""
+    """Solve in this thread (CPU-bound for ``time_limit_s``): use :func:`solve_async` or
+    :mod:`backend.optimization.worker` from the event loop."""
     ruled_out = unservable(problem)
     jobs = [j for j in problem.jobs if j.id not in ruled_out]
     chosen = pick_engine(problem, engine)
     run = pyvrp_engine.solve if chosen == pyvrp_engine.NAME else ortools_engine.solve
-    found = run(problem, jobs, time_limit_s, seed) if jobs else Solution((), (), chosen, 0.0)
+    found = (
+        run(problem, jobs, time_limit_s, seed, on_best) if jobs else Solution((), (), chosen, 0.0)
+    )
     order = {j.id: k for k, j in enumerate(problem.jobs)}
     unassigned = sorted([*found.unassigned, *ruled_out.items()], key=lambda u: order[u[0]])
     return Solution(found.routes, tuple(unassigned), found.engine, found.runtime_s)

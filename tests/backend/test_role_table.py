@@ -134,6 +134,26 @@ ROWS = [
         expect(201),
         lambda o, w: {},
     ),
+    # planning: the job fails in the background (its order is already on a route), unharmed
+    Row(
+        "POST",
+        "/api/v1/optimizations",
+        "/api/v1/optimizations",
+        expect(202, stranger=400),
+        lambda o, w: {
+            "service_date": datetime.now(UTC).date().isoformat(),
+            "order_ids": [w.own_order_id],
+            "depot_id": w.depot_id,
+            "time_budget_s": 0.5,
+        },
+    ),
+    Row("GET", "/api/v1/optimizations/{job_id}", "/api/v1/optimizations/none", expect(404)),
+    Row(
+        "POST",
+        "/api/v1/optimizations/{job_id}/cancel",
+        "/api/v1/optimizations/none/cancel",
+        expect(404),
+    ),
     # drivers
     Row("GET", "/api/v1/drivers", "/api/v1/drivers", STAFF_LIST),
     Row(

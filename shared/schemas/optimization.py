@@ -1,0 +1,67 @@
+"""Planning jobs: ask for a plan of the day, watch its progress, get draft routes."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from shared.schemas.common import OutModel, StrictModel, UtcDatetime
+
+
+class OptimizationStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class OptimizationCreate(StrictModel):
+    """Plan ``service_date``: these orders (default: every unassigned order whose stops are on
+    no route) over these drivers (default: all), starting and ending at ``depot_id`` (default:
+    each vehicle's depot). Produces draft routes."""
+
+    service_date: date
+    order_ids: list[int] | None = Field(default=None, max_length=5000)
+    driver_ids: list[int] | None = Field(default=None, max_length=500)
+    depot_id: int | None = None
+    time_budget_s: float = Field(default=10.0, ge=0.5, le=300)
+    shift_start: UtcDatetime | None = Field(default=None, description="default 06:00 UTC")
+    shift_end: UtcDatetime | None = Field(default=None, description="default 22:00 UTC")
+    max_stops_per_route: int | None = Field(default=None, ge=1, le=1000)
+    minimise_vehicles: bool = False
+    open_routes: bool = Field(default=False, description="routes end at their last stop")
+    engine: Literal["auto", "pyvrp", "ortools"] = "auto"
+
+    @model_validator(mode="after")
+    def _shift_in_order(self) -> "OptimizationCreate":
+        if self.shift_start and self.shift_end and self.shift_end <= self.shift_start:
+            raise ValueError("shift_end must be after shift_start")
+        return self
+
+
+class BestSoFar(BaseModel):
+    drive_s: int
+    distance_m: int
+    served: int
+
+
+class UnassignedOrder(BaseModel):
+    order_id: int
+    reason: str
+
+
+class OptimizationOut(OutModel):
+    id: str
+    status: OptimizationStatus
+    percent: int
+    best: BestSoFar | None
+    order_count: int
+    driver_count: int
+    engine: str | None
+    route_ids: list[int]
+    unassigned: list[UnassignedOrder]
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None

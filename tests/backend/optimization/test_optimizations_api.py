@@ -1,0 +1,156 @@
+"""Planning a day over real HTTP: a job with progress, draft routes a dispatcher can read,
+orders left out with their reason, cancellation, and refusals that say what is wrong."""
+
+import asyncio
+import random
+import time
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tests.factories import Org, create_order
+
+
+async def fleet(org: Org, capacity_kg: float = 40) -> int:
+    """A depot in Monaco; both drivers of ``org`` get a van based there. Returns the depot."""
+    depot = await org.admin.post(
+        "/api/v1/depots", json={"name": "Fontvieille", "lat": 43.7290, "lng": 7.4160}
+    )
+    assert depot.status_code == 201, depot.text
+    depot_id: int = depot.json()["id"]
+    for k, driver_id in enumerate(org.driver_ids):
+        van = await org.admin.post(
+            "/api/v1/vehicles",
+            json={"name": f"VAN-{k}", "capacity_weight_kg": capacity_kg, "depot_id": depot_id},
+        )
+        assert van.status_code == 201, van.text
+        linked = await org.admin.patch(
+            f"/api/v1/drivers/{driver_id}", json={"vehicle_id": van.json()["id"]}
+        )
+        assert linked.status_code == 200, linked.text
+    return depot_id
+
+
+def today_window(start_h: float, end_h: float) -> dict[str, str]:
+    day = datetime.combine(date.today(), datetime.min.time(), tzinfo=UTC)
+    return {
+        "start": (day + timedelta(hours=start_h)).isoformat(),
+        "end": (day + timedelta(hours=end_h)).isoformat(),
+    }
+
+
+async def orders(org: Org, count: int, **overrides: Any) -> list[dict[str, Any]]:
+    rng = random.Random(count)
+    made = []
+    for _ in range(count):
+        dropoff = {
+            "address": "Monaco",
+            "lat": 43.730 + rng.uniform(0, 0.015),
+            "lng": 7.415 + rng.uniform(0, 0.015),
+            "time_window": today_window(9, 17),
+            "service_time_s": 120,
+        }
+        made.append(await create_order(org.dispatcher, dropoff=dropoff, **overrides))
+    return made
+
+
+async def wait(client: httpx.AsyncClient, job_id: str, within_s: float) -> dict[str, Any]:
+    deadline = time.monotonic() + within_s
+    while True:
+        job: dict[str, Any] = (await client.get(f"/api/v1/optimizations/{job_id}")).json()
+        if job["status"] in ("done", "failed", "cancelled"):
+            return job
+        assert time.monotonic() < deadline, job
+        await asyncio.sleep(0.2)
+
+
+async def test_a_day_is_planned_into_draft_routes(org: Org) -> None:
+    await fleet(org)
+    planned = await orders(org, 12, weight_kg=5)
+    too_heavy = await create_order(org.dispatcher, weight_kg=90)  # over any van's 40 kg
+    started = await org.dispatcher.post(
+        "/api/v1/optimizations", json={"service_date": date.today().isoformat(), "time_budget_s": 2}
+    )
+    assert started.status_code == 202, started.text
+    job = started.json()
+    assert job["status"] in ("queued", "running")
+    assert job["order_count"] == 13
+    assert job["driver_count"] == 2
+
+    seen_running = False
+    deadline = time.monotonic() + 30
+    while job["status"] not in ("done", "failed", "cancelled"):
+        assert time.monotonic() < deadline, job
+        await asyncio.sleep(0.2)
+        job = (await org.dispatcher.get(f"/api/v1/optimizations/{job['id']}")).json()
+        seen_running |= job["status"] == "running" and 0 <= job["percent"] < 100
+    assert job["status"] == "done", job
+    assert seen_running
+    assert job["percent"] == 100
+    assert job["best"]["served"] == 12
+    assert job["unassigned"] == [{"order_id": too_heavy["id"], "reason": "over_capacity"}]
+
+    routed: set[int] = set()
+    for route_id in job["route_ids"]:
+        route = (await org.dispatcher.get(f"/api/v1/routes/{route_id}")).json()
+        assert route["status"] == "draft"
+        arrivals = [s["planned_arrival_at"] for s in route["stops"]]
+        assert arrivals == sorted(arrivals)
+        for stop in route["stops"]:
+            routed.add(stop["order_id"])
+            window = next(o for o in planned if o["id"] == stop["order_id"])["stops"][0]
+            assert stop["planned_arrival_at"] <= window["window_end"]
+    assert routed == {o["id"] for o in planned}
+
+    # Planned orders are on routes now: a second plan has nothing but the heavy one.
+    again = await org.dispatcher.post(
+        "/api/v1/optimizations",
+        json={"service_date": date.today().isoformat(), "time_budget_s": 0.5},
+    )
+    assert again.status_code == 202, again.text
+    assert again.json()["order_count"] == 1
+
+
+async def test_a_running_plan_can_be_cancelled(org: Org) -> None:
+    await fleet(org)
+    await orders(org, 6)
+    started = await org.dispatcher.post(
+        "/api/v1/optimizations",
+        json={"service_date": date.today().isoformat(), "time_budget_s": 120},
+    )
+    job_id = started.json()["id"]
+    await asyncio.sleep(1.0)
+    cancelled = await org.dispatcher.post(f"/api/v1/optimizations/{job_id}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    job = await wait(org.dispatcher, job_id, 10)
+    assert job["status"] == "cancelled"
+    assert job["route_ids"] == []
+    again = await org.dispatcher.post(f"/api/v1/optimizations/{job_id}/cancel")
+    assert again.status_code == 409
+
+
+async def test_bad_requests_say_what_is_wrong(org: Org, stranger: Org) -> None:
+    today = date.today().isoformat()
+    no_depot = await org.dispatcher.post("/api/v1/optimizations", json={"service_date": today})
+    assert no_depot.status_code == 400
+    assert "depot" in no_depot.json()["error"]["message"]
+    await fleet(org)
+    nothing = await org.dispatcher.post("/api/v1/optimizations", json={"service_date": today})
+    assert nothing.status_code == 400
+    assert "nothing to plan" in nothing.json()["error"]["message"]
+    unknown = await org.dispatcher.post(
+        "/api/v1/optimizations", json={"service_date": today, "order_ids": [10**9]}
+    )
+    assert unknown.status_code == 400
+    assert "order_ids" in unknown.json()["error"]["message"]
+    bad = await org.dispatcher.post(
+        "/api/v1/optimizations", json={"service_date": today, "time_budget_s": 0}
+    )
+    assert bad.status_code == 422
+    assert (
+        await org.driver.post("/api/v1/optimizations", json={"service_date": today})
+    ).status_code == 403
+    missing = await stranger.dispatcher.get("/api/v1/optimizations/not-a-job")
+    assert missing.status_code == 404
