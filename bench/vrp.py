@@ -14,6 +14,7 @@ import argparse
 import csv
 import json
 import math
+import random
 import sys
 import time
 from dataclasses import dataclass
@@ -25,9 +26,11 @@ import vroom
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from backend.optimization.checks import violations
+from backend.optimization.insertion import ActiveRoute, Remaining, best_insertion
 from backend.optimization.problem import Job, Problem, Vehicle, Visit
 from backend.optimization.solution import StopKind
-from backend.optimization.solver import solve
+from backend.optimization.solver import Engine, solve
 
 SCALE = 1000
 DATA = Path(__file__).resolve().parent / "data" / "vrp"
@@ -175,6 +178,89 @@ def with_vroom(
     return list(routes.values())
 
 
+def insertion_p95(inst: Instance, matrix: tuple[tuple[int, ...], ...], trials: int) -> float:
+    """Seconds to insert one new order into a 100-stop plan (p95 over ``trials``): the plan is
+    ours at 1 s; each driver's first stop is locked (being driven to)."""
+    problem = to_problem(inst, matrix)
+    solution = solve(problem, time_limit_s=1, seed=1)
+    jobs = {j.id: j for j in problem.jobs}
+    vehicles = {v.id: v for v in problem.vehicles}
+    active = []
+    for route in solution.routes:
+        first, rest = route.stops[0], route.stops[1:]
+        visit = jobs[first.job_id].delivery
+        load = sum(problem.demand(jobs[s.job_id])[0] for s in rest)
+        active.append(
+            ActiveRoute(
+                vehicles[route.vehicle_id],
+                first.location,
+                first.start_s + visit.service_s,
+                (load,),
+                tuple(Remaining(jobs[s.job_id], s.kind) for s in rest),
+                stops_done=1,
+            )
+        )
+    rng = random.Random(5)
+    times = []
+    for k in range(trials):
+        like = rng.choice(problem.jobs)
+        new = Job(f"new{k}", like.delivery, demand=(rng.randint(1, 20),))
+        started = time.perf_counter()
+        best_insertion(problem, active, new)
+        times.append(time.perf_counter() - started)
+    times.sort()
+    return times[min(len(times) - 1, int(0.95 * len(times)))]
+
+
+def generated(pairs: int, vehicles: int, seed: int, size_m: float = 20_000) -> Problem:
+    """A seeded city: ``pairs`` pickup→drop-off jobs (or drop-offs when ``pairs`` is
+    negative), windows over a 10 h day, 10 m/s, capacity 100 per vehicle."""
+    rng = random.Random(seed)
+    count = abs(pairs)
+    points = [(size_m / 2, size_m / 2)] + [
+        (rng.uniform(0, size_m), rng.uniform(0, size_m)) for _ in range(count * 2)
+    ]
+    metres = tuple(tuple(math.ceil(math.dist(a, b)) for b in points) for a in points)
+    secs = tuple(tuple(math.ceil(m / 10) for m in row) for row in metres)
+    jobs = []
+    for k in range(count):
+        start = rng.randrange(0, 8 * 3600)
+        window = (start, start + 2 * 3600)
+        drop = Visit(2 * k + 1, 180, window)
+        pickup = Visit(2 * k + 2, 120, (0, start + 3600)) if pairs > 0 else None
+        jobs.append(Job(f"j{k}", drop, pickup=pickup, demand=(rng.randint(5, 30),)))
+    fleet = tuple(
+        Vehicle(f"v{k}", 0, 0, shift=(0, 12 * 3600), capacity=(100,)) for k in range(vehicles)
+    )
+    return Problem(secs, metres, fleet, tuple(jobs))
+
+
+def run_generated(name: str, problem: Problem, budget: float, engine: Engine) -> dict[str, Any]:
+    started = time.monotonic()
+    solution = solve(problem, time_limit_s=budget, seed=1, engine=engine)
+    took = time.monotonic() - started
+    broken = violations(problem, solution)
+    routed = {s.job_id for r in solution.routes for s in r.stops}
+    reasons: dict[str, int] = {}
+    for _, why in solution.unassigned:
+        reasons[why.value] = reasons.get(why.value, 0) + 1
+    print(
+        f"{name}: {len(routed)} routed, {len(solution.unassigned)} unassigned {reasons}, "
+        f"drive {solution.drive_s / 3600:.1f} h, {solution.distance_m / 1000:.0f} km, "
+        f"{len(solution.routes)} routes, {took:.1f} s ({solution.engine}), "
+        f"{'feasible' if not broken else f'INFEASIBLE {broken[:2]}'}",
+        flush=True,
+    )
+    return {
+        "routed": len(routed),
+        "unassigned": reasons,
+        "drive_h": round(solution.drive_s / 3600, 2),
+        "seconds": round(took, 1),
+        "feasible": not broken,
+        "engine": solution.engine,
+    }
+
+
 def read_bks(directory: Path) -> dict[str, float]:
     path = directory / "bks.csv"
     if not path.exists():
@@ -230,6 +316,33 @@ def main() -> None:
                     flush=True,
                 )
 
+    first = read_solomon(files[0]) if files else None
+    insert_p95 = (
+        insertion_p95(first, scaled_matrix(first), 20 if args.quick else 100) if first else None
+    )
+    if first is not None and insert_p95 is not None:
+        print(f"insert one order into the {first.name} plan: p95 {insert_p95 * 1000:.1f} ms")
+    pd_budget = 3.0 if args.quick else 10.0
+    pickup_delivery = {
+        engine: run_generated(
+            f"100 pickup-delivery pairs, {engine}, {pd_budget:g} s",
+            generated(100, 25, seed=11),
+            pd_budget,
+            engine,
+        )
+        for engine in ("pyvrp", "ortools")
+    }
+    large = (
+        None
+        if args.quick
+        else run_generated(
+            "1,000 orders / 50 vehicles, 50 s",
+            generated(-1000, 50, seed=12, size_m=40_000),
+            50,
+            "auto",
+        )
+    )
+
     def averages(who: str) -> dict[str, float]:
         return {k: round(sum(v) / len(v), 3) for k, v in gaps[who].items() if v}
 
@@ -239,6 +352,9 @@ def main() -> None:
         "infeasible": infeasible,
         "instances": len(files),
         "budgets_s": budgets,
+        "insert_p95_s": round(insert_p95, 4) if insert_p95 is not None else None,
+        "pickup_delivery": pickup_delivery,
+        "large_1000": large,
     }
     for key, value in result["avg_gap_pct"].items():
         print(

@@ -1,0 +1,133 @@
+"""Live insertion: put a new job into routes already being driven, in milliseconds, without
+touching any stop a driver has completed or is driving to (pure; no framework, no I/O).
+
+Each active route is given from the point where it can still change: where the vehicle will
+be and when (after its locked stops), what it carries then, and its remaining stops in order.
+The job goes where it adds the least cost (drive time first, then distance; the objective of
+the planner), keeping every remaining window, capacity, the stop cap and the shift end. The
+other stops keep their order: nothing already promised to a customer is resequenced.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from backend.optimization.costs import Weights, weights_for
+from backend.optimization.problem import Job, Problem, Vehicle, Visit
+from backend.optimization.solution import StopKind
+
+
+@dataclass(frozen=True, slots=True)
+class Remaining:
+    """One remaining stop of an active route."""
+
+    job: Job
+    kind: StopKind
+
+    @property
+    def visit(self) -> Visit:
+        visit = self.job.pickup if self.kind is StopKind.PICKUP else self.job.delivery
+        assert visit is not None
+        return visit
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveRoute:
+    vehicle: Vehicle
+    location: int  # where the vehicle is free to change course (after its locked stops)
+    free_at_s: int  # when
+    load: tuple[int, ...]  # what it carries then, per dimension (drop-offs still on board)
+    stops: tuple[Remaining, ...]
+    stops_done: int = 0  # deliveries already made or locked (count against max_stops)
+
+
+@dataclass(frozen=True, slots=True)
+class Insertion:
+    vehicle_id: str
+    stops: tuple[Remaining, ...]  # the route's new remaining stops
+    added_cost: int
+    added_drive_s: int
+
+
+def _walk(
+    problem: Problem, weights: Weights, route: ActiveRoute, stops: Sequence[Remaining]
+) -> tuple[int, int, int] | None:
+    """(cost, drive s, distance m) of driving ``stops`` from the route's free point, or
+    None when a window, the capacity, the stop cap or the shift end is broken."""
+    dur, dist = problem.durations, problem.distances
+    cap = problem.capacity(route.vehicle)
+    load = list(route.load)
+    t, here, drive, metres = route.free_at_s, route.location, 0, 0
+    deliveries = route.stops_done
+    for stop in stops:
+        visit = stop.visit
+        drive += dur[here][visit.location]
+        metres += dist[here][visit.location]
+        t = max(t + dur[here][visit.location], visit.window[0])
+        if t > visit.window[1]:
+            return None
+        t += visit.service_s
+        here = visit.location
+        demand = problem.demand(stop.job)
+        if stop.kind is StopKind.PICKUP:
+            load = [a + b for a, b in zip(load, demand, strict=True)]
+            if any(a > c for a, c in zip(load, cap, strict=True)):
+                return None
+        else:
+            load = [a - b for a, b in zip(load, demand, strict=True)]
+            deliveries += 1
+    vehicle = route.vehicle
+    if vehicle.max_stops is not None and deliveries > vehicle.max_stops:
+        return None
+    if vehicle.end is not None:
+        drive += dur[here][vehicle.end]
+        metres += dist[here][vehicle.end]
+        t += dur[here][vehicle.end]
+    if t > vehicle.shift[1]:
+        return None
+    return drive * weights.duration + metres * weights.distance, drive, metres
+
+
+def best_insertion(problem: Problem, routes: Sequence[ActiveRoute], job: Job) -> Insertion | None:
+    """Where ``job`` costs least to add, or None if no route can take it."""
+    best: Insertion | None = None
+    weights = weights_for(problem)
+    for route in routes:
+        if not job.skills <= route.vehicle.skills:
+            continue
+        base = _walk(problem, weights, route, route.stops)
+        if base is None:
+            continue  # already infeasible as it stands: leave it to the dispatcher
+        if job.pickup is None:  # a drop-off is loaded at the start: the van must have room
+            on_board = [a + b for a, b in zip(route.load, problem.demand(job), strict=True)]
+            if any(a > c for a, c in zip(on_board, problem.capacity(route.vehicle), strict=True)):
+                continue
+            with_job = ActiveRoute(
+                route.vehicle,
+                route.location,
+                route.free_at_s,
+                tuple(on_board),
+                route.stops,
+                route.stops_done,
+            )
+        else:
+            with_job = route
+        n = len(route.stops)
+        delivery = Remaining(job, StopKind.DELIVERY)
+        pickup = Remaining(job, StopKind.PICKUP) if job.pickup is not None else None
+        positions: list[tuple[int | None, int]] = (
+            [(i, j) for i in range(n + 1) for j in range(i, n + 1)]
+            if pickup is not None
+            else [(None, j) for j in range(n + 1)]
+        )
+        for i, j in positions:
+            candidate = list(route.stops)
+            candidate.insert(j, delivery)
+            if pickup is not None and i is not None:
+                candidate.insert(i, pickup)  # i <= j: the pickup comes first
+            walked = _walk(problem, weights, with_job, candidate)
+            if walked is None:
+                continue
+            added = walked[0] - base[0]
+            if best is None or added < best.added_cost:
+                best = Insertion(route.vehicle.id, tuple(candidate), added, walked[1] - base[1])
+    return best
