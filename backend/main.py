@@ -30,6 +30,7 @@ from backend.locations.ingest_ws import router as ingest_ws_router
 from backend.locations.pipeline import build_pipeline
 from backend.locations.sockets import router as live_router
 from backend.migrate import upgrade
+from backend.optimization.dispatch_router import router as dispatch_router
 from backend.optimization.jobs import Planner
 from backend.optimization.router import router as optimizations_router
 from backend.orders.router import router as orders_router
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         locations_router,
         devices_router,
         optimizations_router,
+        dispatch_router,
         ingest_ws_router,
         live_router,
     ):

@@ -65,3 +65,23 @@ class OptimizationOut(OutModel):
     error: str | None
     created_at: datetime
     finished_at: datetime | None
+
+
+class PlacementCreate(StrictModel):
+    """Place one order into today's active (published or running) routes."""
+
+    order_id: int
+    apply: bool = Field(
+        default=False, description="false: only propose; true: assign and resequence now"
+    )
+
+
+class PlacementOut(BaseModel):
+    order_id: int
+    placed: bool
+    route_id: int | None
+    driver_id: int | None
+    stop_ids: list[int] = Field(description="the route's whole new stop sequence")
+    added_drive_s: int
+    applied: bool
+    reason: str | None = Field(description="why it could not be placed")

@@ -154,6 +154,15 @@ ROWS = [
         "/api/v1/optimizations/none/cancel",
         expect(404),
     ),
+    # live dispatch (the world's routes are drafts: nothing is placed or changed)
+    Row(
+        "POST",
+        "/api/v1/dispatch/placements",
+        "/api/v1/dispatch/placements",
+        expect(200),
+        lambda o, w: {"order_id": w.new_order_id, "apply": True},
+    ),
+    Row("POST", "/api/v1/dispatch/auto", "/api/v1/dispatch/auto", expect(200, stranger=200)),
     # drivers
     Row("GET", "/api/v1/drivers", "/api/v1/drivers", STAFF_LIST),
     Row(

@@ -1,0 +1,337 @@
+"""Live dispatch: put one order into the day's active routes (published or being driven),
+proposed first and applied on request, and auto-dispatch of every order still unplanned.
+
+What a driver has done or is driving to is locked: stops of finished orders, stops already
+left, and on a route in progress the first stop still to do. The order goes where it adds
+the least drive time (:mod:`backend.optimization.insertion`), starting from where each
+vehicle will be free (its last locked stop, else its current position, else its depot);
+the remaining stops keep their order. Raises AppErrors; never commits.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.crud import get_in_org
+from backend.errors import ConflictError
+from backend.fleet.routes_service import update_route
+from backend.models import Depot, Driver, Order, Route, Stop, Vehicle
+from backend.optimization.insertion import ActiveRoute, Insertion, Remaining, best_insertion
+from backend.optimization.plan import Point
+from backend.optimization.plan_io import epoch_of, road_matrix
+from backend.optimization.problem import UNBOUNDED, Job, Problem, Visit
+from backend.optimization.problem import Vehicle as PlanVehicle
+from backend.optimization.solution import StopKind as PlanKind
+from backend.orders.transitions import transition
+from backend.routing.router import RoadRouter
+from shared.enums import OrderStatus, RouteStatus, StopKind
+from shared.lifecycle import TERMINAL
+from shared.schemas.fleet import RouteStopIn, RouteUpdate
+from shared.schemas.orders import TransitionRequest
+
+ACTIVE = (RouteStatus.PUBLISHED, RouteStatus.IN_PROGRESS)
+# A failed order's re-attempt needs its stop off the old route first: not placed here yet.
+INSERTABLE = frozenset({OrderStatus.CREATED, OrderStatus.ASSIGNED})
+PositionOf = dict[int, Point]  # driver id -> current position
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    order_id: int
+    route_id: int | None
+    driver_id: int | None
+    stop_ids: tuple[int, ...]  # the route's whole new sequence
+    added_drive_s: int
+    reason: str | None  # why it could not be placed
+
+
+@dataclass(slots=True)
+class _RouteState:
+    route: Route
+    vehicle: Vehicle | None
+    depot: Depot | None
+    locked: list[Stop]
+    remaining: list[Stop]
+
+
+async def _order_and_stops(
+    session: AsyncSession, org_id: int, order_id: int
+) -> tuple[Order, dict[StopKind, Stop]]:
+    order = await get_in_org(session, Order, order_id, org_id, label="order")
+    stops = (await session.exec(select(Stop).where(Stop.order_id == order_id))).all()
+    return order, {StopKind(s.kind): s for s in stops}
+
+
+async def _active_routes(
+    session: AsyncSession, org_id: int, service_date: date
+) -> list[_RouteState]:
+    routes = (
+        await session.exec(
+            select(Route)
+            .where(Route.org_id == org_id, Route.service_date == service_date)
+            .where(col(Route.status).in_(list(ACTIVE)))
+            .order_by(col(Route.id))
+        )
+    ).all()
+    if not routes:
+        return []
+    stops = (
+        await session.exec(
+            select(Stop)
+            .where(col(Stop.route_id).in_([r.id for r in routes]))
+            .order_by(col(Stop.route_id), col(Stop.sequence))
+        )
+    ).all()
+    statuses = dict(
+        (
+            await session.exec(
+                select(Order.id, Order.status).where(col(Order.id).in_({s.order_id for s in stops}))
+            )
+        ).all()
+    )
+    drivers = {
+        d.id: d
+        for d in (
+            await session.exec(
+                select(Driver).where(col(Driver.id).in_([r.driver_id for r in routes]))
+            )
+        ).all()
+    }
+    vehicle_ids = {
+        r.vehicle_id or (drivers[r.driver_id].vehicle_id if r.driver_id in drivers else None)
+        for r in routes
+    }
+    vehicles = {
+        v.id: v
+        for v in (await session.exec(select(Vehicle).where(col(Vehicle.id).in_(vehicle_ids)))).all()
+    }
+    depots = {
+        d.id: d for d in (await session.exec(select(Depot).where(Depot.org_id == org_id))).all()
+    }
+    out = []
+    for route in routes:
+        mine = [s for s in stops if s.route_id == route.id]
+        done = [
+            s
+            for s in mine
+            if OrderStatus(statuses[s.order_id]) in TERMINAL
+            or OrderStatus(statuses[s.order_id]) is OrderStatus.FAILED
+            or s.actual_departure_at is not None
+        ]
+        rest = [s for s in mine if s not in done]
+        if route.status is RouteStatus.IN_PROGRESS and rest:
+            done.append(rest.pop(0))  # the stop the driver is driving to
+        vehicle_id = route.vehicle_id or (
+            drivers[route.driver_id].vehicle_id if route.driver_id in drivers else None
+        )
+        vehicle = vehicles.get(vehicle_id)
+        depot = depots.get(vehicle.depot_id) if vehicle and vehicle.depot_id else None
+        out.append(_RouteState(route, vehicle, depot, done, rest))
+    return out
+
+
+def _visit(stop: Stop, location: int, epoch: datetime) -> Visit:
+    start = int((stop.window_start - epoch).total_seconds()) if stop.window_start else 0
+    end = int((stop.window_end - epoch).total_seconds()) if stop.window_end else UNBOUNDED
+    return Visit(location, stop.service_time_s, (max(0, start), max(0, start, end)))
+
+
+async def propose(
+    session: AsyncSession,
+    routing: RoadRouter,
+    principal: Principal,
+    order_id: int,
+    *,
+    now: datetime | None = None,
+    positions: PositionOf | None = None,
+) -> Placement:
+    """Where ``order_id`` would go in today's active routes (nothing is changed)."""
+    now = now or datetime.now(UTC)
+    order, stops = await _order_and_stops(session, principal.org_id, order_id)
+    if OrderStatus(order.status) not in INSERTABLE:
+        raise ConflictError(
+            f"order {order_id} is {order.status}: only new or assigned orders are placed"
+        )
+    dropoff, pickup = stops.get(StopKind.DROPOFF), stops.get(StopKind.PICKUP)
+    if dropoff is None:
+        raise ConflictError(f"order {order_id} has no drop-off stop")
+    if dropoff.route_id is not None:
+        raise ConflictError(f"order {order_id} is already on route {dropoff.route_id}")
+    service_date = now.date()
+    routes = await _active_routes(session, principal.org_id, service_date)
+    if not routes:
+        return Placement(order_id, None, None, (), 0, "no published or running route today")
+    epoch = epoch_of(service_date)
+    positions = positions or {}
+
+    index: dict[Point, int] = {}
+
+    def at(point: Point) -> int:
+        return index.setdefault(point, len(index))
+
+    free_points: list[Point] = []
+    for state in routes:
+        if state.locked:
+            point = (state.locked[-1].lat, state.locked[-1].lng)
+        elif state.route.driver_id in positions and state.route.status is RouteStatus.IN_PROGRESS:
+            point = positions[state.route.driver_id]
+        elif state.depot is not None:
+            point = (state.depot.lat, state.depot.lng)
+        else:
+            point = (
+                (state.remaining[0].lat, state.remaining[0].lng)
+                if state.remaining
+                else (dropoff.lat, dropoff.lng)
+            )
+        free_points.append(point)
+        at(point)
+        if state.depot is not None:
+            at((state.depot.lat, state.depot.lng))
+        for stop in state.remaining:
+            at((stop.lat, stop.lng))
+    at((dropoff.lat, dropoff.lng))
+    if pickup is not None:
+        at((pickup.lat, pickup.lng))
+    durations, distances = await asyncio.to_thread(road_matrix, routing, list(index))
+
+    orders = {
+        o.id: o
+        for o in (
+            await session.exec(
+                select(Order).where(
+                    col(Order.id).in_({s.order_id for st in routes for s in st.remaining})
+                )
+            )
+        ).all()
+    }
+    jobs: dict[int, Job] = {}
+
+    def job_for(o: Order, kinds: dict[StopKind, Stop]) -> Job:
+        d, p = kinds[StopKind.DROPOFF], kinds.get(StopKind.PICKUP)
+        return Job(
+            str(o.id),
+            _visit(d, at((d.lat, d.lng)), epoch),
+            pickup=_visit(p, at((p.lat, p.lng)), epoch) if p else None,
+            demand=(round(o.weight_kg * 1000), round(o.volume_m3 * 1_000_000)),
+            priority=o.priority > 0,
+        )
+
+    active: list[ActiveRoute] = []
+    vehicles: list[PlanVehicle] = []
+    for state, point in zip(routes, free_points, strict=True):
+        v = state.vehicle
+        end = at((state.depot.lat, state.depot.lng)) if state.depot else None
+        shift_end = state.route.planned_end_at or epoch + timedelta(hours=22)
+        plan_vehicle = PlanVehicle(
+            id=str(state.route.id),
+            start=at(point),
+            end=end,
+            shift=(0, int((shift_end - epoch).total_seconds()) + 3600),
+            capacity=(
+                round(v.capacity_weight_kg * 1000) or UNBOUNDED if v else UNBOUNDED,
+                round(v.capacity_volume_m3 * 1_000_000) or UNBOUNDED if v else UNBOUNDED,
+            ),
+            skills=frozenset(v.skills) if v else frozenset(),
+        )
+        vehicles.append(plan_vehicle)
+        remaining: list[Remaining] = []
+        on_board = [0, 0]
+        kinds_by_order: dict[int, dict[StopKind, Stop]] = {}
+        for stop in state.locked + state.remaining:
+            kinds_by_order.setdefault(stop.order_id, {})[StopKind(stop.kind)] = stop
+        for stop in state.remaining:
+            o = orders[stop.order_id]
+            job = jobs.setdefault(o.id or 0, job_for(o, kinds_by_order[stop.order_id]))
+            kind = PlanKind.PICKUP if stop.kind == StopKind.PICKUP else PlanKind.DELIVERY
+            remaining.append(Remaining(job, kind))
+            if kind is PlanKind.DELIVERY and (
+                job.pickup is None
+                or StopKind.PICKUP
+                not in {StopKind(s.kind) for s in state.remaining if s.order_id == stop.order_id}
+            ):
+                on_board = [a + b for a, b in zip(on_board, job.demand, strict=True)]
+        if state.locked:
+            last = state.locked[-1]
+            ready = (last.planned_arrival_at or now) + timedelta(seconds=last.service_time_s)
+            free_at = max(now, ready)
+        else:
+            free_at = max(now, state.route.planned_start_at or now)
+        active.append(
+            ActiveRoute(
+                plan_vehicle,
+                at(point),
+                int((free_at - epoch).total_seconds()),
+                tuple(on_board),
+                tuple(remaining),
+                stops_done=sum(1 for s in state.locked if s.kind == StopKind.DROPOFF),
+            )
+        )
+    new_job = job_for(order, stops)
+    problem = Problem(
+        tuple(tuple(int(x + 0.999) for x in row) for row in durations),
+        tuple(tuple(int(x + 0.999) for x in row) for row in distances),
+        tuple(vehicles),
+        (*jobs.values(), new_job),
+    )
+    found = best_insertion(problem, active, new_job)
+    if found is None:
+        return Placement(
+            order_id,
+            None,
+            None,
+            (),
+            0,
+            "no active route can take it within its window, capacity and shift",
+        )
+    return _placement(order, found, routes, stops)
+
+
+def _placement(
+    order: Order, found: Insertion, routes: Sequence[_RouteState], stops: dict[StopKind, Stop]
+) -> Placement:
+    state = next(s for s in routes if str(s.route.id) == found.vehicle_id)
+    by_job_kind = {(str(s.order_id), StopKind(s.kind)): s for s in state.locked + state.remaining}
+    for kind, stop in stops.items():
+        by_job_kind[(str(order.id), kind)] = stop
+    ids = [s.id or 0 for s in state.locked]
+    for item in found.stops:
+        kind = StopKind.PICKUP if item.kind is PlanKind.PICKUP else StopKind.DROPOFF
+        ids.append(by_job_kind[(item.job.id, kind)].id or 0)
+    assert order.id is not None
+    return Placement(
+        order.id, state.route.id, state.route.driver_id, tuple(ids), found.added_drive_s, None
+    )
+
+
+async def apply(session: AsyncSession, principal: Principal, placement: Placement) -> None:
+    """Assign the order to the route's driver and put it on the route in the proposed
+    sequence (planned arrivals of the other stops are kept)."""
+    assert placement.route_id is not None
+    order = await get_in_org(session, Order, placement.order_id, principal.org_id, label="order")
+    if order.driver_id != placement.driver_id or OrderStatus(order.status) is OrderStatus.CREATED:
+        if OrderStatus(order.status) is OrderStatus.ASSIGNED:  # someone else's: take it back
+            await transition(session, principal, order, TransitionRequest(to=OrderStatus.CREATED))
+        await transition(
+            session,
+            principal,
+            order,
+            TransitionRequest(to=OrderStatus.ASSIGNED, driver_id=placement.driver_id),
+        )
+    route = await get_in_org(session, Route, placement.route_id, principal.org_id, label="route")
+    current = (await session.exec(select(Stop).where(Stop.route_id == route.id))).all()
+    planned = {s.id: s.planned_arrival_at for s in current}
+    await update_route(
+        session,
+        route,
+        RouteUpdate(
+            stops=[
+                RouteStopIn(stop_id=i, planned_arrival_at=planned.get(i))
+                for i in placement.stop_ids
+            ]
+        ),
+    )

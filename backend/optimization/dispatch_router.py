@@ -1,0 +1,87 @@
+"""Live dispatch endpoints: place an order into the running day, or auto-dispatch them all."""
+
+from fastapi import APIRouter
+from sqlmodel import col, select
+
+from backend.deps import SessionDep, StaffUser, StateDep
+from backend.models import Order, Stop
+from backend.optimization.dispatch import Placement, apply, propose
+from backend.responses import ERRORS
+from shared.enums import OrderStatus, StopKind
+from shared.schemas.optimization import PlacementCreate, PlacementOut
+
+router = APIRouter(prefix="/dispatch", tags=["optimization"])
+
+
+def _out(placement: Placement, applied: bool) -> PlacementOut:
+    return PlacementOut(
+        order_id=placement.order_id,
+        placed=placement.route_id is not None,
+        route_id=placement.route_id,
+        driver_id=placement.driver_id,
+        stop_ids=list(placement.stop_ids),
+        added_drive_s=placement.added_drive_s,
+        applied=applied,
+        reason=placement.reason,
+    )
+
+
+async def _positions(state: StateDep, org_id: int) -> dict[int, tuple[float, float]]:
+    return {
+        p.driver.driver_id: (p.fix.lat, p.fix.lng) for p in await state.locations.positions(org_id)
+    }
+
+
+@router.post("/placements", response_model=PlacementOut, responses=ERRORS(401, 403, 404, 409, 422))
+async def place_order(
+    body: PlacementCreate, staff: StaffUser, session: SessionDep, state: StateDep
+) -> PlacementOut:
+    """Where a new order fits best in today's published or running routes: the route, its
+    new stop sequence and the drive time it adds. Stops a driver completed or is driving to
+    never move, and the other stops keep their order. With ``apply`` the order is assigned
+    to that driver and the route resequenced at once (auto-dispatch of one order)."""
+    placement = await propose(
+        session,
+        state.routing,
+        staff,
+        body.order_id,
+        positions=await _positions(state, staff.org_id),
+    )
+    if body.apply and placement.route_id is not None:
+        await apply(session, staff, placement)
+        return _out(placement, True)
+    return _out(placement, False)
+
+
+@router.post("/auto", response_model=list[PlacementOut], responses=ERRORS(401, 403))
+async def auto_dispatch(
+    staff: StaffUser, session: SessionDep, state: StateDep
+) -> list[PlacementOut]:
+    """Place every new order that is on no route yet into today's active routes, priority
+    orders first, each where it adds the least drive time given where the drivers are, what
+    their vans still carry and when their shifts end. Orders no route can take are listed
+    with the reason and left as they are."""
+    rows = (
+        await session.exec(
+            select(Order.id)
+            .join(Stop, col(Stop.order_id) == col(Order.id))
+            .where(
+                Order.org_id == staff.org_id,
+                Order.status == OrderStatus.CREATED,
+                Stop.kind == StopKind.DROPOFF,
+                col(Stop.route_id).is_(None),
+            )
+            .order_by(col(Order.priority).desc(), col(Order.id))
+        )
+    ).all()
+    positions = await _positions(state, staff.org_id)
+    results = []
+    for order_id in rows:
+        if order_id is None:
+            continue
+        placement = await propose(session, state.routing, staff, order_id, positions=positions)
+        if placement.route_id is not None:
+            await apply(session, staff, placement)
+            await session.flush()
+        results.append(_out(placement, placement.route_id is not None))
+    return results

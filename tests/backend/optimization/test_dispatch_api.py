@@ -1,0 +1,128 @@
+"""Live dispatch over real HTTP: a new order is proposed into the running day where it adds
+least, applied on request, never before a stop a driver is on the way to; auto-dispatch."""
+
+from datetime import date
+from typing import Any
+
+import httpx
+
+from tests.backend.optimization.test_optimizations_api import fleet, today_window
+from tests.factories import Org, assign, create_order
+
+# A line of stops along the harbour, west to east; the depot is west of them.
+EAST = [(43.7330, 7.4180), (43.7345, 7.4220), (43.7360, 7.4260), (43.7375, 7.4300)]
+
+
+def dropoff(lat: float, lng: float) -> dict[str, Any]:
+    return {
+        "address": "Monaco",
+        "lat": lat,
+        "lng": lng,
+        "time_window": today_window(0, 23.9),
+        "service_time_s": 60,
+    }
+
+
+async def route_with(
+    org: Org, driver_id: int, points: list[tuple[float, float]], status: str
+) -> tuple[int, list[int]]:
+    """A route of new orders at ``points`` for ``driver_id``, in that order, set to ``status``."""
+    orders = [await create_order(org.dispatcher, dropoff=dropoff(*p), weight_kg=1) for p in points]
+    for order in orders:
+        await assign(org.dispatcher, order["id"], driver_id)
+    stop_ids = [o["stops"][0]["id"] for o in orders]
+    created = await org.dispatcher.post(
+        "/api/v1/routes",
+        json={
+            "driver_id": driver_id,
+            "service_date": date.today().isoformat(),
+            "stops": [{"stop_id": s} for s in stop_ids],
+        },
+    )
+    assert created.status_code == 201, created.text
+    route_id: int = created.json()["id"]
+    moved = await org.dispatcher.patch(f"/api/v1/routes/{route_id}", json={"status": status})
+    assert moved.status_code == 200, moved.text
+    return route_id, stop_ids
+
+
+async def place(client: httpx.AsyncClient, order_id: int, apply: bool = False) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/dispatch/placements", json={"order_id": order_id, "apply": apply}
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def stops_of(client: httpx.AsyncClient, route_id: int) -> list[int]:
+    route = (await client.get(f"/api/v1/routes/{route_id}")).json()
+    return [s["id"] for s in route["stops"]]
+
+
+async def test_a_new_order_is_proposed_then_applied_on_the_route_it_fits(org: Org) -> None:
+    await fleet(org)
+    east, east_stops = await route_with(
+        org, org.driver_ids[0], [EAST[0], EAST[1], EAST[3]], "published"
+    )
+    far, _ = await route_with(org, org.driver_ids[1], [(43.7500, 7.4400)], "published")
+    new = await create_order(org.dispatcher, dropoff=dropoff(*EAST[2]), weight_kg=1)
+    new_stop = new["stops"][0]["id"]
+
+    proposal = await place(org.dispatcher, new["id"])
+    assert proposal["placed"] is True
+    assert proposal["route_id"] == east
+    assert proposal["driver_id"] == org.driver_ids[0]
+    assert proposal["applied"] is False
+    # between the stops it lies between; the others keep their order
+    assert proposal["stop_ids"] == [east_stops[0], east_stops[1], new_stop, east_stops[2]]
+    assert await stops_of(org.dispatcher, east) == east_stops  # nothing changed yet
+
+    applied = await place(org.dispatcher, new["id"], apply=True)
+    assert applied["applied"] is True
+    assert await stops_of(org.dispatcher, east) == proposal["stop_ids"]
+    order = (await org.dispatcher.get(f"/api/v1/orders/{new['id']}")).json()
+    assert order["status"] == "assigned"
+    assert order["driver_id"] == org.driver_ids[0]
+    assert far  # the other route was there to choose from
+
+    again = await org.dispatcher.post("/api/v1/dispatch/placements", json={"order_id": new["id"]})
+    assert again.status_code == 409  # already on a route
+
+
+async def test_the_stop_a_driver_is_driving_to_never_moves(org: Org) -> None:
+    await fleet(org)
+    # The driver is on the way to the far-east stop first (odd, but theirs to drive).
+    route, stops = await route_with(org, org.driver_ids[0], [EAST[3], EAST[0]], "in_progress")
+    new = await create_order(org.dispatcher, dropoff=dropoff(*EAST[1]), weight_kg=1)
+    proposal = await place(org.dispatcher, new["id"])
+    assert proposal["route_id"] == route
+    assert proposal["stop_ids"][0] == stops[0]  # locked: still first
+
+
+async def test_auto_dispatch_places_what_fits_and_says_why_not_for_the_rest(org: Org) -> None:
+    await fleet(org, capacity_kg=10)
+    route, _ = await route_with(org, org.driver_ids[0], [EAST[0]], "published")
+    light = [
+        await create_order(org.dispatcher, dropoff=dropoff(*p), weight_kg=2) for p in EAST[1:3]
+    ]
+    heavy = await create_order(org.dispatcher, dropoff=dropoff(*EAST[3]), weight_kg=50)
+    response = await org.dispatcher.post("/api/v1/dispatch/auto")
+    assert response.status_code == 200, response.text
+    results = {r["order_id"]: r for r in response.json()}
+    for order in light:
+        assert results[order["id"]]["applied"] is True
+        assert results[order["id"]]["route_id"] == route
+    assert results[heavy["id"]]["placed"] is False
+    assert "capacity" in results[heavy["id"]]["reason"]
+    route_stops = await stops_of(org.dispatcher, route)
+    assert {o["stops"][0]["id"] for o in light} <= set(route_stops)
+
+
+async def test_without_a_running_route_nothing_is_placed(org: Org) -> None:
+    new = await create_order(org.dispatcher, dropoff=dropoff(*EAST[0]))
+    proposal = await place(org.dispatcher, new["id"])
+    assert proposal["placed"] is False
+    assert "no published or running route" in proposal["reason"]
+    missing = await org.dispatcher.post("/api/v1/dispatch/placements", json={"order_id": 10**9})
+    assert missing.status_code == 404
