@@ -26,6 +26,10 @@ class Order(SQLModel, table=True):
     required_proofs: list[str] = Field(
         default_factory=list, sa_column=Column(JSONType, nullable=False)
     )
+    # What the vehicle must offer (e.g. "fridge", "id_check"); see Vehicle.skills.
+    required_skills: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False, server_default="[]")
+    )
     notes: str = ""
     instructions: str = ""
     driver_id: int | None = Field(default=None, foreign_key="drivers.id", index=True)

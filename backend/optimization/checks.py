@@ -4,7 +4,12 @@ solution keeps every constraint, recomputed from the problem alone (for tests an
 from itertools import pairwise
 
 from backend.optimization.problem import Job, Problem, Vehicle, Visit
-from backend.optimization.solution import Solution, StopKind, Unassigned
+from backend.optimization.solution import PlannedRoute, Solution, StopKind, Unassigned
+
+
+def latest(visit: Visit) -> int:
+    """The latest start of service: the window's end, or later when the end is soft."""
+    return visit.window[1] + (visit.max_late_s if visit.late_cost_per_s else 0)
 
 
 def _fits(problem: Problem, vehicle: Vehicle, job: Job) -> bool:
@@ -18,7 +23,7 @@ def _reachable(problem: Problem, vehicle: Vehicle, job: Job) -> bool:
     visits: list[Visit] = [job.pickup, job.delivery] if job.pickup else [job.delivery]
     for visit in visits:
         t = max(t + dur[here][visit.location], visit.window[0])
-        if t > visit.window[1]:
+        if t > latest(visit):
             return False
         t += visit.service_s
         here = visit.location
@@ -69,9 +74,9 @@ def violations(problem: Problem, solution: Solution) -> list[str]:
             assert visit is not None
             if not job.skills <= vehicle.skills:
                 found.append(f"{job.id}: needs {sorted(job.skills)} on {vehicle.id}")
-            t = max(t + dur[here][visit.location], visit.window[0])
-            if t > visit.window[1]:
-                found.append(f"{job.id} {stop.kind}: starts at {t}, window ends {visit.window[1]}")
+            t = max(t + dur[here][visit.location], visit.window[0], stop.start_s)
+            if t > latest(visit):
+                found.append(f"{job.id} {stop.kind}: starts at {t}, latest {latest(visit)}")
             t += visit.service_s
             here = visit.location
             sign = 1 if stop.kind is StopKind.PICKUP else -1
@@ -85,6 +90,7 @@ def violations(problem: Problem, solution: Solution) -> list[str]:
                 seen[job.id] = seen.get(job.id, 0) + 1
                 if job.pickup is not None and job.id not in picked:
                     found.append(f"{job.id}: delivered before (or without) its pickup")
+        found += _missed_breaks(problem, vehicle, route)
         if vehicle.max_stops is not None and count > vehicle.max_stops:
             found.append(f"{route.vehicle_id}: {count} stops, at most {vehicle.max_stops}")
         if vehicle.end is not None:
@@ -103,6 +109,34 @@ def violations(problem: Problem, solution: Solution) -> list[str]:
             if reason is Unassigned.NO_ROOM:
                 found.append(f"{job_id}: a priority job dropped while normal ones are served")
     return found
+
+
+def _missed_breaks(problem: Problem, vehicle: Vehicle, route: PlannedRoute) -> list[str]:
+    """Each break needs, between two consecutive services (or the route's start and end),
+    a stretch with room for the drive plus the break, and the break starting in its window
+    (the driver may pause before driving on or on arrival)."""
+    jobs = {j.id: j for j in problem.jobs}
+    dur = problem.durations
+    stretches: list[tuple[int, int, int]] = []  # (from, until, drive in between)
+    t, here = route.start_s, vehicle.start
+    for stop in route.stops:
+        job = jobs[stop.job_id]
+        visit = job.pickup if stop.kind is StopKind.PICKUP else job.delivery
+        assert visit is not None
+        stretches.append((t, stop.start_s, dur[here][visit.location]))
+        t, here = stop.start_s + visit.service_s, visit.location
+    back = dur[here][vehicle.end] if vehicle.end is not None else 0
+    stretches.append((t, max(t, route.end_s), back))
+    missed = []
+    for pause in vehicle.breaks:
+        ok = any(
+            until - start - drive >= pause.duration_s
+            and max(start, pause.window[0]) <= min(pause.window[1], until - pause.duration_s)
+            for start, until, drive in stretches
+        )
+        if not ok:
+            missed.append(f"{vehicle.id}: no {pause.duration_s} s break in {pause.window}")
+    return missed
 
 
 def route_distance(problem: Problem, vehicle: Vehicle, locations: list[int]) -> int:

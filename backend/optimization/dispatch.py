@@ -212,12 +212,16 @@ async def propose(
     jobs: dict[int, Job] = {}
 
     def job_for(o: Order, kinds: dict[StopKind, Stop]) -> Job:
-        d, p = kinds[StopKind.DROPOFF], kinds.get(StopKind.PICKUP)
+        d, p = kinds.get(StopKind.DROPOFF), kinds.get(StopKind.PICKUP)
+        if d is None:  # a collection only: a visit that loads nothing counted
+            assert p is not None
+            return Job(str(o.id), _visit(p, at((p.lat, p.lng)), epoch))
         return Job(
             str(o.id),
             _visit(d, at((d.lat, d.lng)), epoch),
             pickup=_visit(p, at((p.lat, p.lng)), epoch) if p else None,
             demand=(round(o.weight_kg * 1000), round(o.volume_m3 * 1_000_000)),
+            skills=frozenset(o.required_skills),
             priority=o.priority > 0,
         )
 
@@ -247,7 +251,8 @@ async def propose(
         for stop in state.remaining:
             o = orders[stop.order_id]
             job = jobs.setdefault(o.id or 0, job_for(o, kinds_by_order[stop.order_id]))
-            kind = PlanKind.PICKUP if stop.kind == StopKind.PICKUP else PlanKind.DELIVERY
+            is_pickup = stop.kind == StopKind.PICKUP and job.pickup is not None
+            kind = PlanKind.PICKUP if is_pickup else PlanKind.DELIVERY
             remaining.append(Remaining(job, kind))
             if kind is PlanKind.DELIVERY and (
                 job.pickup is None
@@ -301,7 +306,8 @@ def _placement(
     ids = [s.id or 0 for s in state.locked]
     for item in found.stops:
         kind = StopKind.PICKUP if item.kind is PlanKind.PICKUP else StopKind.DROPOFF
-        ids.append(by_job_kind[(item.job.id, kind)].id or 0)
+        stop = by_job_kind.get((item.job.id, kind)) or by_job_kind[(item.job.id, StopKind.PICKUP)]
+        ids.append(stop.id or 0)
     assert order.id is not None
     return Placement(
         order.id, state.route.id, state.route.driver_id, tuple(ids), found.added_drive_s, None

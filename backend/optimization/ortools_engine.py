@@ -71,11 +71,23 @@ def solve(
     horizon = max(v.shift[1] for v in vehicles)
     routing.AddDimension(time_index, horizon, horizon, False, "time")
     time_dim = routing.GetDimensionOrDie("time")
+    solver = routing.solver()
     for k, vehicle in enumerate(vehicles):
         time_dim.CumulVar(routing.Start(k)).SetRange(vehicle.shift[0], vehicle.shift[1])
         time_dim.CumulVar(routing.End(k)).SetRange(vehicle.shift[0], vehicle.shift[1])
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.Start(k)))
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(k)))
+
+    for k, vehicle in enumerate(vehicles):
+        if vehicle.breaks:
+            pauses = [
+                solver.FixedDurationIntervalVar(
+                    b.window[0], b.window[1], b.duration_s, False, f"break-{k}-{n}"
+                )
+                for n, b in enumerate(vehicle.breaks)
+            ]
+            visits = [service(node) for node in range(len(node_location))]
+            time_dim.SetBreakIntervalsOfVehicle(pauses, k, visits)
 
     # Capacity: drop-offs are loaded at the start (free start load, -demand at the drop-off);
     # pairs add their demand at the pickup and remove it at the drop-off.
@@ -104,14 +116,18 @@ def solve(
             routing.RegisterUnaryTransitCallback(count_cb), 0, limits, True, "stops"
         )
 
-    solver = routing.solver()
     pickup_index: dict[str, int] = {}
     for node in range(2 * n_vehicles, len(node_location)):
         visit = node_visit[node]
         assert visit is not None
         job, kind, where = visit
         index = manager.NodeToIndex(node)
-        time_dim.CumulVar(index).SetRange(where.window[0], where.window[1])
+        if where.late_cost_per_s:
+            late_until = min(where.window[1] + where.max_late_s, horizon)
+            time_dim.CumulVar(index).SetRange(where.window[0], max(where.window[0], late_until))
+            time_dim.SetCumulVarSoftUpperBound(index, where.window[1], where.late_cost_per_s)
+        else:
+            time_dim.CumulVar(index).SetRange(where.window[0], where.window[1])
         if job.skills:
             allowed = [k for k, v in enumerate(vehicles) if job.skills <= v.skills]
             routing.VehicleVar(index).SetValues([-1, *allowed])

@@ -36,6 +36,7 @@ class OrderInput:
     weight_kg: float = 0.0
     volume_m3: float = 0.0
     priority: bool = False
+    skills: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,7 @@ def build(
             delivery=_visit(o.dropoff, index[o.dropoff.point], epoch),
             pickup=_visit(o.pickup, index[o.pickup.point], epoch) if o.pickup else None,
             demand=(round(o.weight_kg * 1000), round(o.volume_m3 * 1_000_000)),
+            skills=o.skills,
             priority=o.priority,
         )
         for o in orders

@@ -62,18 +62,25 @@ async def load_orders(
         assert order.id is not None
         mine = by_order.get(order.id, {})
         dropoff, pickup = mine.get(StopKind.DROPOFF), mine.get(StopKind.PICKUP)
-        if dropoff is None:
-            continue
-        if body.order_ids is None and (dropoff.route_id or (pickup and pickup.route_id)):
+        if body.order_ids is None and any(s.route_id for s in mine.values()):
             continue  # already planned
+        if dropoff is None and pickup is not None:
+            # A collection brought back to the depot: planned as a visit; what it loads is
+            # not counted against the van (it rides back after the deliveries drop off).
+            dropoff, pickup, weight, volume = pickup, None, 0.0, 0.0
+        elif dropoff is None:
+            continue
+        else:
+            weight, volume = order.weight_kg, order.volume_m3
         out.append(
             OrderInput(
                 order_id=order.id,
                 dropoff=_stop_input(dropoff),
                 pickup=_stop_input(pickup) if pickup else None,
-                weight_kg=order.weight_kg,
-                volume_m3=order.volume_m3,
+                weight_kg=weight,
+                volume_m3=volume,
                 priority=order.priority > 0,
+                skills=frozenset(order.required_skills),
             )
         )
     return out

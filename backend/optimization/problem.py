@@ -20,7 +20,12 @@ class Visit:
 
     location: int
     service_s: int = 0
-    window: tuple[int, int] = (0, UNBOUNDED)  # arrive (start service) within, hard
+    window: tuple[int, int] = (0, UNBOUNDED)  # start service within (waiting if early)
+    # 0: the window's end is hard. Otherwise the end is soft: service may start up to
+    # ``max_late_s`` after it, at this cost per second late (same unit as a second of driving
+    # costs 100: see backend.optimization.costs).
+    late_cost_per_s: int = 0
+    max_late_s: int = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,14 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True)
+class Break:
+    """A pause of ``duration_s`` the driver takes, starting within ``window``."""
+
+    window: tuple[int, int]
+    duration_s: int
+
+
+@dataclass(frozen=True, slots=True)
 class Vehicle:
     id: str
     start: int  # location
@@ -44,6 +57,7 @@ class Vehicle:
     capacity: tuple[int, ...] = ()  # per dimension; missing dimensions mean unlimited
     skills: frozenset[str] = frozenset()
     max_stops: int | None = None
+    breaks: tuple[Break, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +91,19 @@ class Problem:
     @property
     def has_skills(self) -> bool:
         return any(j.skills for j in self.jobs)
+
+    @property
+    def has_breaks(self) -> bool:
+        return any(v.breaks for v in self.vehicles)
+
+    @property
+    def has_soft_windows(self) -> bool:
+        return any(
+            v.late_cost_per_s
+            for j in self.jobs
+            for v in ((j.delivery, j.pickup) if j.pickup else (j.delivery,))
+            if v is not None
+        )
 
     def demand(self, job: Job) -> tuple[int, ...]:
         return job.demand + (0,) * (self.dimensions - len(job.demand))

@@ -26,8 +26,9 @@ NAME = "pyvrp"
 
 
 def can_solve(problem: Problem) -> bool:
-    """PyVRP has no per-vehicle skills; everything else of :class:`Problem` it expresses."""
-    return not problem.has_skills
+    """PyVRP has no per-vehicle skills, driver breaks or soft (late-allowed) windows;
+    everything else of :class:`Problem` it expresses."""
+    return not (problem.has_skills or problem.has_breaks or problem.has_soft_windows)
 
 
 def solve(

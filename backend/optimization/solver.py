@@ -3,7 +3,7 @@ and a fixed seed, and return every job either routed or listed with the reason i
 
 Engines: PyVRP (``pyvrp``, hybrid genetic search; ~0.4 % above the best-known distance on the
 Solomon instances at 3 s here) for every problem it can express, OR-Tools (``ortools``) for
-the rest (per-vehicle skills). ``engine`` forces one; ``"auto"`` picks.
+the rest (skills, driver breaks, soft windows). ``engine`` forces one; ``"auto"`` picks.
 """
 
 import asyncio
@@ -21,7 +21,9 @@ Engine = Literal["auto", "pyvrp", "ortools"]
 
 def pick_engine(problem: Problem, engine: Engine = "auto") -> str:
     if engine == "pyvrp" and not pyvrp_engine.can_solve(problem):
-        raise ValueError("PyVRP cannot express per-vehicle skills; use 'ortools' or 'auto'")
+        raise ValueError(
+            "PyVRP cannot express skills, breaks or soft windows; use 'ortools' or 'auto'"
+        )
     if engine != "auto":
         return engine
     return pyvrp_engine.NAME if pyvrp_engine.can_solve(problem) else ortools_engine.NAME

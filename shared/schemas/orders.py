@@ -56,6 +56,9 @@ class OrderCreate(StrictModel):
     volume_m3: float = Field(default=0.0, ge=0, le=1_000, allow_inf_nan=False)
     priority: int = Field(default=0, ge=0, le=10, description="0 normal … 10 most urgent")
     required_proofs: list[ProofType] = Field(default_factory=list)
+    required_skills: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
+        default_factory=list, max_length=20, description="the vehicle must have all of them"
+    )
     notes: str = Field(default="", max_length=2000, description="for dispatch and the driver")
     instructions: str = Field(default="", max_length=2000, description="delivery instructions")
     barcodes: list[Barcode] = Field(default_factory=list, max_length=50)
@@ -80,6 +83,9 @@ class OrderUpdate(StrictModel):
     volume_m3: float | None = Field(default=None, ge=0, le=1_000, allow_inf_nan=False)
     priority: int | None = Field(default=None, ge=0, le=10)
     required_proofs: list[ProofType] | None = None
+    required_skills: list[Annotated[str, Field(min_length=1, max_length=50)]] | None = Field(
+        default=None, max_length=20
+    )
     notes: str | None = Field(default=None, max_length=2000)
     instructions: str | None = Field(default=None, max_length=2000)
     dropoff: StopIn | None = None
@@ -118,6 +124,7 @@ class OrderOut(OutModel):
     volume_m3: float
     priority: int
     required_proofs: list[ProofType]
+    required_skills: list[str]
     notes: str
     instructions: str
     driver_id: int | None

@@ -154,3 +154,39 @@ async def test_bad_requests_say_what_is_wrong(org: Org, stranger: Org) -> None:
     ).status_code == 403
     missing = await stranger.dispatcher.get("/api/v1/optimizations/not-a-job")
     assert missing.status_code == 404
+
+
+async def test_skills_send_an_order_to_the_van_that_has_them(org: Org) -> None:
+    depot = await fleet(org)
+    cold_van = await org.admin.post(
+        "/api/v1/vehicles", json={"name": "COLD", "skills": ["fridge"], "depot_id": depot}
+    )
+    assert cold_van.status_code == 201, cold_van.text
+    await org.admin.patch(
+        f"/api/v1/drivers/{org.driver_ids[1]}", json={"vehicle_id": cold_van.json()["id"]}
+    )
+    plain = await orders(org, 3)
+    cold = await create_order(org.dispatcher, required_skills=["fridge"])
+    assert cold["required_skills"] == ["fridge"]
+    checked = await create_order(org.dispatcher, required_skills=["id_check"])  # nobody has it
+    collect = await create_order(
+        org.dispatcher,
+        dropoff=None,
+        pickup={"address": "Monaco", "lat": 43.7350, "lng": 7.4200, "service_time_s": 60},
+    )
+    started = await org.dispatcher.post(
+        "/api/v1/optimizations",
+        json={"service_date": date.today().isoformat(), "time_budget_s": 1},
+    )
+    assert started.status_code == 202, started.text
+    job = await wait(org.dispatcher, started.json()["id"], 30)
+    assert job["status"] == "done", job
+    assert job["engine"] == "ortools"  # skills: only OR-Tools expresses them
+    assert job["unassigned"] == [{"order_id": checked["id"], "reason": "no_vehicle_with_skills"}]
+    where: dict[int, int] = {}
+    for route_id in job["route_ids"]:
+        route = (await org.dispatcher.get(f"/api/v1/routes/{route_id}")).json()
+        for stop in route["stops"]:
+            where[stop["order_id"]] = route["driver_id"]
+    assert where[cold["id"]] == org.driver_ids[1]
+    assert {o["id"] for o in plain} | {collect["id"]} <= set(where)
