@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     location_commit_linger_ms: float = Field(
         default=2.0, ge=0, description="history group commit: how long to gather fixes"
     )
+    dispatch_max_resequenced_stops: int = Field(
+        default=3,
+        ge=0,
+        le=50,
+        description="live insertion: how many of a route's other stops may move to make room",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -48,6 +48,7 @@ class Placement:
     stop_ids: tuple[int, ...]  # the route's whole new sequence
     added_drive_s: int
     reason: str | None  # why it could not be placed
+    moved_order_ids: tuple[int, ...] = ()  # other orders resequenced to make room
 
 
 @dataclass(slots=True)
@@ -149,6 +150,7 @@ async def propose(
     *,
     now: datetime | None = None,
     positions: PositionOf | None = None,
+    max_moved: int = 0,
 ) -> Placement:
     """Where ``order_id`` would go in today's active routes (nothing is changed)."""
     now = now or datetime.now(UTC)
@@ -283,7 +285,7 @@ async def propose(
         tuple(vehicles),
         (*jobs.values(), new_job),
     )
-    found = best_insertion(problem, active, new_job)
+    found = best_insertion(problem, active, new_job, max_moved=max_moved)
     if found is None:
         return Placement(
             order_id,
@@ -310,7 +312,13 @@ def _placement(
         ids.append(stop.id or 0)
     assert order.id is not None
     return Placement(
-        order.id, state.route.id, state.route.driver_id, tuple(ids), found.added_drive_s, None
+        order.id,
+        state.route.id,
+        state.route.driver_id,
+        tuple(ids),
+        found.added_drive_s,
+        None,
+        tuple(int(job_id) for job_id in found.moved),
     )
 
 

@@ -21,6 +21,7 @@ def _out(placement: Placement, applied: bool) -> PlacementOut:
         driver_id=placement.driver_id,
         stop_ids=list(placement.stop_ids),
         added_drive_s=placement.added_drive_s,
+        moved_order_ids=list(placement.moved_order_ids),
         applied=applied,
         reason=placement.reason,
     )
@@ -39,13 +40,16 @@ async def place_order(
     """Where a new order fits best in today's published or running routes: the route, its
     new stop sequence and the drive time it adds. Stops a driver completed or is driving to
     never move, and the other stops keep their order. With ``apply`` the order is assigned
-    to that driver and the route resequenced at once (auto-dispatch of one order)."""
+    to that driver and the route resequenced at once (auto-dispatch of one order). Up to
+    ``LASTMILE_DISPATCH_MAX_RESEQUENCED_STOPS`` other stops (default 3) may move to make
+    room, each only if it saves drive time; they are listed in ``moved_order_ids``."""
     placement = await propose(
         session,
         state.routing,
         staff,
         body.order_id,
         positions=await _positions(state, staff.org_id),
+        max_moved=state.settings.dispatch_max_resequenced_stops,
     )
     if body.apply and placement.route_id is not None:
         await apply(session, staff, placement)
@@ -79,7 +83,14 @@ async def auto_dispatch(
     for order_id in rows:
         if order_id is None:
             continue
-        placement = await propose(session, state.routing, staff, order_id, positions=positions)
+        placement = await propose(
+            session,
+            state.routing,
+            staff,
+            order_id,
+            positions=positions,
+            max_moved=state.settings.dispatch_max_resequenced_stops,
+        )
         if placement.route_id is not None:
             await apply(session, staff, placement)
             await session.flush()

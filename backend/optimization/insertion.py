@@ -46,6 +46,10 @@ class Insertion:
     stops: tuple[Remaining, ...]  # the route's new remaining stops
     added_cost: int
     added_drive_s: int
+    moved: tuple[str, ...] = ()  # jobs whose stops were resequenced to make room
+
+
+NEIGHBOURHOOD = 8  # how far (in stops) a resequenced stop may move
 
 
 def _walk(
@@ -58,7 +62,12 @@ def _walk(
     load = list(route.load)
     t, here, drive, metres = route.free_at_s, route.location, 0, 0
     deliveries = route.stops_done
+    pickups_ahead = {s.job.id for s in stops if s.kind is StopKind.PICKUP}
     for stop in stops:
+        if stop.kind is StopKind.PICKUP:
+            pickups_ahead.discard(stop.job.id)
+        elif stop.job.id in pickups_ahead:
+            return None  # a drop-off before its own pickup
         visit = stop.visit
         drive += dur[here][visit.location]
         metres += dist[here][visit.location]
@@ -87,8 +96,12 @@ def _walk(
     return drive * weights.duration + metres * weights.distance, drive, metres
 
 
-def best_insertion(problem: Problem, routes: Sequence[ActiveRoute], job: Job) -> Insertion | None:
-    """Where ``job`` costs least to add, or None if no route can take it."""
+def best_insertion(
+    problem: Problem, routes: Sequence[ActiveRoute], job: Job, max_moved: int = 0
+) -> Insertion | None:
+    """Where ``job`` costs least to add, or None if no route can take it. With
+    ``max_moved`` > 0, up to that many of the route's other (unlocked) stops may then be
+    moved, one at a time, each only if it lowers the cost: a bounded re-optimisation."""
     best: Insertion | None = None
     weights = weights_for(problem)
     for route in routes:
@@ -130,4 +143,60 @@ def best_insertion(problem: Problem, routes: Sequence[ActiveRoute], job: Job) ->
             added = walked[0] - base[0]
             if best is None or added < best.added_cost:
                 best = Insertion(route.vehicle.id, tuple(candidate), added, walked[1] - base[1])
-    return best
+    if best is None or max_moved <= 0:
+        return best
+    route = next(r for r in routes if r.vehicle.id == best.vehicle_id)
+    if job.pickup is None:
+        on_board = [a + b for a, b in zip(route.load, problem.demand(job), strict=True)]
+        route = ActiveRoute(
+            route.vehicle,
+            route.location,
+            route.free_at_s,
+            tuple(on_board),
+            route.stops,
+            route.stops_done,
+        )
+    return _resequence(problem, weights, route, best, job.id, max_moved)
+
+
+def _resequence(
+    problem: Problem,
+    weights: Weights,
+    route: ActiveRoute,
+    inserted: Insertion,
+    new_job: str,
+    max_moved: int,
+) -> Insertion:
+    """Relocate up to ``max_moved`` other stops (best move first) while that saves cost."""
+    base = _walk(problem, weights, route, route.stops)
+    assert base is not None
+    current = list(inserted.stops)
+    walked = _walk(problem, weights, route, current)
+    assert walked is not None
+    moved: list[str] = []
+    while len(moved) < max_moved:
+        best: tuple[tuple[int, int, int], list[Remaining], str] | None = None
+        for i, item in enumerate(current):
+            if item.job.id == new_job or item.job.id in moved:
+                continue
+            rest = current[:i] + current[i + 1 :]
+            for j in range(max(0, i - NEIGHBOURHOOD), min(len(rest), i + NEIGHBOURHOOD) + 1):
+                if j == i:
+                    continue
+                candidate = [*rest[:j], item, *rest[j:]]
+                found = _walk(problem, weights, route, candidate)
+                if found is None or found[0] >= walked[0]:
+                    continue
+                if best is None or found[0] < best[0][0]:
+                    best = (found, candidate, item.job.id)
+        if best is None:
+            break
+        walked, current = best[0], best[1]
+        moved.append(best[2])
+    return Insertion(
+        inserted.vehicle_id,
+        tuple(current),
+        walked[0] - base[0],
+        walked[1] - base[1],
+        tuple(moved),
+    )

@@ -83,5 +83,6 @@ class PlacementOut(BaseModel):
     driver_id: int | None
     stop_ids: list[int] = Field(description="the route's whole new stop sequence")
     added_drive_s: int
+    moved_order_ids: list[int] = Field(description="other orders resequenced to make room")
     applied: bool
     reason: str | None = Field(description="why it could not be placed")

@@ -83,3 +83,43 @@ def test_skills_and_the_stop_cap_are_kept() -> None:
     found = best_insertion(problem([a, cold], [plain, roomy]), [route(roomy, 1, [a])], cold)
     assert found is not None
     assert found.vehicle_id == "fridge"
+
+
+def test_a_bounded_number_of_other_stops_may_be_resequenced() -> None:
+    # The remaining stops zig-zag (9, 2, 8, 3); the van is at 1 and returns to 0.
+    zig = [drop("z9", 9), drop("z2", 2), drop("z8", 8), drop("z3", 3)]
+    new = drop("new", 5)
+    van = Vehicle("van", 0, 0, capacity=(10,))
+    p = problem([*zig, new], [van])
+    active = [route(van, 1, zig)]
+    kept = best_insertion(p, active, new)
+    assert kept is not None
+    assert [s for s in order(kept.stops) if s != "new:d"] == ["z9:d", "z2:d", "z8:d", "z3:d"]
+    assert kept.moved == ()
+    improved = best_insertion(p, active, new, max_moved=2)
+    assert improved is not None
+    assert 1 <= len(improved.moved) <= 2
+    assert improved.added_cost < kept.added_cost  # moving stops paid off (it can be negative)
+    unmoved = [s.job.id for s in improved.stops if s.job.id not in {*improved.moved, "new"}]
+    originally = [j.id for j in zig if j.id not in improved.moved]
+    assert unmoved == originally  # everything not reported as moved keeps its order
+
+
+def test_a_drop_off_never_ends_up_before_its_pickup() -> None:
+    pair = Job("pair", Visit(2, 60), pickup=Visit(9, 60), demand=(1,))
+    van = Vehicle("van", 0, 0, capacity=(10,))
+    other = drop("o", 5)
+    p = problem([pair, other], [van])
+    active = [
+        ActiveRoute(
+            van,
+            1,
+            0,
+            (0,),
+            (Remaining(pair, StopKind.PICKUP), Remaining(pair, StopKind.DELIVERY)),
+        )
+    ]
+    found = best_insertion(p, active, other, max_moved=3)
+    assert found is not None
+    stops = order(found.stops)
+    assert stops.index("pair:p") < stops.index("pair:d")
