@@ -124,7 +124,7 @@ class OrderOut(OutModel):
     volume_m3: float
     priority: int
     required_proofs: list[ProofType]
-    required_skills: list[str]
+    required_skills: list[str] = Field(default_factory=list)
     notes: str
     instructions: str
     driver_id: int | None
