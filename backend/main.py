@@ -34,6 +34,7 @@ from backend.optimization.dispatch_router import router as dispatch_router
 from backend.optimization.jobs import Planner
 from backend.optimization.router import router as optimizations_router
 from backend.orders.router import router as orders_router
+from backend.orgs.router import router as organization_router
 from backend.realtime.factory import create_broker
 from backend.routing.api import router as routing_router
 from backend.routing.startup import load_routing
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         devices_router,
         optimizations_router,
         dispatch_router,
+        organization_router,
         ingest_ws_router,
         live_router,
     ):

@@ -213,9 +213,11 @@ def insertion_p95(inst: Instance, matrix: tuple[tuple[int, ...], ...], trials: i
     return times[min(len(times) - 1, int(0.95 * len(times)))]
 
 
-def generated(pairs: int, vehicles: int, seed: int, size_m: float = 20_000) -> Problem:
+def generated(
+    pairs: int, vehicles: int, seed: int, size_m: float = 20_000, capacity: int = 100
+) -> Problem:
     """A seeded city: ``pairs`` pickup→drop-off jobs (or drop-offs when ``pairs`` is
-    negative), windows over a 10 h day, 10 m/s, capacity 100 per vehicle."""
+    negative), windows over a 10 h day, 10 m/s, ``capacity`` per vehicle (demands 5-30)."""
     rng = random.Random(seed)
     count = abs(pairs)
     points = [(size_m / 2, size_m / 2)] + [
@@ -231,7 +233,7 @@ def generated(pairs: int, vehicles: int, seed: int, size_m: float = 20_000) -> P
         pickup = Visit(2 * k + 2, 120, (0, start + 3600)) if pairs > 0 else None
         jobs.append(Job(f"j{k}", drop, pickup=pickup, demand=(rng.randint(5, 30),)))
     fleet = tuple(
-        Vehicle(f"v{k}", 0, 0, shift=(0, 12 * 3600), capacity=(100,)) for k in range(vehicles)
+        Vehicle(f"v{k}", 0, 0, shift=(0, 12 * 3600), capacity=(capacity,)) for k in range(vehicles)
     )
     return Problem(secs, metres, fleet, tuple(jobs))
 

@@ -322,6 +322,32 @@ def _placement(
     )
 
 
+async def place_all(
+    session: AsyncSession,
+    routing: RoadRouter,
+    principal: Principal,
+    order_ids: Sequence[int],
+    *,
+    positions: PositionOf | None = None,
+    max_moved: int = 0,
+) -> list[Placement]:
+    """Propose and apply each order in turn (each sees the routes as the previous left
+    them); an order that fits nowhere, or cannot be placed, stays as it is, with the reason."""
+    placements = []
+    for order_id in order_ids:
+        try:
+            placement = await propose(
+                session, routing, principal, order_id, positions=positions, max_moved=max_moved
+            )
+        except ConflictError as exc:
+            placement = Placement(order_id, None, None, (), 0, exc.message)
+        if placement.route_id is not None:
+            await apply(session, principal, placement)
+            await session.flush()
+        placements.append(placement)
+    return placements
+
+
 async def apply(session: AsyncSession, principal: Principal, placement: Placement) -> None:
     """Assign the order to the route's driver and put it on the route in the proposed
     sequence (planned arrivals of the other stops are kept)."""

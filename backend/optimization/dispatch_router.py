@@ -5,7 +5,8 @@ from sqlmodel import col, select
 
 from backend.deps import SessionDep, StaffUser, StateDep
 from backend.models import Order, Stop
-from backend.optimization.dispatch import Placement, apply, propose
+from backend.optimization.auto import positions_of
+from backend.optimization.dispatch import Placement, apply, place_all, propose
 from backend.responses import ERRORS
 from shared.enums import OrderStatus, StopKind
 from shared.schemas.optimization import PlacementCreate, PlacementOut
@@ -27,12 +28,6 @@ def _out(placement: Placement, applied: bool) -> PlacementOut:
     )
 
 
-async def _positions(state: StateDep, org_id: int) -> dict[int, tuple[float, float]]:
-    return {
-        p.driver.driver_id: (p.fix.lat, p.fix.lng) for p in await state.locations.positions(org_id)
-    }
-
-
 @router.post("/placements", response_model=PlacementOut, responses=ERRORS(401, 403, 404, 409, 422))
 async def place_order(
     body: PlacementCreate, staff: StaffUser, session: SessionDep, state: StateDep
@@ -48,7 +43,7 @@ async def place_order(
         state.routing,
         staff,
         body.order_id,
-        positions=await _positions(state, staff.org_id),
+        positions=await positions_of(state, staff.org_id),
         max_moved=state.settings.dispatch_max_resequenced_stops,
     )
     if body.apply and placement.route_id is not None:
@@ -78,21 +73,12 @@ async def auto_dispatch(
             .order_by(col(Order.priority).desc(), col(Order.id))
         )
     ).all()
-    positions = await _positions(state, staff.org_id)
-    results = []
-    for order_id in rows:
-        if order_id is None:
-            continue
-        placement = await propose(
-            session,
-            state.routing,
-            staff,
-            order_id,
-            positions=positions,
-            max_moved=state.settings.dispatch_max_resequenced_stops,
-        )
-        if placement.route_id is not None:
-            await apply(session, staff, placement)
-            await session.flush()
-        results.append(_out(placement, placement.route_id is not None))
-    return results
+    placements = await place_all(
+        session,
+        state.routing,
+        staff,
+        [order_id for order_id in rows if order_id is not None],
+        positions=await positions_of(state, staff.org_id),
+        max_moved=state.settings.dispatch_max_resequenced_stops,
+    )
+    return [_out(p, p.route_id is not None) for p in placements]

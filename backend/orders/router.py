@@ -4,8 +4,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlmodel import col, select
 
-from backend.deps import CurrentUser, SessionDep, SettingsDep, StaffUser
+from backend.deps import CurrentUser, SessionDep, SettingsDep, StaffUser, StateDep
 from backend.models import OrderEvent
+from backend.optimization.auto import auto_dispatch
 from backend.orders import service, transitions
 from backend.orders.scope import get_visible_order
 from backend.orders.serialize import order_out, orders_out
@@ -70,9 +71,13 @@ async def list_orders(
 
 
 @router.post("", response_model=OrderOut, status_code=201, responses=ERRORS(401, 403, 409, 422))
-async def create_order(body: OrderCreate, principal: StaffUser, session: SessionDep) -> OrderOut:
-    """Create one order with its stops and barcodes."""
+async def create_order(
+    body: OrderCreate, principal: StaffUser, session: SessionDep, state: StateDep
+) -> OrderOut:
+    """Create one order with its stops and barcodes. With the organisation's auto-dispatch
+    on, it goes straight into the best published or running route (and is assigned)."""
     [order] = await service.create_orders(session, principal, [body])
+    await auto_dispatch(session, state, principal, [order])
     return await order_out(session, order)
 
 
@@ -80,10 +85,12 @@ async def create_order(body: OrderCreate, principal: StaffUser, session: Session
     "/batch", response_model=list[OrderOut], status_code=201, responses=ERRORS(401, 403, 409, 422)
 )
 async def create_orders(
-    body: OrderBatchCreate, principal: StaffUser, session: SessionDep
+    body: OrderBatchCreate, principal: StaffUser, session: SessionDep, state: StateDep
 ) -> list[OrderOut]:
-    """Create up to 1000 orders at once: all of them, or none if any one is refused."""
+    """Create up to 1000 orders at once: all of them, or none if any one is refused (and
+    auto-dispatched like single orders when the organisation has it on)."""
     orders = await service.create_orders(session, principal, body.orders)
+    await auto_dispatch(session, state, principal, orders)
     return await orders_out(session, orders)
 
 

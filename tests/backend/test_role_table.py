@@ -154,6 +154,20 @@ ROWS = [
         "/api/v1/optimizations/none/cancel",
         expect(404),
     ),
+    # the organisation
+    Row(
+        "GET",
+        "/api/v1/organization",
+        "/api/v1/organization",
+        expect(200, driver=200, stranger=200),
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/organization",
+        "/api/v1/organization",
+        expect(200, dispatcher=403, stranger=403),
+        lambda o, w: {"auto_dispatch": False},
+    ),
     # live dispatch (the world's routes are drafts: nothing is placed or changed)
     Row(
         "POST",

@@ -126,3 +126,34 @@ async def test_without_a_running_route_nothing_is_placed(org: Org) -> None:
     assert "no published or running route" in proposal["reason"]
     missing = await org.dispatcher.post("/api/v1/dispatch/placements", json={"order_id": 10**9})
     assert missing.status_code == 404
+
+
+async def test_with_auto_dispatch_on_a_new_order_lands_on_a_route_at_once(org: Org) -> None:
+    assert (await org.dispatcher.get("/api/v1/organization")).json()["auto_dispatch"] is False
+    await fleet(org)
+    route, _ = await route_with(org, org.driver_ids[0], [EAST[0], EAST[3]], "published")
+    manual = await create_order(org.dispatcher, dropoff=dropoff(*EAST[1]))
+    assert manual["status"] == "created"  # off by default
+
+    refused = await org.dispatcher.patch("/api/v1/organization", json={"auto_dispatch": True})
+    assert refused.status_code == 403  # admins decide
+    switched = await org.admin.patch("/api/v1/organization", json={"auto_dispatch": True})
+    assert switched.status_code == 200, switched.text
+    assert switched.json()["auto_dispatch"] is True
+
+    placed = await create_order(org.dispatcher, dropoff=dropoff(*EAST[2]))
+    assert placed["status"] == "assigned"
+    assert placed["driver_id"] == org.driver_ids[0]
+    assert placed["stops"][0]["id"] in await stops_of(org.dispatcher, route)
+    collection = await create_order(
+        org.dispatcher,
+        dropoff=None,
+        pickup={"address": "Monaco", "lat": 43.7350, "lng": 7.4200, "service_time_s": 60},
+    )
+    assert collection["status"] == "created"  # cannot be placed live: created all the same
+    batch = await org.dispatcher.post(
+        "/api/v1/orders/batch",
+        json={"orders": [{"recipient_name": "B", "dropoff": dropoff(*EAST[1])}]},
+    )
+    assert batch.status_code == 201, batch.text
+    assert batch.json()[0]["status"] == "assigned"

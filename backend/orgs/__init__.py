@@ -1,0 +1,1 @@
+"""The organisation: its name and its settings."""
