@@ -3,7 +3,7 @@
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     )
     location_commit_linger_ms: float = Field(
         default=2.0, ge=0, description="history group commit: how long to gather fixes"
+    )
+    optimizer_engine: Literal["auto", "pyvrp", "ortools"] = Field(
+        default="auto",
+        description="route solver: auto picks PyVRP unless skills, breaks or soft windows "
+        "need OR-Tools; a planning request may still ask for one",
     )
     dispatch_max_resequenced_stops: int = Field(
         default=3,

@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = Hub(broker)
         devices = DeviceDirectory(engine)
         devices.start()
-        planner = Planner(engine, routing)
+        planner = Planner(engine, routing, default_engine=settings.optimizer_engine)
         app.state.lastmile = AppState(
             settings=settings,
             engine=engine,

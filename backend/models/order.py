@@ -26,6 +26,8 @@ class Order(SQLModel, table=True):
     required_proofs: list[str] = Field(
         default_factory=list, sa_column=Column(JSONType, nullable=False)
     )
+    # Soft drop-off window: a minute late costs like this many minutes of driving (None: hard).
+    lateness_weight: float | None = None
     # What the vehicle must offer (e.g. "fridge", "id_check"); see Vehicle.skills.
     required_skills: list[str] = Field(
         default_factory=list, sa_column=Column(JSONType, nullable=False, server_default="[]")

@@ -24,6 +24,7 @@ from backend.optimization.plan_io import (
     save_drafts,
 )
 from backend.optimization.solution import Solution, StopKind
+from backend.optimization.solver import Engine
 from backend.optimization.worker import Best, SolveRun
 from backend.routing.router import RoadRouter
 from shared.schemas.optimization import (
@@ -86,8 +87,15 @@ class PlanningJob:
 class Planner:
     """The running and recent planning jobs of this process; one solve at a time."""
 
-    def __init__(self, engine: AsyncEngine, routing: RoadRouter, keep: int = 200) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        routing: RoadRouter,
+        keep: int = 200,
+        default_engine: Engine = "auto",
+    ) -> None:
         self._engine = engine
+        self._default_engine = default_engine
         self._routing = routing
         self._jobs: dict[str, PlanningJob] = {}
         self._keep = keep
@@ -162,7 +170,8 @@ class Planner:
             epoch_of(body.service_date),
             minimise_vehicles=body.minimise_vehicles,
         )
-        job.run = SolveRun(built.problem, body.time_budget_s, engine=body.engine)
+        chosen: Engine = self._default_engine if body.engine == "auto" else body.engine
+        job.run = SolveRun(built.problem, body.time_budget_s, engine=chosen)
         solution: Solution | None = None
         async for event in job.run.events():
             if isinstance(event, Best):

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from backend.optimization.problem import UNBOUNDED, Job, Problem, Vehicle, Visit
+from backend.optimization.costs import DURATION_WEIGHT
+from backend.optimization.problem import UNBOUNDED, Break, Job, Problem, Vehicle, Visit
 from backend.optimization.solution import Solution, StopKind, Unassigned
 
 Point = tuple[float, float]  # (lat, lng)
@@ -26,6 +27,7 @@ class StopInput:
     window_start: datetime | None
     window_end: datetime | None
     service_s: int
+    lateness_weight: float | None = None  # soft window (see Order.lateness_weight)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,8 @@ class DriverInput:
     capacity_volume_m3: float = 0.0
     skills: frozenset[str] = frozenset()
     max_stops: int | None = None
+    # (may start from, must start by, minutes): pauses the driver takes during the shift
+    breaks: tuple[tuple[datetime, datetime, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +91,20 @@ def _seconds(epoch: datetime, at: datetime | None, default: int) -> int:
     return default if at is None else max(0, int((at - epoch).total_seconds()))
 
 
+MAX_LATE_S = 2 * 3600  # a soft window may be missed by up to this much
+
+
 def _visit(stop: StopInput, location: int, epoch: datetime) -> Visit:
     start = _seconds(epoch, stop.window_start, 0)
     end = _seconds(epoch, stop.window_end, UNBOUNDED)
-    return Visit(location, stop.service_s, (start, max(start, end)))
+    late = round(stop.lateness_weight * DURATION_WEIGHT) if stop.lateness_weight else 0
+    return Visit(
+        location,
+        stop.service_s,
+        (start, max(start, end)),
+        late_cost_per_s=late if stop.window_end is not None else 0,
+        max_late_s=MAX_LATE_S,
+    )
 
 
 def build(
@@ -130,6 +144,10 @@ def build(
             ),
             skills=d.skills,
             max_stops=d.max_stops,
+            breaks=tuple(
+                Break((_seconds(epoch, a, 0), _seconds(epoch, b, 0)), minutes * 60)
+                for a, b, minutes in d.breaks
+            ),
         )
         for d in drivers
     )

@@ -26,13 +26,14 @@ def epoch_of(service_date: date) -> datetime:
     return datetime.combine(service_date, time(0), tzinfo=UTC)
 
 
-def _stop_input(stop: Stop) -> StopInput:
+def _stop_input(stop: Stop, lateness_weight: float | None = None) -> StopInput:
     return StopInput(
         stop_id=stop.id or 0,
         point=(stop.lat, stop.lng),
         window_start=stop.window_start,
         window_end=stop.window_end,
         service_s=stop.service_time_s,
+        lateness_weight=lateness_weight,
     )
 
 
@@ -75,7 +76,7 @@ async def load_orders(
         out.append(
             OrderInput(
                 order_id=order.id,
-                dropoff=_stop_input(dropoff),
+                dropoff=_stop_input(dropoff, order.lateness_weight),
                 pickup=_stop_input(pickup) if pickup else None,
                 weight_kg=weight,
                 volume_m3=volume,
@@ -117,6 +118,15 @@ async def load_drivers(
     epoch = epoch_of(body.service_date)
     shift_start = body.shift_start or epoch + timedelta(hours=6)
     shift_end = body.shift_end or epoch + timedelta(hours=22)
+    breaks: tuple[tuple[datetime, datetime, int], ...] = ()
+    if body.break_minutes:
+        breaks = (
+            (
+                body.break_window_start or epoch + timedelta(hours=11),
+                body.break_window_end or epoch + timedelta(hours=14),
+                body.break_minutes,
+            ),
+        )
     out = []
     for driver in drivers:
         assert driver.id is not None
@@ -141,6 +151,7 @@ async def load_drivers(
                 capacity_volume_m3=vehicle.capacity_volume_m3 if vehicle else 0.0,
                 skills=frozenset(vehicle.skills) if vehicle else frozenset(),
                 max_stops=body.max_stops_per_route,
+                breaks=breaks,
             )
         )
     return out

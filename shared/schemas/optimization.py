@@ -30,14 +30,26 @@ class OptimizationCreate(StrictModel):
     shift_start: UtcDatetime | None = Field(default=None, description="default 06:00 UTC")
     shift_end: UtcDatetime | None = Field(default=None, description="default 22:00 UTC")
     max_stops_per_route: int | None = Field(default=None, ge=1, le=1000)
+    break_minutes: int = Field(default=0, ge=0, le=240, description="each driver's pause")
+    break_window_start: UtcDatetime | None = Field(
+        default=None, description="the pause starts no earlier (default 11:00 UTC)"
+    )
+    break_window_end: UtcDatetime | None = Field(
+        default=None, description="and no later than this (default 14:00 UTC)"
+    )
     minimise_vehicles: bool = False
     open_routes: bool = Field(default=False, description="routes end at their last stop")
-    engine: Literal["auto", "pyvrp", "ortools"] = "auto"
+    engine: Literal["auto", "pyvrp", "ortools"] = Field(
+        default="auto", description="auto: the server's LASTMILE_OPTIMIZER_ENGINE"
+    )
 
     @model_validator(mode="after")
     def _shift_in_order(self) -> "OptimizationCreate":
         if self.shift_start and self.shift_end and self.shift_end <= self.shift_start:
             raise ValueError("shift_end must be after shift_start")
+        window = (self.break_window_start, self.break_window_end)
+        if window[0] and window[1] and window[1] < window[0]:
+            raise ValueError("break_window_end must not be before break_window_start")
         return self
 
 

@@ -59,6 +59,14 @@ class OrderCreate(StrictModel):
     required_skills: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
         default_factory=list, max_length=20, description="the vehicle must have all of them"
     )
+    lateness_weight: float | None = Field(
+        default=None,
+        gt=0,
+        le=1000,
+        allow_inf_nan=False,
+        description="soft window: planning may arrive up to 2 h late, a minute late costing "
+        "like this many minutes of driving; unset: the window is hard",
+    )
     notes: str = Field(default="", max_length=2000, description="for dispatch and the driver")
     instructions: str = Field(default="", max_length=2000, description="delivery instructions")
     barcodes: list[Barcode] = Field(default_factory=list, max_length=50)
@@ -86,6 +94,7 @@ class OrderUpdate(StrictModel):
     required_skills: list[Annotated[str, Field(min_length=1, max_length=50)]] | None = Field(
         default=None, max_length=20
     )
+    lateness_weight: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
     notes: str | None = Field(default=None, max_length=2000)
     instructions: str | None = Field(default=None, max_length=2000)
     dropoff: StopIn | None = None
@@ -125,6 +134,7 @@ class OrderOut(OutModel):
     priority: int
     required_proofs: list[ProofType]
     required_skills: list[str] = Field(default_factory=list)
+    lateness_weight: float | None = None
     notes: str
     instructions: str
     driver_id: int | None

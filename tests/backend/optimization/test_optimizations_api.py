@@ -190,3 +190,47 @@ async def test_skills_send_an_order_to_the_van_that_has_them(org: Org) -> None:
             where[stop["order_id"]] = route["driver_id"]
     assert where[cold["id"]] == org.driver_ids[1]
     assert {o["id"] for o in plain} | {collect["id"]} <= set(where)
+
+
+async def test_soft_windows_and_breaks_are_planned_on_the_engine_that_expresses_them(
+    org: Org,
+) -> None:
+    await fleet(org)
+    early = today_window(6, 6.01)  # closes 36 s after the shift starts: nobody gets there
+    hard = await create_order(
+        org.dispatcher, dropoff={**dropoff_at(43.7400, 7.4300), "time_window": early}
+    )
+    soft = await create_order(
+        org.dispatcher,
+        dropoff={**dropoff_at(43.7400, 7.4300), "time_window": early},
+        lateness_weight=2,
+    )
+    assert soft["lateness_weight"] == 2
+    started = await org.dispatcher.post(
+        "/api/v1/optimizations",
+        json={
+            "service_date": date.today().isoformat(),
+            "time_budget_s": 1,
+            "break_minutes": 30,
+        },
+    )
+    assert started.status_code == 202, started.text
+    job = await wait(org.dispatcher, started.json()["id"], 30)
+    assert job["status"] == "done", job
+    assert job["engine"] == "ortools"
+    assert job["unassigned"] == [{"order_id": hard["id"], "reason": "window_unreachable"}]
+    [route_id] = job["route_ids"]
+    route = (await org.dispatcher.get(f"/api/v1/routes/{route_id}")).json()
+    [stop] = route["stops"]
+    assert stop["order_id"] == soft["id"]
+    assert stop["planned_arrival_at"] > soft["stops"][0]["window_end"]  # late, at a cost
+
+    bad = await org.dispatcher.post(
+        "/api/v1/optimizations",
+        json={"service_date": date.today().isoformat(), "break_minutes": 500},
+    )
+    assert bad.status_code == 422
+
+
+def dropoff_at(lat: float, lng: float) -> dict[str, Any]:
+    return {"address": "Monaco", "lat": lat, "lng": lng, "service_time_s": 60}
