@@ -35,8 +35,8 @@ from shared.schemas.fleet import RouteStopIn, RouteUpdate
 from shared.schemas.orders import TransitionRequest
 
 ACTIVE = (RouteStatus.PUBLISHED, RouteStatus.IN_PROGRESS)
-# A failed order's re-attempt needs its stop off the old route first: not placed here yet.
-INSERTABLE = frozenset({OrderStatus.CREATED, OrderStatus.ASSIGNED})
+# New, assigned but unplanned, and failed orders (a re-attempt the same day).
+INSERTABLE = frozenset({OrderStatus.CREATED, OrderStatus.ASSIGNED, OrderStatus.FAILED})
 PositionOf = dict[int, Point]  # driver id -> current position
 
 
@@ -69,8 +69,10 @@ async def _order_and_stops(
 
 
 async def _active_routes(
-    session: AsyncSession, org_id: int, service_date: date
+    session: AsyncSession, org_id: int, service_date: date, leave_out: int | None = None
 ) -> list[_RouteState]:
+    """Today's published and running routes; ``leave_out``'s stops are left out (the order
+    being placed again)."""
     routes = (
         await session.exec(
             select(Route)
@@ -116,7 +118,7 @@ async def _active_routes(
     }
     out = []
     for route in routes:
-        mine = [s for s in stops if s.route_id == route.id]
+        mine = [s for s in stops if s.route_id == route.id and s.order_id != leave_out]
         done = [
             s
             for s in mine
@@ -157,15 +159,18 @@ async def propose(
     order, stops = await _order_and_stops(session, principal.org_id, order_id)
     if OrderStatus(order.status) not in INSERTABLE:
         raise ConflictError(
-            f"order {order_id} is {order.status}: only new or assigned orders are placed"
+            f"order {order_id} is {order.status}: only new, assigned or failed orders are placed"
         )
     dropoff, pickup = stops.get(StopKind.DROPOFF), stops.get(StopKind.PICKUP)
     if dropoff is None:
         raise ConflictError(f"order {order_id} has no drop-off stop")
-    if dropoff.route_id is not None:
+    again = OrderStatus(order.status) is OrderStatus.FAILED  # a re-attempt
+    if again:  # the parcel is already collected: only the drop-off is visited again
+        stops, pickup = {StopKind.DROPOFF: dropoff}, None
+    if dropoff.route_id is not None and not again:
         raise ConflictError(f"order {order_id} is already on route {dropoff.route_id}")
     service_date = now.date()
-    routes = await _active_routes(session, principal.org_id, service_date)
+    routes = await _active_routes(session, principal.org_id, service_date, leave_out=order_id)
     if not routes:
         return Placement(order_id, None, None, (), 0, "no published or running route today")
     epoch = epoch_of(service_date)
@@ -353,7 +358,17 @@ async def apply(session: AsyncSession, principal: Principal, placement: Placemen
     sequence (planned arrivals of the other stops are kept)."""
     assert placement.route_id is not None
     order = await get_in_org(session, Order, placement.order_id, principal.org_id, label="order")
-    if order.driver_id != placement.driver_id or OrderStatus(order.status) is OrderStatus.CREATED:
+    if OrderStatus(order.status) is OrderStatus.FAILED:  # a re-attempt: a new visit
+        dropoffs = select(Stop).where(Stop.order_id == order.id, Stop.kind == StopKind.DROPOFF)
+        for stop in (await session.exec(dropoffs)).all():
+            stop.route_id = stop.sequence = stop.planned_arrival_at = None
+            stop.actual_arrival_at = stop.actual_departure_at = None
+            session.add(stop)
+        await session.flush()
+    if order.driver_id != placement.driver_id or OrderStatus(order.status) in (
+        OrderStatus.CREATED,
+        OrderStatus.FAILED,
+    ):
         if OrderStatus(order.status) is OrderStatus.ASSIGNED:  # someone else's: take it back
             await transition(session, principal, order, TransitionRequest(to=OrderStatus.CREATED))
         await transition(

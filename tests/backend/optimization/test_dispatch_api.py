@@ -157,3 +157,30 @@ async def test_with_auto_dispatch_on_a_new_order_lands_on_a_route_at_once(org: O
     )
     assert batch.status_code == 201, batch.text
     assert batch.json()[0]["status"] == "assigned"
+
+
+async def test_a_failed_delivery_is_placed_again_for_a_second_attempt(org: Org) -> None:
+    await fleet(org)
+    route, stops = await route_with(
+        org, org.driver_ids[0], [EAST[0], EAST[1], EAST[3]], "in_progress"
+    )
+    first_order = (await org.dispatcher.get(f"/api/v1/routes/{route}")).json()["stops"][0][
+        "order_id"
+    ]
+    for status in ("en_route", "failed"):
+        moved = await org.dispatcher.post(
+            f"/api/v1/orders/{first_order}/transitions",
+            json={"to": status, "reason": "nobody home"},
+        )
+        assert moved.status_code == 200, moved.text
+    proposal = await place(org.dispatcher, first_order, apply=True)
+    assert proposal["placed"] is True
+    assert proposal["route_id"] == route
+    sequence = await stops_of(org.dispatcher, route)
+    assert sequence.count(stops[0]) == 1  # visited again, once, later in the day
+    assert sequence.index(stops[0]) > 0
+    order = (await org.dispatcher.get(f"/api/v1/orders/{first_order}")).json()
+    assert order["status"] == "assigned"
+    assert order["stops"][0]["actual_departure_at"] is None
+    events = (await org.dispatcher.get(f"/api/v1/orders/{first_order}/events")).json()
+    assert "failed" in [e["to_status"] for e in events]  # the failed attempt stays on record
