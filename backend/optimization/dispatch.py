@@ -153,8 +153,12 @@ async def propose(
     now: datetime | None = None,
     positions: PositionOf | None = None,
     max_moved: int = 0,
+    delays: dict[int, int] | None = None,
+    moving: bool = False,
 ) -> Placement:
-    """Where ``order_id`` would go in today's active routes (nothing is changed)."""
+    """Where ``order_id`` would go in today's active routes (nothing is changed).
+    ``delays``: route id -> seconds its driver reported running late. ``moving``: the order
+    is on a route already and may go elsewhere (its stop is taken out of consideration)."""
     now = now or datetime.now(UTC)
     order, stops = await _order_and_stops(session, principal.org_id, order_id)
     if OrderStatus(order.status) not in INSERTABLE:
@@ -167,7 +171,7 @@ async def propose(
     again = OrderStatus(order.status) is OrderStatus.FAILED  # a re-attempt
     if again:  # the parcel is already collected: only the drop-off is visited again
         stops, pickup = {StopKind.DROPOFF: dropoff}, None
-    if dropoff.route_id is not None and not again:
+    if dropoff.route_id is not None and not (again or moving):
         raise ConflictError(f"order {order_id} is already on route {dropoff.route_id}")
     service_date = now.date()
     routes = await _active_routes(session, principal.org_id, service_date, leave_out=order_id)
@@ -273,6 +277,7 @@ async def propose(
             free_at = max(now, ready)
         else:
             free_at = max(now, state.route.planned_start_at or now)
+        free_at += timedelta(seconds=(delays or {}).get(state.route.id or 0, 0))
         active.append(
             ActiveRoute(
                 plan_vehicle,
@@ -327,6 +332,50 @@ def _placement(
     )
 
 
+async def late_after_delay(
+    session: AsyncSession,
+    routing: RoadRouter,
+    principal: Principal,
+    route: Route,
+    delay_s: int,
+    *,
+    now: datetime | None = None,
+) -> list[int]:
+    """Orders of ``route`` whose (hard) drop-off window is missed once its driver is
+    ``delay_s`` late, driving the remaining stops in their current order."""
+    now = now or datetime.now(UTC)
+    states = await _active_routes(session, principal.org_id, route.service_date)
+    state = next((s for s in states if s.route.id == route.id), None)
+    if state is None or not state.remaining:
+        return []
+    start = state.locked[-1] if state.locked else None
+    if start is not None:
+        ready = (start.planned_arrival_at or now) + timedelta(seconds=start.service_time_s)
+        here: Point = (start.lat, start.lng)
+    else:
+        ready = state.route.planned_start_at or now
+        here = (
+            (state.depot.lat, state.depot.lng)
+            if state.depot
+            else (
+                state.remaining[0].lat,
+                state.remaining[0].lng,
+            )
+        )
+    points = [here] + [(s.lat, s.lng) for s in state.remaining]
+    durations, _ = await asyncio.to_thread(road_matrix, routing, points)
+    t = max(now, ready) + timedelta(seconds=delay_s)
+    late = []
+    for k, stop in enumerate(state.remaining, start=1):
+        t += timedelta(seconds=durations[k - 1][k])
+        if stop.window_start is not None:
+            t = max(t, stop.window_start)
+        if stop.window_end is not None and t > stop.window_end and stop.kind == StopKind.DROPOFF:
+            late.append(stop.order_id)
+        t += timedelta(seconds=stop.service_time_s)
+    return late
+
+
 async def place_all(
     session: AsyncSession,
     routing: RoadRouter,
@@ -365,6 +414,15 @@ async def apply(session: AsyncSession, principal: Principal, placement: Placemen
             stop.actual_arrival_at = stop.actual_departure_at = None
             session.add(stop)
         await session.flush()
+    moved_off = select(Stop).where(
+        Stop.order_id == order.id,
+        col(Stop.route_id).is_not(None),
+        Stop.route_id != placement.route_id,
+    )
+    for stop in (await session.exec(moved_off)).all():  # leaving another route of the day
+        stop.route_id = stop.sequence = stop.planned_arrival_at = None
+        session.add(stop)
+    await session.flush()
     if order.driver_id != placement.driver_id or OrderStatus(order.status) in (
         OrderStatus.CREATED,
         OrderStatus.FAILED,

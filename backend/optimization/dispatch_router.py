@@ -3,13 +3,21 @@
 from fastapi import APIRouter
 from sqlmodel import col, select
 
-from backend.deps import SessionDep, StaffUser, StateDep
-from backend.models import Order, Stop
+from backend.crud import get_in_org
+from backend.deps import CurrentUser, SessionDep, StaffUser, StateDep
+from backend.errors import NotFoundError
+from backend.models import Order, Organization, Route, Stop
 from backend.optimization.auto import positions_of
-from backend.optimization.dispatch import Placement, apply, place_all, propose
+from backend.optimization.dispatch import (
+    Placement,
+    apply,
+    late_after_delay,
+    place_all,
+    propose,
+)
 from backend.responses import ERRORS
-from shared.enums import OrderStatus, StopKind
-from shared.schemas.optimization import PlacementCreate, PlacementOut
+from shared.enums import OrderStatus, Role, StopKind
+from shared.schemas.optimization import DelayCreate, DelayOut, PlacementCreate, PlacementOut
 
 router = APIRouter(prefix="/dispatch", tags=["optimization"])
 
@@ -82,3 +90,41 @@ async def auto_dispatch(
         max_moved=state.settings.dispatch_max_resequenced_stops,
     )
     return [_out(p, p.route_id is not None) for p in placements]
+
+
+@router.post("/delays", response_model=DelayOut, responses=ERRORS(401, 403, 404, 422))
+async def report_delay(
+    body: DelayCreate, principal: CurrentUser, session: SessionDep, state: StateDep
+) -> DelayOut:
+    """A driver (for their own route) or a dispatcher reports the route running ``minutes``
+    late. The answer lists the drop-offs that would then miss their window and, for each,
+    the best other place in today's active routes (another driver, or later on the same
+    route). Dispatchers apply the moves with ``apply``; with the organisation's
+    auto-dispatch on they are applied at once, whoever reported the delay."""
+    route = await get_in_org(session, Route, body.route_id, principal.org_id, label="route")
+    if principal.role is Role.DRIVER and route.driver_id != principal.driver_id:
+        raise NotFoundError(f"route {body.route_id} not found")
+    delay_s = body.minutes * 60
+    late = await late_after_delay(session, state.routing, principal, route, delay_s)
+    org = await session.get(Organization, principal.org_id)
+    auto = bool(org and org.auto_dispatch)
+    apply_now = auto or (body.apply and principal.is_staff)
+    positions = await positions_of(state, principal.org_id)
+    moves = []
+    for order_id in late:
+        placement = await propose(
+            session,
+            state.routing,
+            principal,
+            order_id,
+            positions=positions,
+            max_moved=state.settings.dispatch_max_resequenced_stops,
+            delays={route.id or 0: delay_s},
+            moving=True,
+        )
+        applied = apply_now and placement.route_id is not None
+        if applied:
+            await apply(session, principal, placement)
+            await session.flush()
+        moves.append(_out(placement, applied))
+    return DelayOut(route_id=body.route_id, delay_s=delay_s, late_order_ids=late, moves=moves)

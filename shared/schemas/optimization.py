@@ -98,3 +98,21 @@ class PlacementOut(BaseModel):
     moved_order_ids: list[int] = Field(description="other orders resequenced to make room")
     applied: bool
     reason: str | None = Field(description="why it could not be placed")
+
+
+class DelayCreate(StrictModel):
+    """A driver running late on a route: re-plan what the delay puts out of reach."""
+
+    route_id: int
+    minutes: int = Field(ge=1, le=600)
+    apply: bool = Field(
+        default=False,
+        description="dispatchers: move the orders now (automatic with auto-dispatch on)",
+    )
+
+
+class DelayOut(BaseModel):
+    route_id: int
+    delay_s: int
+    late_order_ids: list[int] = Field(description="drop-offs the delay makes miss their window")
+    moves: list[PlacementOut] = Field(description="where each of them could go instead")

@@ -177,6 +177,13 @@ ROWS = [
         lambda o, w: {"order_id": w.new_order_id, "apply": True},
     ),
     Row("POST", "/api/v1/dispatch/auto", "/api/v1/dispatch/auto", expect(200, stranger=200)),
+    Row(
+        "POST",
+        "/api/v1/dispatch/delays",
+        "/api/v1/dispatch/delays",
+        expect(200, driver=200, other_driver=404),
+        lambda o, w: {"route_id": w.own_route_id, "minutes": 5},
+    ),
     # drivers
     Row("GET", "/api/v1/drivers", "/api/v1/drivers", STAFF_LIST),
     Row(

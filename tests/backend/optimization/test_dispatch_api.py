@@ -1,7 +1,7 @@
 """Live dispatch over real HTTP: a new order is proposed into the running day where it adds
 least, applied on request, never before a stop a driver is on the way to; auto-dispatch."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -184,3 +184,51 @@ async def test_a_failed_delivery_is_placed_again_for_a_second_attempt(org: Org) 
     assert order["stops"][0]["actual_departure_at"] is None
     events = (await org.dispatcher.get(f"/api/v1/orders/{first_order}/events")).json()
     assert "failed" in [e["to_status"] for e in events]  # the failed attempt stays on record
+
+
+async def test_a_reported_delay_moves_the_drop_offs_it_would_make_late(org: Org) -> None:
+    await fleet(org)
+    soon = datetime.now(UTC) + timedelta(minutes=20)
+    urgent_dropoff = {
+        **dropoff(*EAST[3]),
+        "time_window": {"start": datetime.now(UTC).isoformat(), "end": soon.isoformat()},
+    }
+    late_route, _ = await route_with(org, org.driver_ids[0], [EAST[0]], "published")
+    urgent = await create_order(org.dispatcher, dropoff=urgent_dropoff, weight_kg=1)
+    await assign(org.dispatcher, urgent["id"], org.driver_ids[0])
+    stops = await stops_of(org.dispatcher, late_route)
+    await org.dispatcher.patch(
+        f"/api/v1/routes/{late_route}",
+        json={"stops": [{"stop_id": s} for s in [*stops, urgent["stops"][0]["id"]]]},
+    )
+    other_route, _ = await route_with(org, org.driver_ids[1], [EAST[2]], "published")
+
+    small = await org.driver.post(
+        "/api/v1/dispatch/delays", json={"route_id": late_route, "minutes": 2}
+    )
+    assert small.status_code == 200, small.text
+    assert small.json()["late_order_ids"] == []  # two minutes break nothing
+
+    reported = await org.driver.post(
+        "/api/v1/dispatch/delays", json={"route_id": late_route, "minutes": 60, "apply": True}
+    )
+    assert reported.status_code == 200, reported.text
+    body = reported.json()
+    assert body["late_order_ids"] == [urgent["id"]]
+    [move] = body["moves"]
+    assert move["route_id"] == other_route
+    assert move["applied"] is False  # a driver reports; dispatch decides (auto-dispatch off)
+
+    decided = await org.dispatcher.post(
+        "/api/v1/dispatch/delays", json={"route_id": late_route, "minutes": 60, "apply": True}
+    )
+    assert decided.json()["moves"][0]["applied"] is True
+    assert urgent["stops"][0]["id"] in await stops_of(org.dispatcher, other_route)
+    assert urgent["stops"][0]["id"] not in await stops_of(org.dispatcher, late_route)
+    order = (await org.dispatcher.get(f"/api/v1/orders/{urgent['id']}")).json()
+    assert order["driver_id"] == org.driver_ids[1]
+
+    not_theirs = await org.driver.post(
+        "/api/v1/dispatch/delays", json={"route_id": other_route, "minutes": 5}
+    )
+    assert not_theirs.status_code == 404
