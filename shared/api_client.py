@@ -21,8 +21,9 @@ from pydantic import TypeAdapter
 from shared.enums import DriverStatus, OrderStatus
 from shared.schemas.auth import Me, TokenPair
 from shared.schemas.common import Page
-from shared.schemas.fleet import DriverOut, RouteOut, VehicleOut
+from shared.schemas.fleet import DriverOut, RouteOut, RouteUpdate, VehicleOut
 from shared.schemas.health import Health
+from shared.schemas.optimization import OptimizationCreate, OptimizationOut
 from shared.schemas.orders import (
     OrderCreate,
     OrderEventOut,
@@ -239,6 +240,27 @@ class ApiClient:
             },
         )
         return Page[RouteOut].model_validate(data)
+
+    async def update_route(self, route_id: int, update: RouteUpdate) -> RouteOut:
+        response = await self._request(
+            "PATCH",
+            f"{API}/routes/{route_id}",
+            json=update.model_dump(mode="json", exclude_unset=True),
+        )
+        return RouteOut.model_validate(response.json())
+
+    # --- planning ---------------------------------------------------------------------
+    async def start_optimization(self, request: OptimizationCreate) -> OptimizationOut:
+        """Start planning a day; poll :meth:`get_optimization` for progress."""
+        body = request.model_dump(mode="json", exclude_unset=True)
+        return OptimizationOut.model_validate(await self._post(f"{API}/optimizations", body))
+
+    async def get_optimization(self, job_id: str) -> OptimizationOut:
+        return OptimizationOut.model_validate(await self._get(f"{API}/optimizations/{job_id}"))
+
+    async def cancel_optimization(self, job_id: str) -> OptimizationOut:
+        data = await self._post(f"{API}/optimizations/{job_id}/cancel")
+        return OptimizationOut.model_validate(data)
 
     # --- customers ------------------------------------------------------------------
     async def track(self, token: str) -> TrackingView:

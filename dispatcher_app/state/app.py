@@ -9,6 +9,7 @@ from app_kit.session import SessionState
 from dispatcher_app.logic.access import refusal
 from dispatcher_app.state.drivers import DriversState
 from dispatcher_app.state.orders import PAGE_SIZE, OrdersState
+from dispatcher_app.state.planning import PlanningState
 from shared.api_client import ApiClient
 
 
@@ -28,6 +29,7 @@ class DispatcherAppState:
         self.session = SessionState(client, refusal)
         self.orders = OrdersState(client, on_expired=self._expired, page_size=page_size)
         self.drivers = DriversState(client, on_expired=self._expired)
+        self.planning = PlanningState(client, on_expired=self._expired)
 
     @property
     def today(self) -> date:
@@ -48,9 +50,11 @@ class DispatcherAppState:
         self.session.logout()
         self.orders.clear()
         self.drivers.clear()
+        self.planning.clear()
 
     def _expired(self) -> None:
         if self.session.signed_in:
             self.session.expire()
             self.orders.clear()
             self.drivers.clear()
+            self.planning.clear()

@@ -7,6 +7,7 @@ from app_kit.login_view import login_view
 from dispatcher_app.state.app import DispatcherAppState
 from dispatcher_app.views.drivers import drivers_panel
 from dispatcher_app.views.orders import orders_panel
+from dispatcher_app.views.planning import planning_bar
 
 
 @ft.component
@@ -31,6 +32,7 @@ def dispatcher_app_view(app: DispatcherAppState) -> ft.Control:
                     tagged("logout", ft.TextButton("Sign out", on_click=app.logout)),
                 ]
             ),
+            planning_bar(app),
             ft.Row(
                 expand=True,
                 vertical_alignment=ft.CrossAxisAlignment.START,

@@ -39,3 +39,7 @@ async def test_dispatcher_signs_in_and_sees_the_orders(
         await ui.by_id("order-search").locator("input").press("Enter")
         await expect(rows).to_have_count(1)
         await expect(rows.first).to_contain_text(waiting["reference"])
+
+        # Planning from the bar: this organisation has no depot yet, and the app says so.
+        await ui.click("plan-today")
+        await expect(ui.by_id("plan-status")).to_contain_text("depot")
