@@ -110,20 +110,10 @@ def best_insertion(
         base = _walk(problem, weights, route, route.stops)
         if base is None:
             continue  # already infeasible as it stands: leave it to the dispatcher
-        if job.pickup is None:  # a drop-off is loaded at the start: the van must have room
-            on_board = [a + b for a, b in zip(route.load, problem.demand(job), strict=True)]
-            if any(a > c for a, c in zip(on_board, problem.capacity(route.vehicle), strict=True)):
-                continue
-            with_job = ActiveRoute(
-                route.vehicle,
-                route.location,
-                route.free_at_s,
-                tuple(on_board),
-                route.stops,
-                route.stops_done,
-            )
-        else:
-            with_job = route
+        with_job = _carrying(problem, route, job)
+        cap = problem.capacity(route.vehicle)
+        if any(a > c for a, c in zip(with_job.load, cap, strict=True)):
+            continue  # a drop-off is loaded at the start: the van must have room
         n = len(route.stops)
         delivery = Remaining(job, StopKind.DELIVERY)
         pickup = Remaining(job, StopKind.PICKUP) if job.pickup is not None else None
@@ -145,18 +135,19 @@ def best_insertion(
                 best = Insertion(route.vehicle.id, tuple(candidate), added, walked[1] - base[1])
     if best is None or max_moved <= 0:
         return best
-    route = next(r for r in routes if r.vehicle.id == best.vehicle_id)
-    if job.pickup is None:
-        on_board = [a + b for a, b in zip(route.load, problem.demand(job), strict=True)]
-        route = ActiveRoute(
-            route.vehicle,
-            route.location,
-            route.free_at_s,
-            tuple(on_board),
-            route.stops,
-            route.stops_done,
-        )
+    route = _carrying(problem, next(r for r in routes if r.vehicle.id == best.vehicle_id), job)
     return _resequence(problem, weights, route, best, job.id, max_moved)
+
+
+def _carrying(problem: Problem, route: ActiveRoute, job: Job) -> ActiveRoute:
+    """``route`` as it leaves its free point when ``job`` is added: a drop-off-only job's
+    parcel is on board from there (a pair's is loaded at its pickup, on the way)."""
+    if job.pickup is not None:
+        return route
+    on_board = tuple(a + b for a, b in zip(route.load, problem.demand(job), strict=True))
+    return ActiveRoute(
+        route.vehicle, route.location, route.free_at_s, on_board, route.stops, route.stops_done
+    )
 
 
 def _resequence(
