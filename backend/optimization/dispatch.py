@@ -22,7 +22,7 @@ from backend.errors import ConflictError
 from backend.fleet.routes_service import update_route
 from backend.models import Depot, Driver, Order, Route, Stop, Vehicle
 from backend.optimization.insertion import ActiveRoute, Insertion, Remaining, best_insertion
-from backend.optimization.plan import Point
+from backend.optimization.plan import Point, ceil_matrix
 from backend.optimization.plan_io import epoch_of, road_matrix
 from backend.optimization.problem import UNBOUNDED, Job, Problem, Visit
 from backend.optimization.problem import Vehicle as PlanVehicle
@@ -138,6 +138,30 @@ async def _active_routes(
     return out
 
 
+def _free_point(state: _RouteState, positions: PositionOf, fallback: Point) -> Point:
+    """Where the route's vehicle is free to change course: its last locked stop, else the
+    driver's current position on a running route, else the depot."""
+    if state.locked:
+        return (state.locked[-1].lat, state.locked[-1].lng)
+    driver_id = state.route.driver_id
+    if driver_id in positions and state.route.status is RouteStatus.IN_PROGRESS:
+        return positions[driver_id]
+    if state.depot is not None:
+        return (state.depot.lat, state.depot.lng)
+    return (state.remaining[0].lat, state.remaining[0].lng) if state.remaining else fallback
+
+
+def _free_at(state: _RouteState, now: datetime, delay_s: int = 0) -> datetime:
+    """When: after the last locked stop's service (as planned), never before now, plus any
+    delay the driver reported."""
+    if state.locked:
+        last = state.locked[-1]
+        ready = (last.planned_arrival_at or now) + timedelta(seconds=last.service_time_s)
+    else:
+        ready = state.route.planned_start_at or now
+    return max(now, ready) + timedelta(seconds=delay_s)
+
+
 def _visit(stop: Stop, location: int, epoch: datetime) -> Visit:
     start = int((stop.window_start - epoch).total_seconds()) if stop.window_start else 0
     end = int((stop.window_end - epoch).total_seconds()) if stop.window_end else UNBOUNDED
@@ -187,18 +211,7 @@ async def propose(
 
     free_points: list[Point] = []
     for state in routes:
-        if state.locked:
-            point = (state.locked[-1].lat, state.locked[-1].lng)
-        elif state.route.driver_id in positions and state.route.status is RouteStatus.IN_PROGRESS:
-            point = positions[state.route.driver_id]
-        elif state.depot is not None:
-            point = (state.depot.lat, state.depot.lng)
-        else:
-            point = (
-                (state.remaining[0].lat, state.remaining[0].lng)
-                if state.remaining
-                else (dropoff.lat, dropoff.lng)
-            )
+        point = _free_point(state, positions, (dropoff.lat, dropoff.lng))
         free_points.append(point)
         at(point)
         if state.depot is not None:
@@ -271,13 +284,7 @@ async def propose(
                 not in {StopKind(s.kind) for s in state.remaining if s.order_id == stop.order_id}
             ):
                 on_board = [a + b for a, b in zip(on_board, job.demand, strict=True)]
-        if state.locked:
-            last = state.locked[-1]
-            ready = (last.planned_arrival_at or now) + timedelta(seconds=last.service_time_s)
-            free_at = max(now, ready)
-        else:
-            free_at = max(now, state.route.planned_start_at or now)
-        free_at += timedelta(seconds=(delays or {}).get(state.route.id or 0, 0))
+        free_at = _free_at(state, now, (delays or {}).get(state.route.id or 0, 0))
         active.append(
             ActiveRoute(
                 plan_vehicle,
@@ -290,8 +297,8 @@ async def propose(
         )
     new_job = job_for(order, stops)
     problem = Problem(
-        tuple(tuple(int(x + 0.999) for x in row) for row in durations),
-        tuple(tuple(int(x + 0.999) for x in row) for row in distances),
+        ceil_matrix(durations),
+        ceil_matrix(distances),
         tuple(vehicles),
         (*jobs.values(), new_job),
     )
@@ -340,6 +347,7 @@ async def late_after_delay(
     delay_s: int,
     *,
     now: datetime | None = None,
+    positions: PositionOf | None = None,
 ) -> list[int]:
     """Orders of ``route`` whose (hard) drop-off window is missed once its driver is
     ``delay_s`` late, driving the remaining stops in their current order."""
@@ -348,23 +356,10 @@ async def late_after_delay(
     state = next((s for s in states if s.route.id == route.id), None)
     if state is None or not state.remaining:
         return []
-    start = state.locked[-1] if state.locked else None
-    if start is not None:
-        ready = (start.planned_arrival_at or now) + timedelta(seconds=start.service_time_s)
-        here: Point = (start.lat, start.lng)
-    else:
-        ready = state.route.planned_start_at or now
-        here = (
-            (state.depot.lat, state.depot.lng)
-            if state.depot
-            else (
-                state.remaining[0].lat,
-                state.remaining[0].lng,
-            )
-        )
+    here = _free_point(state, positions or {}, (state.remaining[0].lat, state.remaining[0].lng))
     points = [here] + [(s.lat, s.lng) for s in state.remaining]
     durations, _ = await asyncio.to_thread(road_matrix, routing, points)
-    t = max(now, ready) + timedelta(seconds=delay_s)
+    t = _free_at(state, now, delay_s)
     late = []
     for k, stop in enumerate(state.remaining, start=1):
         t += timedelta(seconds=durations[k - 1][k])

@@ -105,11 +105,13 @@ async def report_delay(
     if principal.role is Role.DRIVER and route.driver_id != principal.driver_id:
         raise NotFoundError(f"route {body.route_id} not found")
     delay_s = body.minutes * 60
-    late = await late_after_delay(session, state.routing, principal, route, delay_s)
+    positions = await positions_of(state, principal.org_id)
+    late = await late_after_delay(
+        session, state.routing, principal, route, delay_s, positions=positions
+    )
     org = await session.get(Organization, principal.org_id)
     auto = bool(org and org.auto_dispatch)
     apply_now = auto or (body.apply and principal.is_staff)
-    positions = await positions_of(state, principal.org_id)
     moves = []
     for order_id in late:
         placement = await propose(

@@ -163,12 +163,17 @@ def build(
         for o in orders
     )
     problem = Problem(
-        _ints(durations), _ints(distances), vehicles, jobs, minimise_vehicles=minimise_vehicles
+        ceil_matrix(durations),
+        ceil_matrix(distances),
+        vehicles,
+        jobs,
+        minimise_vehicles=minimise_vehicles,
     )
     return Built(problem, epoch, {str(o.order_id): o for o in orders})
 
 
-def _ints(rows: Sequence[Sequence[float]]) -> tuple[tuple[int, ...], ...]:
+def ceil_matrix(rows: Sequence[Sequence[float]]) -> tuple[tuple[int, ...], ...]:
+    """A travel matrix in whole seconds or metres, rounded up (never optimistic)."""
     return tuple(tuple(math.ceil(v) for v in row) for row in rows)
 
 
