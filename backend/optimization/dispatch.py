@@ -49,6 +49,8 @@ class Placement:
     added_drive_s: int
     reason: str | None  # why it could not be placed
     moved_order_ids: tuple[int, ...] = ()  # other orders resequenced to make room
+    # (stop id, new planned arrival) for every stop still to do on the route
+    arrivals: tuple[tuple[int, datetime], ...] = ()
 
 
 @dataclass(slots=True)
@@ -312,21 +314,27 @@ async def propose(
             0,
             "no active route can take it within its window, capacity and shift",
         )
-    return _placement(order, found, routes, stops)
+    return _placement(order, found, routes, stops, epoch)
 
 
 def _placement(
-    order: Order, found: Insertion, routes: Sequence[_RouteState], stops: dict[StopKind, Stop]
+    order: Order,
+    found: Insertion,
+    routes: Sequence[_RouteState],
+    stops: dict[StopKind, Stop],
+    epoch: datetime,
 ) -> Placement:
     state = next(s for s in routes if str(s.route.id) == found.vehicle_id)
     by_job_kind = {(str(s.order_id), StopKind(s.kind)): s for s in state.locked + state.remaining}
     for kind, stop in stops.items():
         by_job_kind[(str(order.id), kind)] = stop
     ids = [s.id or 0 for s in state.locked]
-    for item in found.stops:
+    arrivals = []
+    for item, start_s in zip(found.stops, found.starts, strict=True):
         kind = StopKind.PICKUP if item.kind is PlanKind.PICKUP else StopKind.DROPOFF
         stop = by_job_kind.get((item.job.id, kind)) or by_job_kind[(item.job.id, StopKind.PICKUP)]
         ids.append(stop.id or 0)
+        arrivals.append((stop.id or 0, epoch + timedelta(seconds=start_s)))
     assert order.id is not None
     return Placement(
         order.id,
@@ -336,6 +344,7 @@ def _placement(
         found.added_drive_s,
         None,
         tuple(int(job_id) for job_id in found.moved),
+        tuple(arrivals),
     )
 
 
@@ -399,7 +408,7 @@ async def place_all(
 
 async def apply(session: AsyncSession, principal: Principal, placement: Placement) -> None:
     """Assign the order to the route's driver and put it on the route in the proposed
-    sequence (planned arrivals of the other stops are kept)."""
+    sequence, with new planned arrivals for every stop still to do."""
     assert placement.route_id is not None
     order = await get_in_org(session, Order, placement.order_id, principal.org_id, label="order")
     if OrderStatus(order.status) is OrderStatus.FAILED:  # a re-attempt: a new visit
@@ -432,7 +441,7 @@ async def apply(session: AsyncSession, principal: Principal, placement: Placemen
         )
     route = await get_in_org(session, Route, placement.route_id, principal.org_id, label="route")
     current = (await session.exec(select(Stop).where(Stop.route_id == route.id))).all()
-    planned = {s.id: s.planned_arrival_at for s in current}
+    planned = {s.id: s.planned_arrival_at for s in current} | dict(placement.arrivals)
     await update_route(
         session,
         route,

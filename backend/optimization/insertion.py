@@ -9,8 +9,9 @@ other stops keep their order: nothing already promised to a customer is resequen
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from backend.optimization.checks import latest
 from backend.optimization.costs import Weights, weights_for
 from backend.optimization.problem import Job, Problem, Vehicle, Visit
 from backend.optimization.solution import StopKind
@@ -47,20 +48,26 @@ class Insertion:
     added_cost: int
     added_drive_s: int
     moved: tuple[str, ...] = ()  # jobs whose stops were resequenced to make room
+    starts: tuple[int, ...] = ()  # when service starts at each of ``stops`` (plan seconds)
 
 
 NEIGHBOURHOOD = 8  # how far (in stops) a resequenced stop may move
 
 
 def _walk(
-    problem: Problem, weights: Weights, route: ActiveRoute, stops: Sequence[Remaining]
+    problem: Problem,
+    weights: Weights,
+    route: ActiveRoute,
+    stops: Sequence[Remaining],
+    starts: list[int] | None = None,
 ) -> tuple[int, int, int] | None:
     """(cost, drive s, distance m) of driving ``stops`` from the route's free point, or
-    None when a window, the capacity, the stop cap or the shift end is broken."""
+    None when a window, the capacity, the stop cap or the shift end is broken. A soft
+    window's lateness adds its cost. ``starts``, if given, receives each stop's start."""
     dur, dist = problem.durations, problem.distances
     cap = problem.capacity(route.vehicle)
     load = list(route.load)
-    t, here, drive, metres = route.free_at_s, route.location, 0, 0
+    t, here, drive, metres, late_cost = route.free_at_s, route.location, 0, 0, 0
     deliveries = route.stops_done
     pickups_ahead = {s.job.id for s in stops if s.kind is StopKind.PICKUP}
     for stop in stops:
@@ -73,7 +80,11 @@ def _walk(
         metres += dist[here][visit.location]
         t = max(t + dur[here][visit.location], visit.window[0])
         if t > visit.window[1]:
-            return None
+            if t > latest(visit):
+                return None
+            late_cost += (t - visit.window[1]) * visit.late_cost_per_s
+        if starts is not None:
+            starts.append(t)
         t += visit.service_s
         here = visit.location
         demand = problem.demand(stop.job)
@@ -93,7 +104,7 @@ def _walk(
         t += dur[here][vehicle.end]
     if t > vehicle.shift[1]:
         return None
-    return drive * weights.duration + metres * weights.distance, drive, metres
+    return drive * weights.duration + metres * weights.distance + late_cost, drive, metres
 
 
 def best_insertion(
@@ -133,10 +144,14 @@ def best_insertion(
             added = walked[0] - base[0]
             if best is None or added < best.added_cost:
                 best = Insertion(route.vehicle.id, tuple(candidate), added, walked[1] - base[1])
-    if best is None or max_moved <= 0:
-        return best
+    if best is None:
+        return None
     route = _carrying(problem, next(r for r in routes if r.vehicle.id == best.vehicle_id), job)
-    return _resequence(problem, weights, route, best, job.id, max_moved)
+    if max_moved > 0:
+        best = _resequence(problem, weights, route, best, job.id, max_moved)
+    starts: list[int] = []
+    _walk(problem, weights, route, best.stops, starts)
+    return replace(best, starts=tuple(starts))
 
 
 def _carrying(problem: Problem, route: ActiveRoute, job: Job) -> ActiveRoute:

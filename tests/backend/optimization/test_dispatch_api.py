@@ -81,6 +81,10 @@ async def test_a_new_order_is_proposed_then_applied_on_the_route_it_fits(org: Or
     applied = await place(org.dispatcher, new["id"], apply=True)
     assert applied["applied"] is True
     assert await stops_of(org.dispatcher, east) == proposal["stop_ids"]
+    route = (await org.dispatcher.get(f"/api/v1/routes/{east}")).json()
+    arrivals = [s["planned_arrival_at"] for s in route["stops"]]
+    assert None not in arrivals  # every stop still to do has a fresh planned arrival
+    assert arrivals == sorted(arrivals)
     order = (await org.dispatcher.get(f"/api/v1/orders/{new['id']}")).json()
     assert order["status"] == "assigned"
     assert order["driver_id"] == org.driver_ids[0]
