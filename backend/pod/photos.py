@@ -1,0 +1,120 @@
+"""Photos as proof: a real image, within limits, stripped of everything but when and where
+it was taken, plus a small copy for display. Pure: bytes in, bytes out (Pillow, no I/O).
+
+What a phone's EXIF carries besides time and place (device make and serial, owner name,
+software, thumbnails of the uncropped picture) is not ours to keep; the time and the GPS
+position are what settle a dispute, so they stay.
+"""
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL.ExifTags import GPS, IFD, Base
+
+MAX_BYTES = 15 * 1024 * 1024
+MAX_PIXELS = 40_000_000  # a 40 MP camera; larger is refused before decoding (bombs)
+DISPLAY_SIDE = 800
+_KEPT_BASE = (Base.DateTimeOriginal, Base.DateTime, Base.OffsetTimeOriginal)
+_GPS_REF = {"N": 1, "S": -1, "E": 1, "W": -1}
+
+
+class PhotoError(ValueError):
+    """The upload is not an acceptable photo; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    stored: bytes  # JPEG, upright, EXIF reduced to time and GPS
+    display: bytes  # JPEG, longest side DISPLAY_SIDE
+    width: int
+    height: int
+    taken_at: datetime | None  # as the camera wrote it (local time, no zone)
+    gps: tuple[float, float] | None  # (lat, lng)
+
+
+def _degrees(value: object) -> float:
+    d, m, s = (float(x) for x in value)  # type: ignore[attr-defined]
+    return d + m / 60 + s / 3600
+
+
+def _gps(exif: Image.Exif) -> tuple[float, float] | None:
+    info = exif.get_ifd(IFD.GPSInfo)
+    try:
+        lat = _degrees(info[GPS.GPSLatitude]) * _GPS_REF[info[GPS.GPSLatitudeRef]]
+        lng = _degrees(info[GPS.GPSLongitude]) * _GPS_REF[info[GPS.GPSLongitudeRef]]
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        return None
+    return round(lat, 7), round(lng, 7)
+
+
+def _taken_at(exif: Image.Exif) -> datetime | None:
+    text = exif.get_ifd(IFD.Exif).get(Base.DateTimeOriginal) or exif.get(Base.DateTime)
+    try:
+        return datetime.strptime(str(text), "%Y:%m:%d %H:%M:%S") if text else None
+    except ValueError:
+        return None
+
+
+def _reduced_exif(exif: Image.Exif) -> Image.Exif:
+    kept = Image.Exif()
+    sub = exif.get_ifd(IFD.Exif)
+    for tag in _KEPT_BASE:
+        if tag in sub:
+            kept.get_ifd(IFD.Exif)[tag] = sub[tag]
+        elif tag in exif:
+            kept[tag] = exif[tag]
+    gps = exif.get_ifd(IFD.GPSInfo)
+    if gps:
+        kept.get_ifd(IFD.GPSInfo).update(gps)
+    return kept
+
+
+def _jpeg(image: Image.Image, exif: Image.Exif | None = None) -> bytes:
+    out = io.BytesIO()
+    rgb = image.convert("RGB")
+    if exif is not None:
+        rgb.save(out, "JPEG", quality=85, exif=exif)
+    else:
+        rgb.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def validate_photo(
+    data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
+) -> Photo:
+    """The photo to store, or a :class:`PhotoError` naming the problem."""
+    if len(data) > max_bytes:
+        raise PhotoError(f"the photo is {len(data)} bytes; at most {max_bytes} are accepted")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in ("JPEG", "PNG", "WEBP", "HEIF", "MPO"):
+                raise PhotoError(f"{probe.format} is not a photo format (JPEG, PNG or WebP)")
+            width, height = probe.size
+            if width * height > max_pixels:
+                raise PhotoError(
+                    f"the photo is {width}x{height} pixels; at most {max_pixels:,} are accepted"
+                )
+            exif = probe.getexif()
+            probe.load()  # decodes everything: a truncated file fails here
+            image = ImageOps.exif_transpose(probe)
+    except PhotoError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise PhotoError(f"not a readable image ({exc})") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise PhotoError(f"the image is damaged or truncated ({exc})") from exc
+    reduced = _reduced_exif(exif)
+    display = image.copy()
+    display.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE))
+    return Photo(
+        stored=_jpeg(image, reduced),
+        display=_jpeg(display),
+        width=image.width,
+        height=image.height,
+        taken_at=_taken_at(exif),
+        gps=_gps(exif),
+    )

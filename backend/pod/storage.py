@@ -1,0 +1,49 @@
+"""Where proof files live, behind one interface: local files by default (an S3-compatible
+store is the scale-out option, not written yet). Keys are relative paths we generate."""
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+_KEY = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)*$")
+
+
+class ProofStore(Protocol):
+    def put(self, key: str, data: bytes) -> None: ...
+    def get(self, key: str) -> bytes: ...
+    def delete(self, key: str) -> None: ...
+
+
+class LocalProofStore:
+    """Files under ``root``; a write is atomic (temporary file, fsync, rename): a crash
+    leaves the old file or the new one, never half of one."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        if not _KEY.match(key) or ".." in key.split("/"):
+            raise ValueError(f"not a proof key: {key!r}")
+        return self.root / key
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
