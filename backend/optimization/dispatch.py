@@ -22,9 +22,9 @@ from backend.errors import ConflictError
 from backend.fleet.routes_service import update_route
 from backend.models import Depot, Driver, Order, Route, Stop, Vehicle
 from backend.optimization.insertion import ActiveRoute, Insertion, Remaining, best_insertion
-from backend.optimization.plan import Point, ceil_matrix
-from backend.optimization.plan_io import epoch_of, road_matrix
-from backend.optimization.problem import UNBOUNDED, Job, Problem, Visit
+from backend.optimization.plan import Point, capacity_of, ceil_matrix, job_of
+from backend.optimization.plan_io import epoch_of, order_input, road_matrix
+from backend.optimization.problem import UNBOUNDED, Job, Problem
 from backend.optimization.problem import Vehicle as PlanVehicle
 from backend.optimization.solution import StopKind as PlanKind
 from backend.orders.transitions import transition
@@ -164,12 +164,6 @@ def _free_at(state: _RouteState, now: datetime, delay_s: int = 0) -> datetime:
     return max(now, ready) + timedelta(seconds=delay_s)
 
 
-def _visit(stop: Stop, location: int, epoch: datetime) -> Visit:
-    start = int((stop.window_start - epoch).total_seconds()) if stop.window_start else 0
-    end = int((stop.window_end - epoch).total_seconds()) if stop.window_end else UNBOUNDED
-    return Visit(location, stop.service_time_s, (max(0, start), max(0, start, end)))
-
-
 async def propose(
     session: AsyncSession,
     routing: RoadRouter,
@@ -238,18 +232,9 @@ async def propose(
     jobs: dict[int, Job] = {}
 
     def job_for(o: Order, kinds: dict[StopKind, Stop]) -> Job:
-        d, p = kinds.get(StopKind.DROPOFF), kinds.get(StopKind.PICKUP)
-        if d is None:  # a collection only: a visit that loads nothing counted
-            assert p is not None
-            return Job(str(o.id), _visit(p, at((p.lat, p.lng)), epoch))
-        return Job(
-            str(o.id),
-            _visit(d, at((d.lat, d.lng)), epoch),
-            pickup=_visit(p, at((p.lat, p.lng)), epoch) if p else None,
-            demand=(round(o.weight_kg * 1000), round(o.volume_m3 * 1_000_000)),
-            skills=frozenset(o.required_skills),
-            priority=o.priority > 0,
-        )
+        found = order_input(o, kinds)
+        assert found is not None  # every stop on a route belongs to an order with stops
+        return job_of(found, at, epoch)
 
     active: list[ActiveRoute] = []
     vehicles: list[PlanVehicle] = []
@@ -263,8 +248,9 @@ async def propose(
             end=end,
             shift=(0, int((shift_end - epoch).total_seconds()) + 3600),
             capacity=(
-                round(v.capacity_weight_kg * 1000) or UNBOUNDED if v else UNBOUNDED,
-                round(v.capacity_volume_m3 * 1_000_000) or UNBOUNDED if v else UNBOUNDED,
+                capacity_of(v.capacity_weight_kg, v.capacity_volume_m3)
+                if v
+                else (UNBOUNDED, UNBOUNDED)
             ),
             skills=frozenset(v.skills) if v else frozenset(),
         )

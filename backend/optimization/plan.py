@@ -94,6 +94,24 @@ def _seconds(epoch: datetime, at: datetime | None, default: int) -> int:
 MAX_LATE_S = 2 * 3600  # a soft window may be missed by up to this much
 
 
+def capacity_of(weight_kg: float, volume_m3: float) -> tuple[int, int]:
+    """A van's capacity in grams and cm³; 0 means "not set": unlimited."""
+    return round(weight_kg * 1000) or UNBOUNDED, round(volume_m3 * 1_000_000) or UNBOUNDED
+
+
+def job_of(order: OrderInput, at: Callable[[Point], int], epoch: datetime) -> Job:
+    """The solver's job for ``order``; ``at`` gives a point's matrix index."""
+    d, p = order.dropoff, order.pickup
+    return Job(
+        id=str(order.order_id),
+        delivery=_visit(d, at(d.point), epoch),
+        pickup=_visit(p, at(p.point), epoch) if p else None,
+        demand=(round(order.weight_kg * 1000), round(order.volume_m3 * 1_000_000)),
+        skills=order.skills,
+        priority=order.priority,
+    )
+
+
 def _visit(stop: StopInput, location: int, epoch: datetime) -> Visit:
     start = _seconds(epoch, stop.window_start, 0)
     end = _seconds(epoch, stop.window_end, UNBOUNDED)
@@ -138,10 +156,7 @@ def build(
             start=index[d.start],
             end=index[d.end] if d.end is not None else None,
             shift=(_seconds(epoch, d.shift_start, 0), _seconds(epoch, d.shift_end, UNBOUNDED)),
-            capacity=(
-                round(d.capacity_weight_kg * 1000) or UNBOUNDED,
-                round(d.capacity_volume_m3 * 1_000_000) or UNBOUNDED,
-            ),
+            capacity=capacity_of(d.capacity_weight_kg, d.capacity_volume_m3),
             skills=d.skills,
             max_stops=d.max_stops,
             breaks=tuple(
@@ -151,17 +166,7 @@ def build(
         )
         for d in drivers
     )
-    jobs = tuple(
-        Job(
-            id=str(o.order_id),
-            delivery=_visit(o.dropoff, index[o.dropoff.point], epoch),
-            pickup=_visit(o.pickup, index[o.pickup.point], epoch) if o.pickup else None,
-            demand=(round(o.weight_kg * 1000), round(o.volume_m3 * 1_000_000)),
-            skills=o.skills,
-            priority=o.priority,
-        )
-        for o in orders
-    )
+    jobs = tuple(job_of(o, index.__getitem__, epoch) for o in orders)
     problem = Problem(
         ceil_matrix(durations),
         ceil_matrix(distances),

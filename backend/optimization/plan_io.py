@@ -1,7 +1,7 @@
 """The database side of planning: load the orders and drivers of a planning request, and save
 a plan as draft routes (a dispatcher reviews and publishes them). Raises AppErrors."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -62,29 +62,35 @@ async def load_orders(
     for order in orders:
         assert order.id is not None
         mine = by_order.get(order.id, {})
-        dropoff, pickup = mine.get(StopKind.DROPOFF), mine.get(StopKind.PICKUP)
         if body.order_ids is None and any(s.route_id for s in mine.values()):
             continue  # already planned
-        if dropoff is None and pickup is not None:
-            # A collection brought back to the depot: planned as a visit; what it loads is
-            # not counted against the van (it rides back after the deliveries drop off).
-            dropoff, pickup, weight, volume = pickup, None, 0.0, 0.0
-        elif dropoff is None:
-            continue
-        else:
-            weight, volume = order.weight_kg, order.volume_m3
-        out.append(
-            OrderInput(
-                order_id=order.id,
-                dropoff=_stop_input(dropoff, order.lateness_weight),
-                pickup=_stop_input(pickup) if pickup else None,
-                weight_kg=weight,
-                volume_m3=volume,
-                priority=order.priority > 0,
-                skills=frozenset(order.required_skills),
-            )
-        )
+        found = order_input(order, mine)
+        if found is not None:
+            out.append(found)
     return out
+
+
+def order_input(order: Order, stops: Mapping[StopKind, Stop]) -> OrderInput | None:
+    """What planning needs of an order and its stops (None: it has no stop)."""
+    assert order.id is not None
+    dropoff, pickup = stops.get(StopKind.DROPOFF), stops.get(StopKind.PICKUP)
+    if dropoff is None and pickup is not None:
+        # A collection brought back to the depot: planned as a visit; what it loads is
+        # not counted against the van (it rides back after the deliveries drop off).
+        dropoff, pickup, weight, volume = pickup, None, 0.0, 0.0
+    elif dropoff is None:
+        return None
+    else:
+        weight, volume = order.weight_kg, order.volume_m3
+    return OrderInput(
+        order_id=order.id,
+        dropoff=_stop_input(dropoff, order.lateness_weight),
+        pickup=_stop_input(pickup) if pickup else None,
+        weight_kg=weight,
+        volume_m3=volume,
+        priority=order.priority > 0,
+        skills=frozenset(order.required_skills),
+    )
 
 
 async def load_drivers(

@@ -236,3 +236,18 @@ async def test_a_reported_delay_moves_the_drop_offs_it_would_make_late(org: Org)
         "/api/v1/dispatch/delays", json={"route_id": other_route, "minutes": 5}
     )
     assert not_theirs.status_code == 404
+
+
+async def test_a_soft_window_may_be_placed_late_live_a_hard_one_not(org: Org) -> None:
+    await fleet(org)
+    await route_with(org, org.driver_ids[0], [EAST[0]], "published")
+    closed = {
+        "start": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+        "end": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
+    }
+    hard = await create_order(org.dispatcher, dropoff={**dropoff(*EAST[1]), "time_window": closed})
+    soft = await create_order(
+        org.dispatcher, dropoff={**dropoff(*EAST[1]), "time_window": closed}, lateness_weight=1
+    )
+    assert (await place(org.dispatcher, hard["id"]))["placed"] is False
+    assert (await place(org.dispatcher, soft["id"]))["placed"] is True
