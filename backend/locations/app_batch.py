@@ -16,6 +16,7 @@ from backend.errors import AppError
 from backend.locations.fix import DriverRef, Fix, IngestResult, Rejected, Rejection, Source
 from backend.locations.ingest_support import PayloadTooLargeError, ingest_indexed
 from backend.locations.port import LocationPipeline
+from backend.locations.wire import body_fixes
 from shared.schemas.locations import MAX_BATCH, FixIn
 
 
@@ -119,7 +120,11 @@ async def ingest_body(
 ) -> dict[str, Any]:
     """The whole request: parse ``raw``, ingest, and the answer as a JSON-ready dict
     (the shape of :class:`shared.schemas.locations.IngestResponse`)."""
-    result = await ingest_items(pipeline, driver, parse_items(raw), received_at)
+    fast = body_fixes(raw, received_at)
+    if fast is not None:  # every fix valid, read in one pass (see backend.locations.wire)
+        result = await ingest_indexed(pipeline, driver, fast, range(len(fast)))
+    else:
+        result = await ingest_items(pipeline, driver, parse_items(raw), received_at)
     return {
         "accepted": result.accepted,
         "rejected": [

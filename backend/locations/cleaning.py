@@ -12,7 +12,7 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 
 from backend.locations.fix import Fix, Rejected, Rejection
-from shared.geo import Point, haversine_m
+from shared.geo import EARTH_RADIUS_M, Point, haversine_m
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,14 +111,23 @@ def duplicate(fix: Fix, ctx: Context) -> str | None:
     return None
 
 
+# Metres per degree along a great circle, with a margin for rounding: the great-circle
+# distance is never more than R * (|dlat| + |dlng|) in radians (a path north-south, then
+# along a parallel, is at least as long), so this bounds it cheaply from above.
+_METRES_PER_DEGREE_BOUND = EARTH_RADIUS_M * math.pi / 180 * 1.000001
+
+
 def impossible_speed(fix: Fix, ctx: Context) -> str | None:
     prev = ctx.previous
     if prev is None:
         return None
     dt = abs(fix.recorded_at - prev.recorded_at)
+    limit = ctx.config.max_speed_mps
+    bound = (abs(fix.lat - prev.lat) + abs(fix.lng - prev.lng)) * _METRES_PER_DEGREE_BOUND
+    if bound <= limit * dt:  # the usual case: clearly plausible, no trigonometry needed
+        return None
     distance = haversine_m(Point(prev.lat, prev.lng), Point(fix.lat, fix.lng))
     speed = (math.inf if distance > 0 else 0.0) if dt == 0 else distance / dt
-    limit = ctx.config.max_speed_mps
     if speed > limit:
         return f"implied speed {speed:.0f} m/s from the previous fix exceeds {limit:.0f} m/s"
     return None

@@ -6,6 +6,7 @@ from north, metres, battery in percent (0-100).
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Source(StrEnum):
@@ -26,8 +27,10 @@ class DriverRef:
     driver_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class Fix:
+class Fix(NamedTuple):
+    """Immutable. A named tuple rather than a frozen dataclass: built for every fix at
+    20,000+ fixes/s, and a frozen dataclass costs ten times as much to build."""
+
     lat: float
     lng: float
     recorded_at: float  # epoch seconds, when the phone took the fix

@@ -52,10 +52,8 @@ COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class PendingFix:
-    driver: DriverRef
-    fix: Fix
+# One caller's fixes, all of one driver: what the group commit collects and a store writes.
+Group = tuple[DriverRef, Sequence[Fix]]
 
 
 def utc(epoch_s: float) -> datetime:
@@ -65,8 +63,9 @@ def utc(epoch_s: float) -> datetime:
 class HistoryStore(Protocol):
     name: str
 
-    async def insert(self, rows: Sequence[PendingFix]) -> None:
-        """Insert ``rows`` in one transaction and commit; raise if nothing was stored."""
+    async def insert(self, groups: Sequence[Group]) -> None:
+        """Insert every fix of ``groups`` in one transaction and commit; raise if nothing
+        was stored."""
         ...
 
     async def close(self) -> None: ...
@@ -95,33 +94,42 @@ def sqlite_time(epoch_s: float) -> str:
 
 
 class SqliteStore:
-    """Raw ``sqlite3``, the fast path for the SQLite default.
+    """Raw ``sqlite3`` on a writer thread, the fast path for the SQLite default.
 
-    A commit here only appends to the WAL (no fsync with ``synchronous=NORMAL``), a fraction
-    of a millisecond for a group, so it runs on the event loop: a writer thread would fight
-    the loop for the GIL once per row. Never blocking the loop: the connection does not wait
-    for locks (``busy_timeout=0``); if another connection holds the write lock, that group is
-    written from a helper thread that may wait. Checkpoints (the fsyncs) also run there.
+    Each group becomes one ``INSERT ... VALUES (...), (...), ...`` statement. SQLite runs a
+    statement (b-tree and index updates, the WAL append of the commit) with the GIL
+    released, so the event loop keeps parsing and fanning out on the other core while a
+    group is written. ``executemany`` would take the GIL back once per row, and a busy loop
+    hands it over only every switch interval (5 ms), so it is not used here. The rows are
+    turned into parameters on the loop (Python work needs the GIL wherever it runs), the
+    thread only binds and steps.
+
+    A single statement in autocommit mode is its own transaction: the group is stored
+    whole or not at all. Groups over :attr:`MAX_ROWS` rows are split into several
+    statements inside one explicit transaction. Commits append to the WAL without fsync
+    (``synchronous=NORMAL``); checkpoints (the fsyncs) run on a second thread.
     """
 
     name = "sqlite"
     CHECKPOINT_EVERY_S = 1.0
+    MAX_ROWS = 2000  # rows per statement: 24,000 parameters, under SQLite's 32,766 floor
 
     def __init__(self, path: str) -> None:
         self._path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-sqlite")
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-sqlite")
+        self._checkpointer = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="history-checkpoint"
+        )
         self._conn: sqlite3.Connection | None = None
         self._checkpoint: asyncio.Future[None] | None = None
         self._last_checkpoint = time.monotonic()
-        self._sql = (
-            f"INSERT INTO {TABLE.name} ({', '.join(COLUMNS)}) "
-            f"VALUES ({', '.join('?' for _ in COLUMNS)})"
-        )
+        self._head = f"INSERT INTO {TABLE.name} ({', '.join(COLUMNS)}) VALUES "
+        self._row = f"({', '.join('?' for _ in COLUMNS)})"
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             conn = sqlite3.connect(
-                self._path, timeout=0, isolation_level=None, check_same_thread=False
+                self._path, timeout=30, isolation_level=None, check_same_thread=False
             )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -130,46 +138,57 @@ class SqliteStore:
             self._conn = conn
         return self._conn
 
-    @staticmethod
-    def _values(rows: Sequence[PendingFix]) -> list[tuple[Any, ...]]:
-        return [
-            (
-                r.driver.org_id,
-                r.driver.driver_id,
-                sqlite_time(r.fix.recorded_at),
-                sqlite_time(r.fix.received_at),
-                r.fix.lat,
-                r.fix.lng,
-                r.fix.speed_mps,
-                r.fix.heading_deg,
-                r.fix.accuracy_m,
-                r.fix.altitude_m,
-                r.fix.battery,
-                r.fix.source.value,
-            )
-            for r in rows
-        ]
+    def _sql(self, rows: int) -> str:
+        return self._head + ",".join([self._row] * rows)
 
-    def _write(self, values: list[tuple[Any, ...]]) -> None:
+    @staticmethod
+    def _values(groups: Sequence[Group]) -> list[Any]:
+        """The parameters of every fix of ``groups``, flat, in :data:`COLUMNS` order."""
+        values: list[Any] = []
+        extend = values.extend
+        received, received_text = None, ""
+        for driver, fixes in groups:
+            org_id, driver_id = driver.org_id, driver.driver_id
+            for fix in fixes:
+                if fix.received_at != received:  # the same for a whole batch, as a rule
+                    received = fix.received_at
+                    received_text = sqlite_time(received)
+                extend(
+                    (
+                        org_id,
+                        driver_id,
+                        sqlite_time(fix.recorded_at),
+                        received_text,
+                        fix.lat,
+                        fix.lng,
+                        fix.speed_mps,
+                        fix.heading_deg,
+                        fix.accuracy_m,
+                        fix.altitude_m,
+                        fix.battery,
+                        fix.source.value,
+                    )
+                )
+        return values
+
+    def _write(self, values: list[Any]) -> None:
+        """On the writer thread: store ``values`` (whole rows) in one transaction."""
         conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")  # raises "database is locked" at once if busy
+        width = len(COLUMNS)
+        rows = len(values) // width
+        if rows <= self.MAX_ROWS:
+            conn.execute(self._sql(rows), values)
+            return
+        step = self.MAX_ROWS * width
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(self._sql, values)
+            for start in range(0, len(values), step):
+                part = values[start : start + step]
+                conn.execute(self._sql(len(part) // width), part)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-
-    def _write_waiting(self, values: list[tuple[Any, ...]]) -> None:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self._write(values)
-                return
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.002)
 
     def _run_checkpoint(self) -> None:
         with contextlib.closing(sqlite3.connect(self._path, timeout=30)) as conn:
@@ -181,33 +200,26 @@ class SqliteStore:
             return
         self._last_checkpoint = time.monotonic()
         loop = asyncio.get_running_loop()
-        self._checkpoint = loop.run_in_executor(self._executor, self._run_checkpoint)
+        self._checkpoint = loop.run_in_executor(self._checkpointer, self._run_checkpoint)
 
-    async def insert(self, rows: Sequence[PendingFix]) -> None:
-        values = self._values(rows)
-        try:
-            self._write(values)
-        except sqlite3.OperationalError as exc:
-            if not _is_busy(exc):
-                raise
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._executor, self._write_waiting, values)
+    async def insert(self, groups: Sequence[Group]) -> None:
+        values = self._values(groups)
+        if not values:
+            return
+        await asyncio.get_running_loop().run_in_executor(self._writer, self._write, values)
         self._maybe_checkpoint()
 
     async def close(self) -> None:
         if self._checkpoint is not None:
             with contextlib.suppress(Exception):
                 await self._checkpoint
+        loop = asyncio.get_running_loop()
         if self._conn is not None:
-            self._conn.close()
+            await loop.run_in_executor(self._writer, self._conn.close)
             self._conn = None
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._run_checkpoint)
-        self._executor.shutdown(wait=True)
-
-
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc)
-    return "locked" in text or "busy" in text
+        await loop.run_in_executor(self._checkpointer, self._run_checkpoint)
+        self._writer.shutdown(wait=True)
+        self._checkpointer.shutdown(wait=True)
 
 
 class EngineStore:
@@ -218,24 +230,27 @@ class EngineStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def insert(self, rows: Sequence[PendingFix]) -> None:
+    async def insert(self, groups: Sequence[Group]) -> None:
         values: list[dict[str, Any]] = [
             {
-                "org_id": r.driver.org_id,
-                "driver_id": r.driver.driver_id,
-                "recorded_at": utc(r.fix.recorded_at),
-                "received_at": utc(r.fix.received_at),
-                "lat": r.fix.lat,
-                "lng": r.fix.lng,
-                "speed_mps": r.fix.speed_mps,
-                "heading_deg": r.fix.heading_deg,
-                "accuracy_m": r.fix.accuracy_m,
-                "altitude_m": r.fix.altitude_m,
-                "battery": r.fix.battery,
-                "source": r.fix.source.value,
+                "org_id": driver.org_id,
+                "driver_id": driver.driver_id,
+                "recorded_at": utc(fix.recorded_at),
+                "received_at": utc(fix.received_at),
+                "lat": fix.lat,
+                "lng": fix.lng,
+                "speed_mps": fix.speed_mps,
+                "heading_deg": fix.heading_deg,
+                "accuracy_m": fix.accuracy_m,
+                "altitude_m": fix.altitude_m,
+                "battery": fix.battery,
+                "source": fix.source.value,
             }
-            for r in rows
+            for driver, fixes in groups
+            for fix in fixes
         ]
+        if not values:
+            return
         async with self._engine.begin() as conn:
             await conn.execute(insert(TABLE), values)
 
@@ -253,7 +268,7 @@ def create_store(database_url: str, engine: AsyncEngine) -> HistoryStore:
 
 @dataclass(slots=True)
 class _Waiter:
-    rows: list[PendingFix]
+    group: Group
     done: asyncio.Future[None]
 
 
@@ -282,9 +297,7 @@ class GroupCommitWriter:
             return
         if self._closing or self._task is None:
             raise WriterClosedError("the history writer is not running")
-        waiter = _Waiter(
-            [PendingFix(driver, f) for f in fixes], asyncio.get_running_loop().create_future()
-        )
+        waiter = _Waiter((driver, fixes), asyncio.get_running_loop().create_future())
         self._waiters.append(waiter)
         self._wake.set()
         # A caller that goes away (client disconnect) cancels only its wait: the rows are
@@ -310,12 +323,12 @@ class GroupCommitWriter:
                 await self._commit(waiters)
 
     async def _commit(self, waiters: list[_Waiter]) -> None:
-        rows = [row for w in waiters for row in w.rows]
+        rows = sum(len(w.group[1]) for w in waiters)
         try:
-            await self.store.insert(rows)
+            await self.store.insert([w.group for w in waiters])
         except Exception:
             if len(waiters) == 1:
-                log.exception("history write of %d fixes failed", len(rows))
+                log.exception("history write of %d fixes failed", rows)
                 self._metrics.inc("history_write_failures")
                 _settle(waiters[0], RuntimeError("the location history could not be written"))
                 return
@@ -324,7 +337,7 @@ class GroupCommitWriter:
                 await self._commit([waiter])
             return
         self._metrics.inc("history_commits")
-        self._metrics.inc("history_rows", len(rows))
+        self._metrics.inc("history_rows", rows)
         for waiter in waiters:
             _settle(waiter, None)
 

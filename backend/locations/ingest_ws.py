@@ -26,6 +26,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -39,6 +40,7 @@ from backend.errors import AppError, UnauthorizedError
 from backend.locations.app_batch import to_fixes
 from backend.locations.fix import DriverRef, Fix, Rejected
 from backend.locations.ingest_support import MAX_BODY_BYTES, ingest_indexed
+from backend.locations.wire import message_fixes
 from backend.models import Driver
 from backend.state import AppState
 from shared.enums import Role
@@ -122,6 +124,10 @@ async def _handle(state: AppState, driver: DriverRef, text: str) -> dict[str, An
     received_at = time.time()
     if len(text) > MAX_BODY_BYTES:
         return {"type": "error", "message": f"frame over {MAX_BODY_BYTES} bytes"}
+    fast = message_fixes(text, received_at)
+    if fast is not None:  # a fixes message with every fix valid (backend.locations.wire)
+        batch_id, fixes = fast
+        return await _ingest(state, driver, batch_id, fixes, range(len(fixes)), ())
     try:
         message = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -140,6 +146,18 @@ async def _handle(state: AppState, driver: DriverRef, text: str) -> dict[str, An
         fixes, indexes, refused = _read_batch(message, received_at)
     except ValueError as exc:
         return {"type": "error", "id": batch_id, "message": str(exc)}
+    return await _ingest(state, driver, batch_id, fixes, indexes, refused)
+
+
+async def _ingest(
+    state: AppState,
+    driver: DriverRef,
+    batch_id: Any,
+    fixes: list[Fix],
+    indexes: Sequence[int],
+    refused: Sequence[Rejected],
+) -> dict[str, Any]:
+    """Store the readable fixes; the ack (or error) for batch ``batch_id``."""
     try:
         result = await ingest_indexed(state.locations, driver, fixes, indexes, refused)
     except AppError as exc:
