@@ -26,7 +26,7 @@ from backend.locations.fanout import LocationFanOut
 from backend.locations.fast_ingest import DriverBatchFastPath
 from backend.locations.gps_router import router as gps_router
 from backend.locations.hub import Hub
-from backend.locations.ingest_ws import router as ingest_ws_router
+from backend.locations.ingest_ws import DriverSocket
 from backend.locations.pipeline import build_pipeline
 from backend.locations.sockets import router as live_router
 from backend.migrate import upgrade
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         static_url="/docs-assets",
     )
     app.add_middleware(DriverBatchFastPath)
+    app.add_middleware(DriverSocket)  # /api/v1/drivers/me/ws, served on raw ASGI
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -125,7 +126,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         optimizations_router,
         dispatch_router,
         organization_router,
-        ingest_ws_router,
         live_router,
     ):
         api.include_router(router)
