@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
+from starlette.types import ASGIApp
 
 from backend import __version__, error_handlers
 from backend.auth.router import router as auth_router
@@ -100,8 +101,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         static_url="/docs-assets",
     )
-    app.add_middleware(DriverBatchFastPath)
-    app.add_middleware(DriverSocket)  # /api/v1/drivers/me/ws, served on raw ASGI
+    framework_stack = app.build_middleware_stack
+
+    def build_middleware_stack() -> ASGIApp:
+        """The driver socket and the drivers' batch POST are answered ahead of every other
+        middleware (each answers its own errors; see their modules): per request, the
+        error, telemetry and body-limit wrappers cost more than storing the fixes."""
+        return DriverSocket(DriverBatchFastPath(framework_stack()))
+
+    app.build_middleware_stack = build_middleware_stack  # type: ignore[method-assign]
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -8,6 +8,7 @@ position backwards.
 """
 
 import math
+import operator
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ class CleaningConfig:
     max_speed_mps: float = 70.0  # 252 km/h between consecutive fixes is a GPS jump
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Accepted:
     index: int  # position in the sender's batch
     fix: Fix
@@ -34,12 +35,8 @@ class Accepted:
 class Cleaned:
     accepted: list[Accepted] = field(default_factory=list)  # in batch order
     rejected: list[Rejected] = field(default_factory=list)  # in batch order
-
-    @property
-    def newest(self) -> Accepted | None:
-        """The newest fix that may become the current position, if any."""
-        candidates = [a for a in self.accepted if not a.history_only]
-        return max(candidates, key=lambda a: a.fix.recorded_at) if candidates else None
+    newest: Accepted | None = None  # the newest fix that may become the current position
+    history_only: int = 0  # how many accepted fixes are history only
 
 
 @dataclass(slots=True)
@@ -49,26 +46,23 @@ class Context:
     now: float  # epoch seconds
     config: CleaningConfig
     previous: Fix | None  # the accepted fix just before this one in time, if known
-    seen: Container[float]  # recorded_at values already accepted for this driver
+    # recorded_at values already accepted for this driver: the current position's, the
+    # driver's recent ones, and this batch's so far
+    current_at: float
+    seen: Container[float]
+    seen_in_batch: set[float] = field(default_factory=set)
 
 
 Step = Callable[[Fix, Context], str | None]  # a message when the fix is refused
 
 
-def _finite_or_none(*values: float | None) -> bool:
-    for v in values:  # noqa: SIM110  (a plain loop: runs for every fix; a generator costs 3x)
-        if v is not None and not math.isfinite(v):
-            return False
-    return True
-
-
 def invalid(fix: Fix, ctx: Context) -> str | None:
-    if not (math.isfinite(fix.lat) and math.isfinite(fix.lng) and math.isfinite(fix.recorded_at)):
+    isfinite = math.isfinite
+    if not (isfinite(fix.lat) and isfinite(fix.lng) and isfinite(fix.recorded_at)):
         return "lat, lng and recorded_at must be finite numbers"
-    if not _finite_or_none(
-        fix.speed_mps, fix.heading_deg, fix.accuracy_m, fix.altitude_m, fix.battery
-    ):
-        return "speed, heading, accuracy, altitude and battery must be finite when given"
+    for v in (fix.speed_mps, fix.heading_deg, fix.accuracy_m, fix.altitude_m, fix.battery):
+        if v is not None and not isfinite(v):
+            return "speed, heading, accuracy, altitude and battery must be finite when given"
     if not -90.0 <= fix.lat <= 90.0:
         return f"lat {fix.lat} is outside [-90, 90]"
     if not -180.0 <= fix.lng <= 180.0:
@@ -106,7 +100,8 @@ def poor_accuracy(fix: Fix, ctx: Context) -> str | None:
 
 
 def duplicate(fix: Fix, ctx: Context) -> str | None:
-    if fix.recorded_at in ctx.seen:
+    t = fix.recorded_at
+    if t == ctx.current_at or t in ctx.seen_in_batch or t in ctx.seen:
         return "a fix with this recorded_at was already accepted"
     return None
 
@@ -144,19 +139,6 @@ STEPS: tuple[tuple[Rejection, Step], ...] = (
 )
 
 
-class _Seen:
-    """Already-accepted times: the driver's recent ones plus this batch's."""
-
-    __slots__ = ("batch", "known")
-
-    def __init__(self, known: Container[float]) -> None:
-        self.known = known
-        self.batch: set[float] = set()
-
-    def __contains__(self, value: object) -> bool:
-        return value in self.batch or value in self.known
-
-
 def _sort_key(item: tuple[int, Fix]) -> tuple[float, int]:
     t = item[1].recorded_at
     return (t if math.isfinite(t) else math.inf, item[0])
@@ -174,17 +156,17 @@ def clean(
     ``last_current`` is the driver's current position before this batch; ``seen`` the
     recorded_at values recently accepted for the driver (duplicates of a retried batch).
     """
-    if last_current is not None:
-        seen_known: Container[float] = _Union(seen, last_current.recorded_at)
-    else:
-        seen_known = seen
-    seen_all = _Seen(seen_known)
     current_at = last_current.recorded_at if last_current is not None else -math.inf
+    ctx = Context(now=now, config=config, previous=None, current_at=current_at, seen=seen)
+    seen_in_batch = ctx.seen_in_batch
+    times = [f.recorded_at for f in fixes]
+    in_order = all(map(math.isfinite, times)) and all(map(operator.le, times, times[1:]))
+    # Chronological order (ties keep the sender's), usually the order sent.
+    order = enumerate(fixes) if in_order else sorted(enumerate(fixes), key=_sort_key)
     previous: Fix | None = None
     result = Cleaned()
-    accepted: list[Accepted] = []
-    ctx = Context(now=now, config=config, previous=None, seen=seen_all)
-    for index, fix in sorted(enumerate(fixes), key=_sort_key):
+    accepted, rejected = result.accepted, result.rejected
+    for index, fix in order:
         # Consecutive in time: once past the current position, it is the one to compare to.
         if (
             last_current is not None
@@ -196,23 +178,18 @@ def clean(
         for reason, step in STEPS:
             message = step(fix, ctx)
             if message is not None:
-                result.rejected.append(Rejected(index, reason, message))
+                rejected.append(Rejected(index, reason, message))
                 break
         else:
-            accepted.append(Accepted(index, fix, history_only=fix.recorded_at < current_at))
-            seen_all.batch.add(fix.recorded_at)
+            item = Accepted(index, fix, fix.recorded_at < current_at)
+            accepted.append(item)
+            if item.history_only:
+                result.history_only += 1
+            else:
+                result.newest = item  # the newest so far, in time order
+            seen_in_batch.add(fix.recorded_at)
             previous = fix
-    result.accepted = sorted(accepted, key=lambda a: a.index)
-    result.rejected.sort(key=lambda r: r.index)
+    if not in_order:
+        accepted.sort(key=lambda a: a.index)
+        rejected.sort(key=lambda r: r.index)
     return result
-
-
-class _Union:
-    __slots__ = ("extra", "known")
-
-    def __init__(self, known: Container[float], extra: float) -> None:
-        self.known = known
-        self.extra = extra
-
-    def __contains__(self, value: object) -> bool:
-        return value == self.extra or value in self.known

@@ -54,8 +54,13 @@ class CurrentPositions:
         recent = self._recent.get(driver_id)
         if recent is None:
             recent = self._recent[driver_id] = _Recent()
-        for value in recorded_at:
-            recent.add(value)
+        members, order = recent.members, recent.order
+        for value in recorded_at:  # _Recent.add, inlined: runs for every fix
+            if value not in members:
+                order.append(value)
+                members.add(value)
+        while len(order) > RECENT_PER_DRIVER:
+            members.discard(order.popleft())
 
     def forget(self, driver_id: int, recorded_at: Iterable[float]) -> None:
         """Undo :meth:`remember` for fixes that could not be stored."""

@@ -10,6 +10,7 @@ principal cache, with the same parsing, pipeline and answer as the documented ro
 cache miss, another role) goes through the app unchanged, and the route fills the cache.
 """
 
+import logging
 import time
 from typing import Any
 
@@ -26,6 +27,7 @@ from backend.state import AppState
 from shared.enums import Role
 
 PATH = "/api/v1/drivers/me/locations"
+log = logging.getLogger(__name__)
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
@@ -40,7 +42,32 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def _cached_driver(state: AppState, authorization: bytes | None) -> DriverRef | None:
+class VerifiedTokens:
+    """Claims of access tokens whose signature was already checked, by token text: a phone
+    sends the same token with every batch, and checking a JWT costs more than storing the
+    batch's history. An entry is used only until the token's own expiry; whether the
+    user may still act (signed out, role changed) is asked of the principal cache on
+    every request. Bounded: when full, it starts again empty."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._max = max_entries
+        self._claims: dict[str, tokens.TokenClaims] = {}
+
+    def claims(self, secret: str, token: str) -> tokens.TokenClaims:
+        """The token's claims; raises :class:`tokens.InvalidTokenError` like ``decode``."""
+        claims = self._claims.get(token)
+        if claims is not None and claims.expires_at > time.time():
+            return claims
+        claims = tokens.decode(secret, token, "access")  # raises when expired or forged
+        if len(self._claims) >= self._max:
+            self._claims.clear()
+        self._claims[token] = claims
+        return claims
+
+
+def _cached_driver(
+    state: AppState, verified: VerifiedTokens, authorization: bytes | None
+) -> DriverRef | None:
     """The caller as a driver, from a valid token whose principal is cached; else None."""
     if authorization is None:
         return None
@@ -48,7 +75,7 @@ def _cached_driver(state: AppState, authorization: bytes | None) -> DriverRef | 
     if scheme.lower() != "bearer" or not token:
         return None
     try:
-        claims = tokens.decode(state.settings.secret_key, token.strip(), "access")
+        claims = verified.claims(state.settings.secret_key, token.strip())
     except tokens.InvalidTokenError:
         return None  # the app answers with the reason
     principal = state.principals.get(claims.user_id, claims.version)
@@ -93,13 +120,20 @@ class DriverBatchFastPath:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.verified = VerifiedTokens()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+        if (
+            scope["type"] != "http"
+            or scope["path"] != PATH
+            or scope["method"] != "POST"
+            or _header(scope, b"origin") is not None  # a browser: CORS is the app's job
+        ):
             await self.app(scope, receive, send)
             return
         state: AppState | None = getattr(scope["app"].state, "lastmile", None)
-        driver = None if state is None else _cached_driver(state, _header(scope, b"authorization"))
+        authorization = _header(scope, b"authorization")
+        driver = None if state is None else _cached_driver(state, self.verified, authorization)
         if state is None or driver is None:
             await self.app(scope, receive, send)
             return
@@ -112,6 +146,11 @@ class DriverBatchFastPath:
             return
         except AppError as exc:
             response = error_response(exc.status_code, exc.code, exc.message, exc.details)
+            await response(scope, receive, send)
+            return
+        except Exception:  # ahead of the app's error middleware: answer like it does
+            log.exception("the drivers' batch fast path failed")
+            response = error_response(500, "internal_error", "something went wrong on our side")
             await response(scope, receive, send)
             return
         await _send_json(send, 200, answer)

@@ -55,6 +55,8 @@ async def ingest_indexed(
     """Send ``fixes`` (sent by the app at positions ``indexes``) to the pipeline in batches of
     at most ``MAX_BATCH`` and report rejections at the sender's positions, together with the
     ``refused`` ones the parser could not read."""
+    if not refused and len(fixes) <= MAX_BATCH and indexes == range(len(fixes)):
+        return await pipeline.ingest(driver, fixes)  # one batch, numbered as sent
     accepted = history_only = 0
     rejected = list(refused)
     for start in range(0, len(fixes), MAX_BATCH):

@@ -24,7 +24,9 @@ class Counters:
     def add_all(self, amounts: Mapping[str, int]) -> None:
         """Add several counters under one lock (one call per batch, not per fix)."""
         with self._lock:
-            self._counts.update(amounts)
+            counts = self._counts
+            for name, amount in amounts.items():
+                counts[name] += amount
 
     def get(self, name: str) -> int:
         with self._lock:

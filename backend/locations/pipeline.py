@@ -104,12 +104,10 @@ class Pipeline:
             self.config.cleaning,
             self.current.recent(driver_id),
         )
-        history_only = sum(1 for a in cleaned.accepted if a.history_only)
-        counts = {
-            "fixes_received": len(fixes),
-            "fixes_accepted": len(cleaned.accepted),
-            "fixes_history_only": history_only,
-        }
+        history_only = cleaned.history_only
+        counts = {"fixes_received": len(fixes), "fixes_accepted": len(cleaned.accepted)}
+        if history_only:
+            counts["fixes_history_only"] = history_only
         for r in cleaned.rejected:
             key = f"rejected_{r.reason.value}"
             counts[key] = counts.get(key, 0) + 1

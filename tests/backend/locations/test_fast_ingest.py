@@ -4,13 +4,18 @@ like the documented route, and only serves callers the route already let in."""
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from backend.auth import tokens
 from backend.config import Settings
+from backend.locations.fast_ingest import VerifiedTokens
+from tests.conftest import make_settings
 from tests.factories import SignIn, create_org_with_users, login
+from tests.live_server import run_server
 
 PATH = "/api/v1/drivers/me/locations"
 
@@ -98,3 +103,46 @@ async def test_other_roles_still_get_the_routes_answer(org: Any) -> None:
         response = await post(org.dispatcher, b"[]")
         assert response.status_code == 403, response.text
         assert "driver" in response.json()["error"]["message"]
+
+
+def test_verified_tokens_serve_a_token_only_until_it_expires() -> None:
+    secret = "s" * 40
+    cache = VerifiedTokens()
+    token = tokens.issue(secret, 7, "access", ttl_s=2, version=3)
+    assert cache.claims(secret, token).user_id == 7
+    assert cache.claims(secret, token).version == 3  # from the cache now
+    time.sleep(2.1)
+    with pytest.raises(tokens.InvalidTokenError, match="expired"):
+        cache.claims(secret, token)
+
+
+def test_verified_tokens_never_vouch_for_a_forged_or_refresh_token() -> None:
+    secret = "s" * 40
+    cache = VerifiedTokens(max_entries=2)
+    good = tokens.issue(secret, 7, "access", ttl_s=60, version=1)
+    cache.claims(secret, good)
+    forged = tokens.issue("x" * 40, 7, "access", ttl_s=60, version=1)
+    with pytest.raises(tokens.InvalidTokenError):
+        cache.claims(secret, forged)
+    with pytest.raises(tokens.InvalidTokenError, match="access"):
+        cache.claims(secret, tokens.issue(secret, 7, "refresh", ttl_s=60, version=1))
+    for user in (8, 9, 10):  # over the bound: starts again, still answers right
+        assert cache.claims(secret, tokens.issue(secret, user, "access", 60, 1)).user_id == user
+
+
+async def test_a_browser_batch_gets_the_apps_cors_answer(tmp_path: Path) -> None:
+    """The short way runs ahead of every middleware, CORS included: requests from a page
+    (they carry an Origin) go through the app, so an allowed origin can read the answer."""
+    origin = "http://driver.example.test"
+    settings = make_settings(tmp_path, cors_origins=[origin])
+    with run_server(settings) as url:
+        _, _, emails, _ = await create_org_with_users(settings)
+        async with await login(url, emails["driver"]) as driver:
+            now = time.time()
+            for k in range(2):  # the second one would take the short way if it could
+                response = await driver.post(
+                    PATH, json=[fix(now - 2 + k)], headers={"Origin": origin}
+                )
+                assert response.status_code == 200, response.text
+                assert response.json()["accepted"] == 1
+                assert response.headers["access-control-allow-origin"] == origin
