@@ -1,6 +1,7 @@
 """Applying a status change: who may, whether the lifecycle allows it, what it touches."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -21,9 +22,14 @@ _UNPLANNED = frozenset({S.CREATED, S.CANCELLED, S.RESCHEDULED})
 
 
 async def transition(
-    session: AsyncSession, principal: Principal, order: Order, request: TransitionRequest
+    session: AsyncSession,
+    principal: Principal,
+    order: Order,
+    request: TransitionRequest,
+    details: dict[str, Any] | None = None,
 ) -> Order:
-    """Move ``order`` to ``request.to`` and append the event, or raise (409 when illegal)."""
+    """Move ``order`` to ``request.to`` and append the event, or raise (409 when illegal).
+    ``details`` go on the event too (a proof of delivery's seal, say)."""
     assert order.id is not None
     target = request.to
     if principal.driver_id is not None and target not in DRIVER_TARGETS:
@@ -76,7 +82,10 @@ async def transition(
         to_status=target,
         lat=request.lat,
         lng=request.lng,
-        details={k: v for k, v in {"reason": request.reason, "driver_id": driver_id}.items() if v},
+        details={
+            **{k: v for k, v in {"reason": request.reason, "driver_id": driver_id}.items() if v},
+            **(details or {}),
+        },
     )
     return order
 

@@ -46,6 +46,7 @@ class Row:
     expected: dict[str, int]
     body: Callable[[Org, World], Any] | None = None
     form: bool = False
+    multipart: bool = False  # body sent as multipart/form-data fields
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -120,6 +121,22 @@ ROWS = [
         "/api/v1/orders/{own_order_id}/transitions",
         expect(200, driver=403, other_driver=404),
         lambda o, w: {"to": "cancelled"},
+    ),
+    # proof of delivery: the driver passes the role check; the order is only assigned, so
+    # the lifecycle answers (409). Deliveries with proofs: tests/backend/pod/test_pod_api.py
+    Row(
+        "POST",
+        "/api/v1/orders/{order_id}/pod",
+        "/api/v1/orders/{own_order_id}/pod",
+        expect(403, driver=409, other_driver=404),
+        lambda o, w: {"client_id": f"role-table-{uuid.uuid4().hex[:8]}"},
+        multipart=True,
+    ),
+    Row(
+        "GET",
+        "/api/v1/orders/{order_id}/pod/verify",
+        "/api/v1/orders/{own_order_id}/pod/verify",
+        expect(404, driver=404, other_driver=404),  # known to each, but no proof yet
     ),
     Row(
         "GET",
@@ -395,7 +412,11 @@ async def test_role_table(row: Row, shared_org: Org, stranger: Org, base_url: st
             if row.route == "/api/v1/users" and row.method == "POST":  # emails are unique
                 body = {**new_user(org, world), "email": f"{role}.{world.own_order_id}@x.test"}
             client = _client(role, org, stranger, anonymous)
-            response = await client.request(row.method, path, json=body)
+            if row.multipart:
+                files = {"_": ("", b"", "application/octet-stream")}  # forces multipart
+                response = await client.request(row.method, path, data=body, files=files)
+            else:
+                response = await client.request(row.method, path, json=body)
             outcomes[role] = response.status_code
             if response.status_code >= 400:
                 error = response.json()["error"]

@@ -1,0 +1,166 @@
+"""``POST /orders/{id}/pod`` and ``GET /orders/{id}/pod/verify`` over a real server."""
+
+import io
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from PIL import Image
+
+from backend.config import Settings
+from tests.factories import Org, create_order
+
+DROPOFF = (43.7402, 7.4276)  # the factories' drop-off
+STROKES = json.dumps([[[10, 10], [60, 40], [120, 15]], [[30, 60], [90, 62]]])
+
+
+def jpeg(size: tuple[int, int] = (640, 480), colour: str = "teal") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+async def en_route_order(org: Org, **overrides: Any) -> int:
+    order = await create_order(org.dispatcher, **overrides)
+    for body in ({"to": "assigned", "driver_id": org.driver_ids[0]}, {"to": "en_route"}):
+        response = await org.dispatcher.post(f"/api/v1/orders/{order['id']}/transitions", json=body)
+        assert response.status_code == 200, response.text
+    order_id: int = order["id"]
+    return order_id
+
+
+async def send_pod(
+    client: httpx.AsyncClient,
+    order_id: int,
+    photos: list[bytes] = (),  # type: ignore[assignment]
+    **fields: Any,
+) -> httpx.Response:
+    data = {"client_id": uuid.uuid4().hex, **{k: str(v) for k, v in fields.items()}}
+    files = [("photos", (f"p{i}.jpg", b, "image/jpeg")) for i, b in enumerate(photos)]
+    return await client.post(f"/api/v1/orders/{order_id}/pod", data=data, files=files or None)
+
+
+def stored_files(settings: Settings, order_id: int) -> list[Path]:
+    return sorted(Path(settings.data_dir, "proofs").rglob(f"orders/*/{order_id}/*/*"))
+
+
+def tamper(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
+
+
+async def status_of(org: Org, order_id: int) -> str:
+    response = await org.dispatcher.get(f"/api/v1/orders/{order_id}")
+    status: str = response.json()["status"]
+    return status
+
+
+async def test_a_proof_delivers_the_order_and_its_seal_verifies(org: Org) -> None:
+    order_id = await en_route_order(org, required_proofs=["photo", "signature"])
+    response = await send_pod(
+        org.driver,
+        order_id,
+        [jpeg()],
+        signature=STROKES,
+        recipient_name="Rita Recipient",
+        lat=DROPOFF[0] + 0.0005,  # ~55 m away
+        lng=DROPOFF[1],
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["status"] == "delivered"
+    assert body["flagged"] is False
+    assert 40 < body["distance_m"] < 70
+    assert body["files"] == ["photo-1-display.jpg", "photo-1.jpg", "signature.svg"]
+    assert await status_of(org, order_id) == "delivered"
+
+    events = (await org.dispatcher.get(f"/api/v1/orders/{order_id}/events")).json()
+    delivered = [e for e in events if e["to_status"] == "delivered"]
+    assert len(delivered) == 1
+    assert delivered[0]["details"]["pod"]["seal"]["digest"] == body["digest"]
+    assert delivered[0]["details"]["pod"]["metadata"]["recipient_name"] == "Rita Recipient"
+
+    check = (await org.dispatcher.get(f"/api/v1/orders/{order_id}/pod/verify")).json()
+    assert check == {
+        "order_id": order_id,
+        "intact": True,
+        "problems": [],
+        "digest": body["digest"],
+        "recomputed": body["digest"],
+    }
+
+
+async def test_a_changed_stored_file_is_found_by_verify(org: Org, settings: Settings) -> None:
+    order_id = await en_route_order(org)
+    response = await send_pod(org.driver, order_id, [jpeg()])
+    assert response.status_code == 201, response.text
+    tamper(next(p for p in stored_files(settings, order_id) if p.name == "photo-1.jpg"))
+    check = (await org.driver.get(f"/api/v1/orders/{order_id}/pod/verify")).json()
+    assert check["intact"] is False
+    assert check["problems"] == ["photo-1.jpg: stored bytes changed"]
+    assert check["recomputed"] != check["digest"]
+
+
+async def test_missing_required_proofs_are_named_and_nothing_changes(org: Org) -> None:
+    order_id = await en_route_order(org, required_proofs=["signature", "photo"])
+    response = await send_pod(org.driver, order_id, [jpeg()])
+    assert response.status_code == 422, response.text
+    assert "missing proof of delivery: signature" in response.json()["error"]["message"]
+    assert await status_of(org, order_id) == "en_route"
+    unsigned = await send_pod(org.driver, order_id, [jpeg()], signature=STROKES)
+    assert unsigned.status_code == 422
+    assert "recipient_name" in unsigned.json()["error"]["message"]
+
+
+async def test_bad_uploads_are_refused_by_name_and_nothing_is_stored(
+    org: Org, settings: Settings
+) -> None:
+    order_id = await en_route_order(org)
+    cases = {
+        "not an image": [b"%PDF-1.7 not a photo"],
+        "truncated": [jpeg()[:600]],
+        "six photos": [jpeg()] * 6,
+    }
+    for case, photos in cases.items():
+        response = await send_pod(org.driver, order_id, photos)
+        assert response.status_code == 422, (case, response.text)
+        assert response.json()["error"]["message"].startswith("photos"), case
+    dot = await send_pod(org.driver, order_id, signature="[[[5, 5]]]", recipient_name="R")
+    assert dot.status_code == 422
+    assert "nothing was drawn" in dot.json()["error"]["message"]
+    half = await send_pod(org.driver, order_id, [jpeg()], lat=43.7)
+    assert half.status_code == 422
+    assert await status_of(org, order_id) == "en_route"
+    assert stored_files(settings, order_id) == []
+
+
+async def test_far_from_the_address_is_accepted_but_flagged(org: Org) -> None:
+    order_id = await en_route_order(org)
+    far = await send_pod(org.driver, order_id, [jpeg()], lat=DROPOFF[0] + 0.005, lng=DROPOFF[1])
+    assert far.status_code == 201, far.text
+    assert far.json()["flagged"] is True
+    assert far.json()["distance_m"] > 500
+
+
+async def test_a_replay_gets_the_first_answer_and_another_proof_a_409(org: Org) -> None:
+    order_id = await en_route_order(org)
+    data = {"client_id": "offline-queue-0001"}
+    files = [("photos", ("p.jpg", jpeg(), "image/jpeg"))]
+    first = await org.driver.post(f"/api/v1/orders/{order_id}/pod", data=data, files=files)
+    again = await org.driver.post(f"/api/v1/orders/{order_id}/pod", data=data, files=files)
+    assert first.status_code == 201, first.text
+    assert again.status_code == 201, again.text
+    assert again.json() == {**first.json(), "replayed": True}
+    events = (await org.dispatcher.get(f"/api/v1/orders/{order_id}/events")).json()
+    assert sum(e["to_status"] == "delivered" for e in events) == 1
+    other = await send_pod(org.driver, order_id, [jpeg()])
+    assert other.status_code == 409
+    assert "already delivered" in other.json()["error"]["message"]
+
+
+async def test_only_the_assigned_driver_records_a_proof(org: Org) -> None:
+    order_id = await en_route_order(org)
+    assert (await send_pod(org.driver2, order_id, [jpeg()])).status_code == 404
+    assert (await send_pod(org.dispatcher, order_id, [jpeg()])).status_code == 403
+    assert await status_of(org, order_id) == "en_route"
