@@ -9,7 +9,15 @@ from fastapi import APIRouter, File, Form, UploadFile
 from backend.deps import CurrentUser, SessionDep, StateDep
 from backend.orders.scope import get_visible_order
 from backend.pod.photos import MAX_BYTES
-from backend.pod.service import InvalidProofError, ProofInput, record_proof, verify_proof
+from backend.pod.scanning import ScanImageError, decode_codes
+from backend.pod.service import (
+    InvalidProofError,
+    ProofInput,
+    check_codes,
+    parcels_of,
+    record_proof,
+    verify_proof,
+)
 from backend.pod.storage import LocalProofStore
 from backend.responses import ERRORS
 from backend.state import AppState
@@ -52,15 +60,19 @@ async def record_pod(
         str | None, Form(max_length=100_000, description="strokes: [[[x, y], ...], ...]")
     ] = None,
     photos: Annotated[list[UploadFile] | None, File(description="JPEG, PNG or WebP")] = None,
+    barcodes: Annotated[
+        list[str] | None, Form(description="the parcels scanned at the door (all: 'barcode')")
+    ] = None,
     age_checked: Annotated[bool, Form()] = False,
     notes: Annotated[str, Form(max_length=1000)] = "",
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
     lng: Annotated[float | None, Form(ge=-180, le=180)] = None,
 ) -> dict[str, Any]:
     """Complete the delivery with its proof: photos, a drawn signature with the signer's
-    name, an age check. The order's required proofs must all be there (a 422 names what
-    is missing); a proof taken more than 200 m from the address is accepted but flagged.
-    The delivery event records the SHA-256 seal of every stored file and of the metadata."""
+    name, the parcels' barcodes, an age check. The order's required proofs must all be
+    there (a 422 names what is missing); a proof taken more than 200 m from the address is
+    accepted but flagged. The delivery event records the SHA-256 seal of every stored file
+    and of the metadata."""
     order = await get_visible_order(session, principal, order_id)
     if (lat is None) != (lng is None):
         raise InvalidProofError("lat and lng: give both or neither")
@@ -69,6 +81,7 @@ async def record_pod(
         recipient_name=recipient_name,
         signature=signature,
         photos=[await _read(p, i) for i, p in enumerate(photos or [])],
+        barcodes=[b.strip() for b in barcodes or [] if b.strip()],
         age_checked=age_checked,
         notes=notes,
         lat=lat,
@@ -85,3 +98,52 @@ async def verify_pod(
     and ``problems`` say what changed when anything was altered."""
     await get_visible_order(session, principal, order_id)
     return await verify_proof(session, proof_store(state), order_id)
+
+
+@router.post("/{order_id}/scans", responses=ERRORS(401, 404, 422))
+async def scan_parcels(
+    order_id: int,
+    principal: CurrentUser,
+    session: SessionDep,
+    image: Annotated[
+        UploadFile | None, File(description="a photo of the label(s): read on the server")
+    ] = None,
+    codes: Annotated[list[str] | None, Form(description="codes the app read itself")] = None,
+) -> dict[str, Any]:
+    """Check scanned parcels against the order: codes the app read, or read here from a
+    photo of the label (zbar; OpenCV's QR reader when zbar is not installed). A parcel of
+    another order, or of nobody, is refused (422) naming it and where it belongs."""
+    order = await get_visible_order(session, principal, order_id)
+    decoder = "app"
+    found = [c.strip() for c in codes or [] if c.strip()]
+    symbologies: dict[str, str] = {}
+    if image is not None:
+        try:
+            result = decode_codes(await _read_image(image))
+        except ScanImageError as exc:
+            raise InvalidProofError(f"image: {exc}") from None
+        if not result.codes:
+            raise InvalidProofError(
+                "image: no barcode or QR code could be read; hold the label flat, closer",
+                code="nothing_read",
+            )
+        decoder = result.decoder
+        symbologies = {c.text: c.symbology for c in result.codes}
+        found += [c.text for c in result.codes]
+    if not found:
+        raise InvalidProofError("send an image of the label or the codes the app read")
+    matched = await check_codes(session, order, found)
+    assert order.id is not None
+    left = sorted(await parcels_of(session, order.id) - set(matched))
+    return {
+        "order_id": order.id,
+        "decoder": decoder,
+        "codes": [{"text": c, "symbology": symbologies.get(c)} for c in matched],
+        "parcels_left": left,
+    }
+
+
+async def _read_image(upload: UploadFile) -> bytes:
+    if upload.size is not None and upload.size > MAX_BYTES:
+        raise InvalidProofError(f"image: {upload.size} bytes; at most {MAX_BYTES}")
+    return await upload.read(MAX_BYTES + 1)

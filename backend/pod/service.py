@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.errors import AppError, ConflictError, ForbiddenError, NotFoundError
-from backend.models import Order, OrderEvent, Stop
+from backend.models import Barcode, Order, OrderEvent, Stop
 from backend.orders import transitions
 from backend.pod.evidence import Seal, seal, verify
 from backend.pod.photos import Photo, PhotoError, validate_photo
@@ -36,6 +36,36 @@ class InvalidProofError(AppError):
     code = "invalid_proof"
 
 
+async def check_codes(session: AsyncSession, order: Order, codes: list[str]) -> list[str]:
+    """``codes`` (scanned) if every one is a parcel of ``order``; else a 422 naming each
+    stranger and, when it is another order's parcel, which order it belongs to."""
+    known = {
+        b.code: b.order_id
+        for b in (
+            await session.exec(
+                select(Barcode).where(Barcode.org_id == order.org_id, col(Barcode.code).in_(codes))
+            )
+        ).all()
+    }
+    wrong = []
+    for code in dict.fromkeys(codes):
+        owner = known.get(code)
+        if owner is None:
+            wrong.append(f"{code} is not a parcel of this organisation")
+        elif owner != order.id:
+            wrong.append(f"{code} belongs to order {owner}, not to order {order.id}")
+    if wrong:
+        raise InvalidProofError(
+            "wrong parcel: " + "; ".join(wrong), code="wrong_parcel", details={"codes": wrong}
+        )
+    return list(dict.fromkeys(codes))
+
+
+async def parcels_of(session: AsyncSession, order_id: int) -> set[str]:
+    rows = await session.exec(select(Barcode.code).where(Barcode.order_id == order_id))
+    return set(rows.all())
+
+
 @dataclass(slots=True)
 class ProofInput:
     """What the driver app sent (files as bytes, the rest as given)."""
@@ -44,6 +74,7 @@ class ProofInput:
     recipient_name: str | None = None
     signature: str | None = None  # strokes as JSON
     photos: list[bytes] = field(default_factory=list)
+    barcodes: list[str] = field(default_factory=list)  # parcels scanned at the door
     age_checked: bool = False
     notes: str = ""
     lat: float | None = None  # the phone's fix when the proof was taken
@@ -141,6 +172,10 @@ async def record_proof(
         if not (proof.recipient_name or "").strip():
             raise InvalidProofError("recipient_name: the signer's name goes with a signature")
     provided = [ProofType.PHOTO] * bool(photos) + [ProofType.SIGNATURE] * bool(signature)
+    scanned = await check_codes(session, order, proof.barcodes) if proof.barcodes else []
+    parcels = await parcels_of(session, order.id)
+    if scanned and parcels <= set(scanned):  # every parcel of the order scanned
+        provided.append(ProofType.BARCODE)
     if proof.age_checked:
         provided.append(ProofType.AGE_CHECK)
     missing = missing_proofs(order.required_proofs, provided)
@@ -168,6 +203,7 @@ async def record_proof(
         "driver_id": principal.driver_id,
         "recipient_name": (proof.recipient_name or "").strip() or None,
         "age_checked": proof.age_checked,
+        "barcodes": scanned,
         "notes": proof.notes,
         "app_fix": [proof.lat, proof.lng] if app_fix else None,
         "photos": [

@@ -132,6 +132,14 @@ ROWS = [
         lambda o, w: {"client_id": f"role-table-{uuid.uuid4().hex[:8]}"},
         multipart=True,
     ),
+    Row(  # past the role check, a code that is nobody's parcel is refused (422)
+        "POST",
+        "/api/v1/orders/{order_id}/scans",
+        "/api/v1/orders/{own_order_id}/scans",
+        expect(422, driver=422, other_driver=404),
+        lambda o, w: {"codes": ["NOT-A-PARCEL"]},
+        multipart=True,
+    ),
     Row(
         "GET",
         "/api/v1/orders/{order_id}/pod/verify",

@@ -10,6 +10,8 @@ import httpx
 from PIL import Image
 
 from backend.config import Settings
+from tests.backend.pod.labels import code128, label, qr
+from tests.backend.pod.test_scanning import require_zbar
 from tests.factories import Org, create_order
 
 DROPOFF = (43.7402, 7.4276)  # the factories' drop-off
@@ -164,3 +166,50 @@ async def test_only_the_assigned_driver_records_a_proof(org: Org) -> None:
     assert (await send_pod(org.driver2, order_id, [jpeg()])).status_code == 404
     assert (await send_pod(org.dispatcher, order_id, [jpeg()])).status_code == 403
     assert await status_of(org, order_id) == "en_route"
+
+
+async def test_a_label_photo_is_read_and_checked_against_the_order(org: Org) -> None:
+    require_zbar()
+    order_id = await en_route_order(org, barcodes=["PARCEL-A1", "PARCEL-A2"])
+    url = f"/api/v1/orders/{order_id}/scans"
+    photo = label(code128("PARCEL-A1"))
+    response = await org.driver.post(url, files={"image": ("label.jpg", photo, "image/jpeg")})
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "order_id": order_id,
+        "decoder": "zbar",
+        "codes": [{"text": "PARCEL-A1", "symbology": "CODE128"}],
+        "parcels_left": ["PARCEL-A2"],
+    }
+    blank = label(qr("x").point(lambda _: 255))
+    nothing = await org.driver.post(url, files={"image": ("b.jpg", blank, "image/jpeg")})
+    assert nothing.status_code == 422
+    assert nothing.json()["error"]["code"] == "nothing_read"
+
+
+async def test_a_parcel_of_another_order_is_refused_by_name(org: Org) -> None:
+    mine = await en_route_order(org, barcodes=["MINE-1"])
+    other = await create_order(org.dispatcher, barcodes=["THEIRS-1"])
+    url = f"/api/v1/orders/{mine}/scans"
+    wrong = await org.driver.post(url, data={"codes": ["MINE-1", "THEIRS-1", "NOBODY-9"]})
+    assert wrong.status_code == 422, wrong.text
+    message = wrong.json()["error"]["message"]
+    assert f"THEIRS-1 belongs to order {other['id']}, not to order {mine}" in message
+    assert "NOBODY-9 is not a parcel of this organisation" in message
+    assert "MINE-1" not in message
+    right = await org.driver.post(url, data={"codes": ["MINE-1"]})
+    assert right.status_code == 200, right.text
+    assert right.json()["parcels_left"] == []
+
+
+async def test_a_barcode_proof_needs_every_parcel_scanned(org: Org) -> None:
+    order_id = await en_route_order(org, barcodes=["BOX-1", "BOX-2"], required_proofs=["barcode"])
+    half = await send_pod(org.driver, order_id, barcodes="BOX-1")
+    assert half.status_code == 422, half.text
+    assert "missing proof of delivery: barcode" in half.json()["error"]["message"]
+    data = {"client_id": uuid.uuid4().hex, "barcodes": ["BOX-2", "BOX-1"]}
+    done = await org.driver.post(f"/api/v1/orders/{order_id}/pod", data=data)
+    assert done.status_code == 201, done.text
+    events = (await org.dispatcher.get(f"/api/v1/orders/{order_id}/events")).json()
+    pod = next(e["details"]["pod"] for e in events if e["to_status"] == "delivered")
+    assert pod["metadata"]["barcodes"] == ["BOX-2", "BOX-1"]
