@@ -59,7 +59,7 @@ def _taken_at(exif: Image.Exif) -> datetime | None:
         return None
 
 
-def _reduced_exif(exif: Image.Exif) -> Image.Exif:
+def _reduced_exif(exif: Image.Exif, orientation: bool = False) -> Image.Exif:
     kept = Image.Exif()
     sub = exif.get_ifd(IFD.Exif)
     for tag in _KEPT_BASE:
@@ -70,7 +70,59 @@ def _reduced_exif(exif: Image.Exif) -> Image.Exif:
     gps = exif.get_ifd(IFD.GPSInfo)
     if gps:
         kept.get_ifd(IFD.GPSInfo).update(gps)
+    if orientation and exif.get(Base.Orientation, 1) != 1:
+        kept[Base.Orientation] = exif[Base.Orientation]  # the pixels are stored as shot
     return kept
+
+
+_SOS, _APP0, _APP2, _APP14 = 0xDA, 0xE0, 0xE2, 0xEE
+
+
+def _kept_segment(marker: int, segment: bytes) -> bool:
+    """Tables and frame headers stay; of the metadata segments only JFIF, the colour
+    profile and Adobe's colour transform (needed to decode) do. Exif, XMP, maker notes,
+    Photoshop data and comments go."""
+    if marker == 0xFE or 0xE0 <= marker <= 0xEF:
+        return marker in (_APP0, _APP14) or (
+            marker == _APP2 and segment[4:16] == b"ICC_PROFILE\x00"
+        )
+    return True
+
+
+def _jpeg_with_exif(data: bytes, exif: Image.Exif) -> bytes | None:
+    """``data``, a JPEG, with its metadata replaced by ``exif``: the compressed picture is
+    kept byte for byte (no re-encoding, no quality lost, a fraction of the time). None when
+    the file is not laid out the usual way; the caller then re-encodes."""
+    payload = exif.tobytes()  # b"Exif\0\0" + TIFF
+    if data[:2] != b"\xff\xd8" or len(payload) + 2 > 0xFFFF:
+        return None
+    app1 = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    out, pos, inserted = [data[:2]], 2, False
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == _SOS:
+            if not inserted:
+                out.append(app1)
+            out.append(data[pos:])
+            return b"".join(out)
+        if 0xD0 <= marker <= 0xD9 or marker == 0x01:  # no stand-alone markers before SOS
+            return None
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if length < 2 or pos + 2 + length > len(data):
+            return None
+        segment = data[pos : pos + 2 + length]
+        if not inserted and marker != _APP0:
+            out.append(app1)
+            inserted = True
+        if _kept_segment(marker, segment):
+            out.append(segment)
+        pos += 2 + length
+    return None
 
 
 def _jpeg(image: Image.Image, exif: Image.Exif | None = None) -> bytes:
@@ -86,7 +138,11 @@ def _jpeg(image: Image.Image, exif: Image.Exif | None = None) -> bytes:
 def validate_photo(
     data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
 ) -> Photo:
-    """The photo to store, or a :class:`PhotoError` naming the problem."""
+    """The photo to store, or a :class:`PhotoError` naming the problem.
+
+    A JPEG (what phones send) is checked by decoding it at reduced scale, which still reads
+    every byte of it (a truncated file fails), and stored as sent with only its metadata
+    rewritten; other formats are decoded in full and stored as JPEG."""
     if len(data) > max_bytes:
         raise PhotoError(f"the photo is {len(data)} bytes; at most {max_bytes} are accepted")
     try:
@@ -99,6 +155,11 @@ def validate_photo(
                     f"the photo is {width}x{height} pixels; at most {max_pixels:,} are accepted"
                 )
             exif = probe.getexif()
+            jpeg = probe.format in ("JPEG", "MPO")
+            if jpeg:
+                # DCT scaling to about the display copy's size: a fraction of the work
+                ratio = min(1.0, DISPLAY_SIDE / max(width, height))
+                probe.draft("RGB", (max(1, int(width * ratio)), max(1, int(height * ratio))))
             probe.load()  # decodes everything: a truncated file fails here
             image = ImageOps.exif_transpose(probe)
     except PhotoError:
@@ -107,14 +168,25 @@ def validate_photo(
         raise PhotoError(f"not a readable image ({exc})") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise PhotoError(f"the image is damaged or truncated ({exc})") from exc
-    reduced = _reduced_exif(exif)
+    if exif.get(Base.Orientation, 1) in (5, 6, 7, 8):  # stored sideways: shown upright
+        width, height = height, width
+    stored = _jpeg_with_exif(data, _reduced_exif(exif, orientation=True)) if jpeg else None
+    if stored is None:
+        stored = _jpeg(_full(data), _reduced_exif(exif))
     display = image.copy()
     display.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE))
     return Photo(
-        stored=_jpeg(image, reduced),
+        stored=stored,
         display=_jpeg(display),
-        width=image.width,
-        height=image.height,
+        width=width,
+        height=height,
         taken_at=_taken_at(exif),
         gps=_gps(exif),
     )
+
+
+def _full(data: bytes) -> Image.Image:
+    """The whole picture, upright (for formats stored re-encoded)."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return ImageOps.exif_transpose(image)

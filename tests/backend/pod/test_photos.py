@@ -81,3 +81,49 @@ def test_limits_on_bytes_pixels_and_format() -> None:
     Image.new("P", (10, 10)).save(gif, "GIF")
     with pytest.raises(PhotoError, match="GIF is not a photo format"):
         validate_photo(gif.getvalue())
+
+
+def with_segments(jpeg: bytes, *segments: tuple[int, bytes]) -> bytes:
+    """``jpeg`` with extra marker segments right after its start marker."""
+    extra = b"".join(
+        bytes([0xFF, marker]) + (len(body) + 2).to_bytes(2, "big") + body
+        for marker, body in segments
+    )
+    return jpeg[:2] + extra + jpeg[2:]
+
+
+def test_a_jpeg_is_stored_as_shot_with_only_its_metadata_rewritten() -> None:
+    original = with_segments(
+        camera_jpeg(),
+        (0xFE, b"owner: Jane Private"),  # a comment
+        (0xE1, b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta>Jane's phone</x:xmpmeta>"),
+    )
+    photo = validate_photo(original)
+    assert b"Jane" not in photo.stored
+    assert b"PhoneMaker" not in photo.stored
+    with Image.open(io.BytesIO(photo.stored)) as stored, Image.open(io.BytesIO(original)) as shot:
+        assert stored.tobytes() == shot.tobytes()  # the same picture, not re-encoded
+        assert stored.getexif().get_ifd(IFD.Exif)[Base.DateTimeOriginal] == "2026:11:21 10:15:30"
+
+
+def test_a_sideways_photo_is_measured_and_shown_upright_and_stored_as_shot() -> None:
+    image = Image.new("RGB", (1200, 900), (10, 200, 30))
+    exif = Image.Exif()
+    exif[Base.Orientation] = 6  # the camera was held upright: rotate 90° to show it
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    photo = validate_photo(out.getvalue())
+    assert (photo.width, photo.height) == (900, 1200)
+    with Image.open(io.BytesIO(photo.display)) as display:
+        assert display.size == (600, DISPLAY_SIDE)
+    with Image.open(io.BytesIO(photo.stored)) as stored:
+        assert stored.size == (1200, 900)
+        assert stored.getexif()[Base.Orientation] == 6
+
+
+def test_a_png_is_accepted_and_stored_as_jpeg() -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (1000, 500), (1, 2, 3)).save(out, "PNG")
+    photo = validate_photo(out.getvalue())
+    assert photo.stored[:2] == b"\xff\xd8"
+    assert (photo.width, photo.height) == (1000, 500)
