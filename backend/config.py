@@ -5,8 +5,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from backend.pod.failures import FailureReason, FollowUp
 
 DEFAULT_SECRET = "dev-insecure-secret-change-me-in-production"
 
@@ -89,12 +91,34 @@ class Settings(BaseSettings):
         description="route solver: auto picks PyVRP unless skills, breaks or soft windows "
         "need OR-Tools; a planning request may still ask for one",
     )
+    pod_radius_m: float = Field(
+        default=200.0, gt=0, description="a proof taken further from the address is flagged"
+    )
+    failure_follow_ups: dict[str, str] = Field(
+        default_factory=dict,
+        description="failed delivery: reason -> follow-up (reattempt_today, next_day, "
+        "safe_place, return_to_depot), over the defaults; JSON in the environment",
+    )
     dispatch_max_resequenced_stops: int = Field(
         default=3,
         ge=0,
         le=50,
         description="live insertion: how many of a route's other stops may move to make room",
     )
+
+    @field_validator("failure_follow_ups")
+    @classmethod
+    def _known_follow_ups(cls, value: dict[str, str]) -> dict[str, str]:
+        for reason, follow_up in value.items():
+            try:
+                FailureReason(reason)
+                FollowUp(follow_up)
+            except ValueError:
+                raise ValueError(
+                    f"failure_follow_ups: {reason!r} -> {follow_up!r}: reasons are "
+                    f"{', '.join(FailureReason)}; follow-ups {', '.join(FollowUp)}"
+                ) from None
+        return value
 
     @model_validator(mode="before")
     @classmethod

@@ -81,7 +81,7 @@ class ProofInput:
     lng: float | None = None
 
 
-def _photos(raw: list[bytes]) -> list[Photo]:
+def validate_photos(raw: list[bytes]) -> list[Photo]:
     if len(raw) > MAX_PHOTOS:
         raise InvalidProofError(f"photos: {len(raw)} sent; at most {MAX_PHOTOS}")
     photos = []
@@ -162,7 +162,7 @@ async def record_proof(
             details={"current": order.status, "requested": OrderStatus.DELIVERED},
         ) from exc
 
-    photos = _photos(proof.photos)
+    photos = validate_photos(proof.photos)
     signature = None
     if proof.signature is not None:
         try:
@@ -225,10 +225,8 @@ async def record_proof(
             "flagged": place.flagged if place else True,
         },
     }
-    sealed = seal(files, metadata)
     prefix = f"orders/{order.org_id}/{order.id}/{proof.client_id}"
-    keys = {name: f"{prefix}/{name}" for name in files}
-    await asyncio.to_thread(_put_all, store, {keys[n]: data for n, data in files.items()})
+    keys, sealed = await store_sealed(store, prefix, files, metadata)
     pod = {
         "client_id": proof.client_id,
         "metadata": metadata,
@@ -240,9 +238,23 @@ async def record_proof(
         await transitions.transition(session, principal, order, request, details={"pod": pod})
         await session.flush()
     except BaseException:
-        await asyncio.to_thread(_delete_all, store, list(keys.values()))
+        await delete_files(store, keys)
         raise
     return proof_out(order.id, pod, replayed=False)
+
+
+async def store_sealed(
+    store: ProofStore, prefix: str, files: dict[str, bytes], metadata: dict[str, Any]
+) -> tuple[dict[str, str], Seal]:
+    """Write ``files`` under ``prefix`` (all or none) and seal them with ``metadata``."""
+    sealed = seal(files, metadata)
+    keys = {name: f"{prefix}/{name}" for name in files}
+    await asyncio.to_thread(_put_all, store, {keys[n]: data for n, data in files.items()})
+    return keys, sealed
+
+
+async def delete_files(store: ProofStore, keys: dict[str, str]) -> None:
+    await asyncio.to_thread(_delete_all, store, list(keys.values()))
 
 
 def _put_all(store: ProofStore, files: dict[str, bytes]) -> None:

@@ -132,6 +132,14 @@ ROWS = [
         lambda o, w: {"client_id": f"role-table-{uuid.uuid4().hex[:8]}"},
         multipart=True,
     ),
+    Row(  # the driver passes the role check; an assigned order cannot fail yet (409)
+        "POST",
+        "/api/v1/orders/{order_id}/failure",
+        "/api/v1/orders/{own_order_id}/failure",
+        expect(403, driver=409, other_driver=404),
+        lambda o, w: {"client_id": f"role-table-{uuid.uuid4().hex[:8]}", "reason": "not_home"},
+        multipart=True,
+    ),
     Row(  # past the role check, a code that is nobody's parcel is refused (422)
         "POST",
         "/api/v1/orders/{order_id}/scans",
