@@ -36,6 +36,7 @@ from backend.optimization.jobs import Planner
 from backend.optimization.router import router as optimizations_router
 from backend.orders.router import router as orders_router
 from backend.orgs.router import router as organization_router
+from backend.pod.router import exceptions_router
 from backend.pod.router import router as pod_router
 from backend.realtime.factory import create_broker
 from backend.routing.api import router as routing_router
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dispatch_router,
         organization_router,
         pod_router,
+        exceptions_router,
         live_router,
     ):
         api.include_router(router)

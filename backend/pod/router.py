@@ -4,16 +4,17 @@
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.deps import CurrentUser, SessionDep, StateDep
+from backend.deps import CurrentUser, SessionDep, StaffUser, StateDep
 from backend.errors import ConflictError, NotFoundError
 from backend.models import Order, OrderEvent
 from backend.orders.scope import get_visible_order
 from backend.pod.failure_service import FailureInput, record_failure
+from backend.pod.inbox import exceptions
 from backend.pod.photos import MAX_BYTES
 from backend.pod.scanning import ScanImageError, decode_codes
 from backend.pod.service import (
@@ -224,3 +225,17 @@ async def report_failure(
         report,
         follow_up_overrides=state.settings.failure_follow_ups,
     )
+
+
+exceptions_router = APIRouter(prefix="/exceptions", tags=["proof of delivery"])
+
+
+@exceptions_router.get("", responses=ERRORS(401, 403))
+async def exception_inbox(
+    principal: StaffUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    """The dispatcher's exception inbox, newest first: failed deliveries (with their reason
+    and follow-up) and proofs taken too far from the address (or with no position)."""
+    return await exceptions(session, principal.org_id, limit)

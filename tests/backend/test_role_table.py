@@ -132,6 +132,7 @@ ROWS = [
         lambda o, w: {"client_id": f"role-table-{uuid.uuid4().hex[:8]}"},
         multipart=True,
     ),
+    Row("GET", "/api/v1/exceptions", "/api/v1/exceptions", STAFF_LIST),
     Row(  # the driver passes the role check; an assigned order cannot fail yet (409)
         "POST",
         "/api/v1/orders/{order_id}/failure",

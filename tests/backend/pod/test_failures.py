@@ -165,3 +165,30 @@ async def test_a_replay_after_reassignment_is_a_409_that_says_so(org: Org) -> No
         f"/api/v1/orders/{never_mine}/failure", data={"client_id": "x" * 10, "reason": "other"}
     )
     assert response.status_code == 404
+
+
+async def test_the_exception_inbox_shows_failures_and_far_proofs_newest_first(org: Org) -> None:
+    failed = await en_route_order(org)
+    await fail(org.driver, failed, "damaged", note="box crushed")
+    far = await en_route_order(org)
+    response = await org.driver.post(
+        f"/api/v1/orders/{far}/pod",
+        data={"client_id": uuid.uuid4().hex, "lat": "43.76", "lng": "7.4276"},
+        files={"photos": ("p.jpg", jpeg(), "image/jpeg")},
+    )
+    assert response.status_code == 201, response.text
+    near = await en_route_order(org)
+    fine = await org.driver.post(
+        f"/api/v1/orders/{near}/pod",
+        data={"client_id": uuid.uuid4().hex, "lat": "43.7402", "lng": "7.4276"},
+    )
+    assert fine.status_code == 201, fine.text
+    inbox = (await org.dispatcher.get("/api/v1/exceptions")).json()
+    assert [(i["kind"], i["order_id"]) for i in inbox] == [
+        ("proof_far_from_address", far),
+        ("failed_delivery", failed),
+    ]
+    assert inbox[1]["reason"] == "damaged"
+    assert inbox[1]["follow_up"] == "return_to_depot"
+    assert inbox[0]["distance_m"] > 2000
+    assert (await org.driver.get("/api/v1/exceptions")).status_code == 403
