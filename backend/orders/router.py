@@ -8,7 +8,7 @@ from backend.deps import CurrentUser, SessionDep, SettingsDep, StaffUser, StateD
 from backend.models import OrderEvent
 from backend.optimization.auto import auto_dispatch
 from backend.orders import service, transitions
-from backend.orders.scope import get_visible_order
+from backend.orders.scope import get_order_to_write, get_visible_order
 from backend.orders.serialize import order_out, orders_out
 from backend.responses import ERRORS
 from backend.tracking_links import service as links
@@ -131,7 +131,7 @@ async def transition_order(
     Drivers may move their own orders through the delivery states; assigning, unassigning,
     cancelling, rescheduling and returning are for dispatchers and admins.
     """
-    order = await get_visible_order(session, principal, order_id)
+    order = await get_order_to_write(session, principal, order_id)
     order = await transitions.transition(session, principal, order, body)
     return await order_out(session, order)
 

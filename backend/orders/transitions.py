@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.errors import BadRequestError, ConflictError, ForbiddenError
-from backend.models import Driver, Order, Stop
+from backend.models import Driver, Order, OrderEvent, Stop
 from backend.models.types import utcnow
 from backend.orders import events
 from shared.enums import EventKind, OrderStatus, StopKind
@@ -32,6 +32,9 @@ async def transition(
     ``details`` go on the event too (a proof of delivery's seal, say)."""
     assert order.id is not None
     target = request.to
+    if request.client_id is not None and await _already_done(session, order.id, request.client_id):
+        await session.refresh(order)
+        return order  # a replay (the phone's offline queue): answered, never done twice
     if principal.driver_id is not None and target not in DRIVER_TARGETS:
         raise ForbiddenError(f"drivers cannot move an order to '{target}'; dispatch does that")
     stops = list((await session.exec(select(Stop).where(Stop.order_id == order.id))).all())
@@ -83,11 +86,28 @@ async def transition(
         lat=request.lat,
         lng=request.lng,
         details={
-            **{k: v for k, v in {"reason": request.reason, "driver_id": driver_id}.items() if v},
+            **{
+                k: v
+                for k, v in {
+                    "reason": request.reason,
+                    "driver_id": driver_id,
+                    "client_id": request.client_id,
+                }.items()
+                if v
+            },
             **(details or {}),
         },
     )
     return order
+
+
+async def _already_done(session: AsyncSession, order_id: int, client_id: str) -> bool:
+    rows = await session.exec(
+        select(OrderEvent).where(
+            OrderEvent.order_id == order_id, OrderEvent.kind == EventKind.STATUS_CHANGED
+        )
+    )
+    return any(e.details.get("client_id") == client_id for e in rows.all())
 
 
 def _touch_stop(stop: Stop, target: OrderStatus, now_at: datetime) -> None:
