@@ -2,6 +2,7 @@
 like the documented route, and only serves callers the route already let in."""
 
 import json
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +41,10 @@ def bodies(now: float) -> dict[str, bytes]:
     }
 
 
+def same_but_seconds(text: str) -> Any:
+    return json.loads(re.sub(r"is \d+ s in the future", "is N s in the future", text))
+
+
 async def fast_count(admin: httpx.AsyncClient) -> int:
     response = await admin.get("/api/v1/fleet/metrics")
     assert response.status_code == 200, response.text
@@ -69,7 +74,8 @@ async def test_fast_path_answers_like_the_route(
         assert await fast_count(admin) == before + 1
 
     assert by_fast_path.status_code == by_route.status_code, (by_route.text, by_fast_path.text)
-    assert by_fast_path.json() == by_route.json()
+    # The two requests are a moment apart: "3600 s in the future" may read 3599 s in one.
+    assert same_but_seconds(by_fast_path.text) == same_but_seconds(by_route.text)
     assert by_fast_path.headers["content-type"] == "application/json"
     if case == "mixed":  # the answer is about the batch, not just a shape
         reasons = {r["index"]: r["reason"] for r in by_route.json()["rejected"]}
