@@ -51,3 +51,10 @@ class NotFoundError(AppError):
 class ConflictError(AppError):
     status_code = 409
     code = "conflict"
+
+
+class UnprocessableError(AppError):
+    """Well-formed, but not acceptable as sent (the message says which field and why)."""
+
+    status_code = 422
+    code = "validation_error"

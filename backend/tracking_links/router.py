@@ -1,9 +1,33 @@
+from typing import Literal
+
 from fastapi import APIRouter
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.deps import SessionDep, StateDep
+from backend.errors import ConflictError, UnprocessableError
+from backend.models import Order, Stop
+from backend.models.types import utcnow
+from backend.orders import events
 from backend.responses import ERRORS
 from backend.tracking_links import service
-from shared.schemas.tracking import TrackingView
+from backend.tracking_links.self_service import (
+    FINISHED,
+    ON_THE_WAY,
+    InstructionOption,
+    SelfServiceError,
+    can_change_window,
+    instruction_text,
+    offered_slots,
+)
+from shared.enums import EventKind, OrderStatus, StopKind
+from shared.schemas.tracking import (
+    InstructionsChange,
+    SelfServiceResult,
+    SlotOut,
+    TrackingView,
+    WindowChange,
+)
 
 router = APIRouter(prefix="/track", tags=["tracking"])
 
@@ -20,3 +44,110 @@ async def track(token: str, session: SessionDep, state: StateDep) -> TrackingVie
     smoothed track, never the raw fix), only while this order is the driver's current or
     next stop; otherwise null. Live updates: the WebSocket ``/api/v1/track/{token}/ws``."""
     return await service.tracking_view(session, token, locate=state.fanout.customer_position)
+
+
+async def _order_and_dropoff(session: AsyncSession, token: str) -> tuple[Order, Stop]:
+    link = await service.resolve(session, token)
+    order = await session.get(Order, link.order_id)
+    assert order is not None
+    stops = (await session.exec(select(Stop).where(Stop.order_id == order.id))).all()
+    dropoff = next((s for s in stops if s.kind == StopKind.DROPOFF), None)
+    if dropoff is None:
+        raise ConflictError("this order has no delivery address to change")
+    return order, dropoff
+
+
+def _result(
+    outcome: Literal["applied", "requested"], message: str, order: Order, dropoff: Stop
+) -> SelfServiceResult:
+    return SelfServiceResult(
+        outcome=outcome,
+        message=message,
+        instructions=order.instructions,
+        window_start=dropoff.window_start,
+        window_end=dropoff.window_end,
+    )
+
+
+@router.put(
+    "/{token}/instructions",
+    response_model=SelfServiceResult,
+    responses={**ERRORS(404, 409, 422), 410: {"description": "The link has expired"}},
+)
+async def change_instructions(
+    token: str, body: InstructionsChange, session: SessionDep
+) -> SelfServiceResult:
+    """Change the delivery instructions. Before the driver sets off they apply at once (the
+    driver app gets them live); once the driver is on the way they go to the dispatcher as
+    a request (``outcome: requested``)."""
+    order, dropoff = await _order_and_dropoff(session, token)
+    status = OrderStatus(order.status)
+    if status in FINISHED:
+        raise ConflictError(f"the order is {status.value}; nothing can be changed any more")
+    try:
+        text = instruction_text(InstructionOption(body.option), body.text)
+    except SelfServiceError as exc:
+        raise UnprocessableError(str(exc)) from None
+    change = {"instructions": text, "option": body.option, "by": "customer"}
+    if status in ON_THE_WAY:
+        await events.record(session, order, EventKind.UPDATED, None, details={"request": change})
+        return _result(
+            "requested",
+            "the driver is already on the way: your instructions were sent to the dispatcher",
+            order,
+            dropoff,
+        )
+    order.instructions = text
+    order.updated_at = utcnow()
+    session.add(order)
+    await events.record(session, order, EventKind.UPDATED, None, details=change)
+    return _result("applied", "instructions changed", order, dropoff)
+
+
+@router.get(
+    "/{token}/slots",
+    response_model=list[SlotOut],
+    responses={**ERRORS(404), 410: {"description": "The link has expired"}},
+)
+async def slots(token: str, session: SessionDep) -> list[SlotOut]:
+    """The delivery windows the customer may choose from (two hours each, from two hours
+    ahead over the next days); empty once the driver is on the way."""
+    order, _ = await _order_and_dropoff(session, token)
+    if can_change_window(OrderStatus(order.status)) is not None:
+        return []
+    return [SlotOut(start=s.start, end=s.end) for s in offered_slots(utcnow())]
+
+
+@router.put(
+    "/{token}/window",
+    response_model=SelfServiceResult,
+    responses={**ERRORS(404, 409, 422), 410: {"description": "The link has expired"}},
+)
+async def change_window(token: str, body: WindowChange, session: SessionDep) -> SelfServiceResult:
+    """Choose another delivery window among the offered slots, until the driver sets off
+    (then a 409 says why). The stop leaves its planned route: dispatch plans it again."""
+    order, dropoff = await _order_and_dropoff(session, token)
+    refusal = can_change_window(OrderStatus(order.status))
+    if refusal is not None:
+        raise ConflictError(refusal, code="too_late")
+    offered = {(s.start, s.end) for s in offered_slots(utcnow())}
+    if (body.start, body.end) not in offered:
+        raise UnprocessableError(
+            "start, end: not one of the offered slots; choose one from GET /track/{token}/slots"
+        )
+    before = (dropoff.window_start, dropoff.window_end)
+    dropoff.window_start, dropoff.window_end = body.start, body.end
+    dropoff.route_id = dropoff.sequence = dropoff.planned_arrival_at = None
+    session.add(dropoff)
+    await events.record(
+        session,
+        order,
+        EventKind.UPDATED,
+        None,
+        details={
+            "by": "customer",
+            "window": [body.start.isoformat(), body.end.isoformat()],
+            "previous_window": [t.isoformat() if t else None for t in before],
+        },
+    )
+    return _result("applied", "delivery window changed", order, dropoff)

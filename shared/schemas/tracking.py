@@ -1,11 +1,12 @@
 """What a customer sees through a tracking link: no other customer's data, no phone numbers."""
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.enums import OrderStatus
-from shared.schemas.common import OutModel
+from shared.schemas.common import OutModel, StrictModel, UtcDatetime
 
 
 class TrackingEvent(OutModel):
@@ -39,3 +40,34 @@ class TrackingView(BaseModel):
     expires_at: datetime
     # Only while this order is the driver's current or next stop; None otherwise.
     driver_position: ApproximatePosition | None = None
+
+
+class InstructionsChange(StrictModel):
+    """A customer's delivery instructions: ``option`` and, for a neighbour, a gate code or a
+    note, the ``text``."""
+
+    option: Literal["leave_at_door", "with_neighbour", "gate_code", "note", "none"]
+    text: str = Field(default="", max_length=300)
+
+
+class WindowChange(StrictModel):
+    """One of the slots ``GET /track/{token}/slots`` offered."""
+
+    start: UtcDatetime
+    end: UtcDatetime
+
+
+class SlotOut(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class SelfServiceResult(BaseModel):
+    """``applied``: changed now. ``requested``: passed to the dispatcher (the driver is
+    already on the way), who decides."""
+
+    outcome: Literal["applied", "requested"]
+    message: str
+    instructions: str
+    window_start: datetime | None
+    window_end: datetime | None

@@ -366,6 +366,27 @@ ROWS = [
         "/api/v1/track/{token}",
         expect(200, driver=200, stranger=200, anonymous=200),
     ),
+    # self-service through the link: the token is the credential, whoever holds it
+    Row(
+        "GET",
+        "/api/v1/track/{token}/slots",
+        "/api/v1/track/{token}/slots",
+        expect(200, driver=200, stranger=200, anonymous=200),
+    ),
+    Row(
+        "PUT",
+        "/api/v1/track/{token}/instructions",
+        "/api/v1/track/{token}/instructions",
+        expect(200, driver=200, stranger=200, anonymous=200),
+        lambda o, w: {"option": "gate_code", "text": "4821"},
+    ),
+    Row(  # a slot that was never offered: refused the same for everyone (422)
+        "PUT",
+        "/api/v1/track/{token}/window",
+        "/api/v1/track/{token}/window",
+        expect(422, driver=422, stranger=422, anonymous=422),
+        lambda o, w: {"start": "2020-01-01T08:00:00Z", "end": "2020-01-01T10:00:00Z"},
+    ),
     Row("GET", "/health", "/health", expect(200, driver=200, stranger=200, anonymous=200)),
 ]
 # Public by design, each with its own tests in test_auth.py.
