@@ -1,9 +1,14 @@
+import secrets
 from datetime import datetime
 
 from sqlmodel import Column, Field, SQLModel
 
 from backend.models.types import NEVER_REUSE_IDS, JSONType, UTCDateTime, enum_type, utcnow
 from shared.enums import OrderStatus
+
+
+def new_pin() -> str:
+    return f"{secrets.randbelow(10_000):04d}"
 
 
 class Order(SQLModel, table=True):
@@ -28,6 +33,9 @@ class Order(SQLModel, table=True):
     )
     # Soft drop-off window: a minute late costs like this many minutes of driving (None: hard).
     lateness_weight: float | None = None
+    # Shown to the customer on the tracking page; told to the driver at the door (a PIN
+    # proof). Never in the order as staff or drivers read it.
+    delivery_pin: str | None = Field(default_factory=new_pin, max_length=8)
     # What the vehicle must offer (e.g. "fridge", "id_check"); see Vehicle.skills.
     required_skills: list[str] = Field(
         default_factory=list, sa_column=Column(JSONType, nullable=False, server_default="[]")

@@ -65,16 +65,19 @@ async def record_pod(
     barcodes: Annotated[
         list[str] | None, Form(description="the parcels scanned at the door (all: 'barcode')")
     ] = None,
+    pin: Annotated[
+        str | None, Form(max_length=8, description="the PIN the customer tells the driver")
+    ] = None,
     age_checked: Annotated[bool, Form()] = False,
     notes: Annotated[str, Form(max_length=1000)] = "",
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
     lng: Annotated[float | None, Form(ge=-180, le=180)] = None,
 ) -> dict[str, Any]:
     """Complete the delivery with its proof: photos, a drawn signature with the signer's
-    name, the parcels' barcodes, an age check. The order's required proofs must all be
-    there (a 422 names what is missing); a proof taken more than 200 m from the address is
-    accepted but flagged. The delivery event records the SHA-256 seal of every stored file
-    and of the metadata."""
+    name, the parcels' barcodes, the customer's delivery PIN, an age check. The order's
+    required proofs must all be there (a 422 names what is missing); a proof taken more
+    than 200 m from the address is accepted but flagged. The delivery event records the
+    SHA-256 seal of every stored file and of the metadata."""
     order = await get_order_to_write(session, principal, order_id)
     if (lat is None) != (lng is None):
         raise InvalidProofError("lat and lng: give both or neither")
@@ -84,6 +87,7 @@ async def record_pod(
         signature=signature,
         photos=[await _read(p, i) for i, p in enumerate(photos or [])],
         barcodes=[b.strip() for b in barcodes or [] if b.strip()],
+        pin=pin,
         age_checked=age_checked,
         notes=notes,
         lat=lat,

@@ -8,6 +8,7 @@ phone's offline queue may send the same proof twice and gets the first answer ag
 """
 
 import asyncio
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +76,7 @@ class ProofInput:
     signature: str | None = None  # strokes as JSON
     photos: list[bytes] = field(default_factory=list)
     barcodes: list[str] = field(default_factory=list)  # parcels scanned at the door
+    pin: str | None = None  # the delivery PIN the customer told the driver
     age_checked: bool = False
     notes: str = ""
     lat: float | None = None  # the phone's fix when the proof was taken
@@ -176,6 +178,11 @@ async def record_proof(
     parcels = await parcels_of(session, order.id)
     if scanned and parcels <= set(scanned):  # every parcel of the order scanned
         provided.append(ProofType.BARCODE)
+    if proof.pin is not None:
+        expected = order.delivery_pin or ""
+        if not expected or not secrets.compare_digest(proof.pin.strip(), expected):
+            raise InvalidProofError("pin: not the PIN of this delivery; ask the customer again")
+        provided.append(ProofType.PIN)
     if proof.age_checked:
         provided.append(ProofType.AGE_CHECK)
     missing = missing_proofs(order.required_proofs, provided)
@@ -203,6 +210,7 @@ async def record_proof(
         "driver_id": principal.driver_id,
         "recipient_name": (proof.recipient_name or "").strip() or None,
         "age_checked": proof.age_checked,
+        "pin_confirmed": proof.pin is not None,
         "barcodes": scanned,
         "notes": proof.notes,
         "app_fix": [proof.lat, proof.lng] if app_fix else None,

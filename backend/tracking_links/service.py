@@ -15,6 +15,7 @@ from backend.models import Driver, Order, OrderEvent, Stop, TrackingLink, Vehicl
 from backend.models.types import utcnow
 from backend.orders import events
 from shared.enums import EventKind, StopKind
+from shared.lifecycle import TERMINAL
 from shared.schemas.orders import TrackingLinkOut
 from shared.schemas.tracking import ApproximatePosition, TrackingEvent, TrackingView
 
@@ -128,4 +129,5 @@ async def view_for_link(
         timeline=timeline,
         expires_at=link.expires_at,
         driver_position=driver_position,
+        delivery_pin=order.delivery_pin if order.status not in TERMINAL else None,
     )

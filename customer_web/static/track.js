@@ -35,6 +35,7 @@
     $("driver").textContent = v.driver_first_name
       ? v.driver_first_name + (v.vehicle_name ? ` (${v.vehicle_name})` : "") : "Not assigned yet";
     $("instructions").textContent = v.instructions || "None";
+    $("pin").textContent = v.delivery_pin ? `${v.delivery_pin} (tell it to the driver at the door)` : "—";
     const list = $("timeline");
     list.replaceChildren(...v.timeline.map((e) => {
       const li = document.createElement("li");

@@ -40,6 +40,8 @@ class TrackingView(BaseModel):
     expires_at: datetime
     # Only while this order is the driver's current or next stop; None otherwise.
     driver_position: ApproximatePosition | None = None
+    # Tell it to the driver at the door: it proves the parcel reached you (a PIN proof).
+    delivery_pin: str | None = None
 
 
 class InstructionsChange(StrictModel):

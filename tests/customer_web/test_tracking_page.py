@@ -1,6 +1,7 @@
 """The customer tracking page in a real Chromium, against the real backend on a real socket."""
 
 import json
+import re
 import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
@@ -93,6 +94,8 @@ async def test_new_order_shows_status_address_window_and_instructions(
     await expect(page.locator("#recipient")).to_have_text("Rita Recipient")
     await expect(page.locator("#window")).to_contain_text("09:00\N{EN DASH}11:00")
     await expect(page.locator("#instructions")).to_have_text("Ring twice, parcel box by the gate")
+    await expect(page.locator("#pin")).to_contain_text(r"tell it to the driver at the door")
+    assert re.match(r"^\d{4} ", await page.locator("#pin").inner_text())
     await expect(page.locator("#driver")).to_have_text("Not assigned yet")
     await expect(page.locator("#timeline li")).to_have_count(1)
     await expect(page.get_by_role("alert")).to_have_count(0)

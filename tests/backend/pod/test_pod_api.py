@@ -213,3 +213,28 @@ async def test_a_barcode_proof_needs_every_parcel_scanned(org: Org) -> None:
     events = (await org.dispatcher.get(f"/api/v1/orders/{order_id}/events")).json()
     pod = next(e["details"]["pod"] for e in events if e["to_status"] == "delivered")
     assert pod["metadata"]["barcodes"] == ["BOX-2", "BOX-1"]
+
+
+async def test_the_customers_pin_is_a_proof_and_a_wrong_one_is_refused(
+    org: Org, base_url: str
+) -> None:
+    order_id = await en_route_order(org, required_proofs=["pin"])
+    link = await org.dispatcher.post(f"/api/v1/orders/{order_id}/tracking-links", json={})
+    async with httpx.AsyncClient(base_url=base_url) as customer:
+        pin = (await customer.get(f"/api/v1/track/{link.json()['token']}")).json()["delivery_pin"]
+    assert len(pin) == 4
+    assert pin.isdigit()
+    order_as_staff = (await org.dispatcher.get(f"/api/v1/orders/{order_id}")).json()
+    assert "delivery_pin" not in order_as_staff  # only the customer sees it
+    wrong = f"{(int(pin) + 1) % 10_000:04d}"
+    refused = await send_pod(org.driver, order_id, pin=wrong)
+    assert refused.status_code == 422
+    assert "not the PIN" in refused.json()["error"]["message"]
+    missing = await send_pod(org.driver, order_id)
+    assert "missing proof of delivery: pin" in missing.json()["error"]["message"]
+    done = await send_pod(org.driver, order_id, pin=pin)
+    assert done.status_code == 201, done.text
+    events = (await org.dispatcher.get(f"/api/v1/orders/{order_id}/events")).json()
+    pod = next(e["details"]["pod"] for e in events if e["to_status"] == "delivered")
+    assert pod["metadata"]["pin_confirmed"] is True
+    assert not {"pin", "delivery_pin"} & set(pod["metadata"])  # confirmed, never stored
