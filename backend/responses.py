@@ -10,6 +10,7 @@ _DESCRIPTIONS = {
     403: "The signed-in role may not do this",
     404: "Not found, or outside what the caller may see",
     409: "Conflicts with stored data (duplicate, illegal status change)",
+    413: "An upload or body over the size limit",
     422: "The payload or query failed validation",
 }
 

@@ -190,3 +190,30 @@ def _full(data: bytes) -> Image.Image:
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         return ImageOps.exif_transpose(image)
+
+
+SIGNATURE_MAX_BYTES = 512 * 1024
+SIGNATURE_MAX_PIXELS = 4_000_000
+
+
+def signature_picture(data: bytes) -> bytes:
+    """A signature exported by the pad as an image: checked like a photo (smaller limits)
+    and kept as PNG, without any metadata."""
+    if len(data) > SIGNATURE_MAX_BYTES:
+        raise PhotoError(f"{len(data)} bytes; at most {SIGNATURE_MAX_BYTES} for a signature")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in ("PNG", "WEBP", "JPEG"):
+                raise PhotoError(f"{probe.format} is not an image format we keep (PNG)")
+            if probe.width * probe.height > SIGNATURE_MAX_PIXELS:
+                raise PhotoError(f"{probe.width}x{probe.height} pixels is not a signature pad")
+            probe.load()
+            out = io.BytesIO()
+            probe.convert("LA").save(out, "PNG", optimize=True)
+            return out.getvalue()
+    except PhotoError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise PhotoError(f"not a readable image ({exc})") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise PhotoError(f"the image is damaged or truncated ({exc})") from exc

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from backend.deps import CurrentUser, SessionDep, StaffUser, StateDep
+from backend.locations.ingest_support import PayloadTooLargeError
 from backend.orders.scope import get_order_to_write, get_visible_order
 from backend.pod.failure_service import FailureInput, record_failure
 from backend.pod.inbox import exceptions
@@ -41,16 +42,18 @@ def proof_store(state: AppState) -> LocalProofStore:
     return LocalProofStore(Path(state.settings.data_dir) / "proofs")
 
 
-async def _read(upload: UploadFile, index: int) -> bytes:
+async def _read(upload: UploadFile, index: int, field: str = "photos") -> bytes:
+    """The file's bytes; a 413 naming it when it is over the photo limit."""
+    name = f"{field}.{index}" if index >= 0 else field
     if upload.size is not None and upload.size > MAX_BYTES:
-        raise InvalidProofError(
-            f"photos.{index}: {upload.size} bytes; at most {MAX_BYTES} per photo",
-            code="payload_too_large",
-        )
-    return await upload.read(MAX_BYTES + 1)
+        raise PayloadTooLargeError(f"{name}: {upload.size} bytes; at most {MAX_BYTES} per file")
+    data = await upload.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise PayloadTooLargeError(f"{name}: over {MAX_BYTES} bytes; at most that per file")
+    return data
 
 
-@router.post("/{order_id}/pod", status_code=201, responses=ERRORS(401, 403, 404, 409, 422))
+@router.post("/{order_id}/pod", status_code=201, responses=ERRORS(401, 403, 404, 409, 413, 422))
 async def record_pod(
     order_id: int,
     principal: CurrentUser,
@@ -60,6 +63,9 @@ async def record_pod(
     recipient_name: Annotated[str | None, Form(max_length=200)] = None,
     signature: Annotated[
         str | None, Form(max_length=100_000, description="strokes: [[[x, y], ...], ...]")
+    ] = None,
+    signature_png: Annotated[
+        UploadFile | None, File(description="the signature as the pad exported it")
     ] = None,
     photos: Annotated[list[UploadFile] | None, File(description="JPEG, PNG or WebP")] = None,
     barcodes: Annotated[
@@ -85,6 +91,7 @@ async def record_pod(
         client_id=client_id,
         recipient_name=recipient_name,
         signature=signature,
+        signature_png=await _read(signature_png, -1, "signature_png") if signature_png else None,
         photos=[await _read(p, i) for i, p in enumerate(photos or [])],
         barcodes=[b.strip() for b in barcodes or [] if b.strip()],
         pin=pin,
@@ -109,7 +116,7 @@ async def verify_pod(
     return await verify_proof(session, proof_store(state), order_id)
 
 
-@router.post("/{order_id}/scans", responses=ERRORS(401, 404, 422))
+@router.post("/{order_id}/scans", responses=ERRORS(401, 404, 413, 422))
 async def scan_parcels(
     order_id: int,
     principal: CurrentUser,
@@ -153,12 +160,10 @@ async def scan_parcels(
 
 
 async def _read_image(upload: UploadFile) -> bytes:
-    if upload.size is not None and upload.size > MAX_BYTES:
-        raise InvalidProofError(f"image: {upload.size} bytes; at most {MAX_BYTES}")
-    return await upload.read(MAX_BYTES + 1)
+    return await _read(upload, -1, "image")
 
 
-@router.post("/{order_id}/failure", status_code=201, responses=ERRORS(401, 403, 404, 409, 422))
+@router.post("/{order_id}/failure", status_code=201, responses=ERRORS(401, 403, 404, 409, 413, 422))
 async def report_failure(
     order_id: int,
     principal: CurrentUser,

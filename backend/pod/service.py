@@ -20,7 +20,7 @@ from backend.errors import AppError, ConflictError, ForbiddenError, NotFoundErro
 from backend.models import Barcode, Order, OrderEvent, Stop
 from backend.orders import transitions
 from backend.pod.evidence import Seal, seal, verify
-from backend.pod.photos import Photo, PhotoError, validate_photo
+from backend.pod.photos import Photo, PhotoError, signature_picture, validate_photo
 from backend.pod.rules import DEFAULT_RADIUS_M, missing_message, missing_proofs, place_check
 from backend.pod.signature import SignatureError, parse_strokes
 from backend.pod.storage import ProofStore
@@ -74,6 +74,7 @@ class ProofInput:
     client_id: str
     recipient_name: str | None = None
     signature: str | None = None  # strokes as JSON
+    signature_png: bytes | None = None  # or as a picture the pad exported
     photos: list[bytes] = field(default_factory=list)
     barcodes: list[str] = field(default_factory=list)  # parcels scanned at the door
     pin: str | None = None  # the delivery PIN the customer told the driver
@@ -171,9 +172,16 @@ async def record_proof(
             signature = parse_strokes(proof.signature)
         except SignatureError as exc:
             raise InvalidProofError(str(exc)) from None
-        if not (proof.recipient_name or "").strip():
-            raise InvalidProofError("recipient_name: the signer's name goes with a signature")
-    provided = [ProofType.PHOTO] * bool(photos) + [ProofType.SIGNATURE] * bool(signature)
+    signature_png = None
+    if proof.signature_png is not None:
+        try:
+            signature_png = signature_picture(proof.signature_png)
+        except PhotoError as exc:
+            raise InvalidProofError(f"signature_png: {exc}") from None
+    signed = signature is not None or signature_png is not None
+    if signed and not (proof.recipient_name or "").strip():
+        raise InvalidProofError("recipient_name: the signer's name goes with a signature")
+    provided = [ProofType.PHOTO] * bool(photos) + [ProofType.SIGNATURE] * signed
     scanned = await check_codes(session, order, proof.barcodes) if proof.barcodes else []
     parcels = await parcels_of(session, order.id)
     if scanned and parcels <= set(scanned):  # every parcel of the order scanned
@@ -204,6 +212,8 @@ async def record_proof(
         files[f"photo-{i}-display.jpg"] = photo.display
     if signature is not None:
         files["signature.svg"] = signature.svg()
+    if signature_png is not None:
+        files["signature.png"] = signature_png
     metadata: dict[str, Any] = {
         "order_id": order.id,
         "client_id": proof.client_id,

@@ -238,3 +238,37 @@ async def test_the_customers_pin_is_a_proof_and_a_wrong_one_is_refused(
     pod = next(e["details"]["pod"] for e in events if e["to_status"] == "delivered")
     assert pod["metadata"]["pin_confirmed"] is True
     assert not {"pin", "delivery_pin"} & set(pod["metadata"])  # confirmed, never stored
+
+
+def png(size: tuple[int, int] = (400, 150)) -> bytes:
+    out = io.BytesIO()
+    image = Image.new("RGBA", size, (255, 255, 255, 0))
+    image.putpixel((10, 10), (0, 0, 0, 255))
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_a_signature_picture_counts_as_a_signature(org: Org) -> None:
+    order_id = await en_route_order(org, required_proofs=["signature"])
+    url = f"/api/v1/orders/{order_id}/pod"
+    files = {"signature_png": ("sig.png", png(), "image/png")}
+    unnamed = await org.driver.post(url, data={"client_id": uuid.uuid4().hex}, files=files)
+    assert unnamed.status_code == 422
+    assert "recipient_name" in unnamed.json()["error"]["message"]
+    data = {"client_id": uuid.uuid4().hex, "recipient_name": "R. Recipient"}
+    bad = {"signature_png": ("sig.png", b"GIF89a nope", "image/gif")}
+    refused = await org.driver.post(url, data=data, files=bad)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["message"].startswith("signature_png")
+    signed = await org.driver.post(url, data=data, files=files)
+    assert signed.status_code == 201, signed.text
+    assert "signature.png" in signed.json()["files"]
+
+
+async def test_an_upload_over_the_limit_is_a_413_naming_it(org: Org) -> None:
+    order_id = await en_route_order(org)
+    huge = b"\xff\xd8" + b"\0" * (15 * 1024 * 1024 + 10)
+    response = await send_pod(org.driver, order_id, [jpeg(), huge])
+    assert response.status_code == 413, response.text
+    assert response.json()["error"]["message"].startswith("photos.1:")
+    assert await status_of(org, order_id) == "en_route"
