@@ -91,6 +91,9 @@ class Settings(BaseSettings):
         description="route solver: auto picks PyVRP unless skills, breaks or soft windows "
         "need OR-Tools; a planning request may still ask for one",
     )
+    pod_max_upload_mb: float = Field(
+        default=15.0, gt=0, le=100, description="largest photo or label image accepted, in MB"
+    )
     pod_radius_m: float = Field(
         default=200.0, gt=0, description="a proof taken further from the address is flagged"
     )

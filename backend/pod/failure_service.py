@@ -26,6 +26,7 @@ from backend.pod.failures import (
     check_report,
     follow_up_for,
 )
+from backend.pod.photos import MAX_BYTES
 from backend.pod.service import (
     InvalidProofError,
     delete_files,
@@ -83,6 +84,7 @@ async def record_failure(
     order: Order,
     report: FailureInput,
     follow_up_overrides: dict[str, str] | None = None,
+    max_upload: int = MAX_BYTES,
 ) -> dict[str, Any]:
     """Fail (or, for a safe place, deliver) ``order``; the answer for the driver app."""
     assert order.id is not None
@@ -106,7 +108,7 @@ async def record_failure(
             code="illegal_transition",
             details={"current": order.status, "requested": target},
         ) from exc
-    photos = validate_photos(report.photos)
+    photos = validate_photos(report.photos, max_bytes=max(MAX_BYTES, max_upload))
 
     files: dict[str, bytes] = {}
     for i, photo in enumerate(photos, start=1):

@@ -11,7 +11,6 @@ from backend.locations.ingest_support import PayloadTooLargeError
 from backend.orders.scope import get_order_to_write, get_visible_order
 from backend.pod.failure_service import FailureInput, record_failure
 from backend.pod.inbox import exceptions
-from backend.pod.photos import MAX_BYTES
 from backend.pod.scanning import ScanImageError, decode_codes
 from backend.pod.service import (
     InvalidProofError,
@@ -42,14 +41,18 @@ def proof_store(state: AppState) -> LocalProofStore:
     return LocalProofStore(Path(state.settings.data_dir) / "proofs")
 
 
-async def _read(upload: UploadFile, index: int, field: str = "photos") -> bytes:
-    """The file's bytes; a 413 naming it when it is over the photo limit."""
+def upload_limit(state: AppState) -> int:
+    return int(state.settings.pod_max_upload_mb * 1024 * 1024)
+
+
+async def _read(upload: UploadFile, index: int, field: str, limit: int) -> bytes:
+    """The file's bytes; a 413 naming it when it is over ``limit``."""
     name = f"{field}.{index}" if index >= 0 else field
-    if upload.size is not None and upload.size > MAX_BYTES:
-        raise PayloadTooLargeError(f"{name}: {upload.size} bytes; at most {MAX_BYTES} per file")
-    data = await upload.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise PayloadTooLargeError(f"{name}: over {MAX_BYTES} bytes; at most that per file")
+    if upload.size is not None and upload.size > limit:
+        raise PayloadTooLargeError(f"{name}: {upload.size} bytes; at most {limit} per file")
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"{name}: over {limit} bytes; at most that per file")
     return data
 
 
@@ -87,12 +90,15 @@ async def record_pod(
     order = await get_order_to_write(session, principal, order_id)
     if (lat is None) != (lng is None):
         raise InvalidProofError("lat and lng: give both or neither")
+    limit = upload_limit(state)
     proof = ProofInput(
         client_id=client_id,
         recipient_name=recipient_name,
         signature=signature,
-        signature_png=await _read(signature_png, -1, "signature_png") if signature_png else None,
-        photos=[await _read(p, i) for i, p in enumerate(photos or [])],
+        signature_png=(
+            await _read(signature_png, -1, "signature_png", limit) if signature_png else None
+        ),
+        photos=[await _read(p, i, "photos", limit) for i, p in enumerate(photos or [])],
         barcodes=[b.strip() for b in barcodes or [] if b.strip()],
         pin=pin,
         age_checked=age_checked,
@@ -102,7 +108,13 @@ async def record_pod(
     )
     store = proof_store(state)
     return await record_proof(
-        session, store, principal, order, proof, radius_m=state.settings.pod_radius_m
+        session,
+        store,
+        principal,
+        order,
+        proof,
+        radius_m=state.settings.pod_radius_m,
+        max_upload=limit,
     )
 
 
@@ -121,6 +133,7 @@ async def scan_parcels(
     order_id: int,
     principal: CurrentUser,
     session: SessionDep,
+    state: StateDep,
     image: Annotated[
         UploadFile | None, File(description="a photo of the label(s): read on the server")
     ] = None,
@@ -135,7 +148,7 @@ async def scan_parcels(
     symbologies: dict[str, str] = {}
     if image is not None:
         try:
-            result = decode_codes(await _read_image(image))
+            result = decode_codes(await _read(image, -1, "image", upload_limit(state)))
         except ScanImageError as exc:
             raise InvalidProofError(f"image: {exc}") from None
         if not result.codes:
@@ -157,10 +170,6 @@ async def scan_parcels(
         "codes": [{"text": c, "symbology": symbologies.get(c)} for c in matched],
         "parcels_left": left,
     }
-
-
-async def _read_image(upload: UploadFile) -> bytes:
-    return await _read(upload, -1, "image")
 
 
 @router.post("/{order_id}/failure", status_code=201, responses=ERRORS(401, 403, 404, 409, 413, 422))
@@ -189,11 +198,12 @@ async def report_failure(
     order = await get_order_to_write(session, principal, order_id)
     if (lat is None) != (lng is None):
         raise InvalidProofError("lat and lng: give both or neither")
+    limit = upload_limit(state)
     report = FailureInput(
         client_id=client_id,
         reason=reason,
         note=note,
-        photos=[await _read(p, i) for i, p in enumerate(photos or [])],
+        photos=[await _read(p, i, "photos", limit) for i, p in enumerate(photos or [])],
         lat=lat,
         lng=lng,
     )
@@ -204,6 +214,7 @@ async def report_failure(
         order,
         report,
         follow_up_overrides=state.settings.failure_follow_ups,
+        max_upload=limit,
     )
 
 

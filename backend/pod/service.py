@@ -20,7 +20,13 @@ from backend.errors import AppError, ConflictError, ForbiddenError, NotFoundErro
 from backend.models import Barcode, Order, OrderEvent, Stop
 from backend.orders import transitions
 from backend.pod.evidence import Seal, seal, verify
-from backend.pod.photos import Photo, PhotoError, signature_picture, validate_photo
+from backend.pod.photos import (
+    MAX_BYTES,
+    Photo,
+    PhotoError,
+    signature_picture,
+    validate_photo,
+)
 from backend.pod.rules import DEFAULT_RADIUS_M, missing_message, missing_proofs, place_check
 from backend.pod.signature import SignatureError, parse_strokes
 from backend.pod.storage import ProofStore
@@ -84,13 +90,13 @@ class ProofInput:
     lng: float | None = None
 
 
-def validate_photos(raw: list[bytes]) -> list[Photo]:
+def validate_photos(raw: list[bytes], max_bytes: int = MAX_BYTES) -> list[Photo]:
     if len(raw) > MAX_PHOTOS:
         raise InvalidProofError(f"photos: {len(raw)} sent; at most {MAX_PHOTOS}")
     photos = []
     for i, data in enumerate(raw):
         try:
-            photos.append(validate_photo(data))
+            photos.append(validate_photo(data, max_bytes=max_bytes))
         except PhotoError as exc:
             raise InvalidProofError(f"photos.{i}: {exc}") from None
     return photos
@@ -138,6 +144,7 @@ async def record_proof(
     order: Order,
     proof: ProofInput,
     radius_m: float = DEFAULT_RADIUS_M,
+    max_upload: int = MAX_BYTES,
 ) -> dict[str, Any]:
     """Deliver ``order`` with ``proof``; the answer for the driver app."""
     assert order.id is not None
@@ -165,7 +172,7 @@ async def record_proof(
             details={"current": order.status, "requested": OrderStatus.DELIVERED},
         ) from exc
 
-    photos = validate_photos(proof.photos)
+    photos = validate_photos(proof.photos, max_bytes=max(MAX_BYTES, max_upload))
     signature = None
     if proof.signature is not None:
         try:

@@ -12,7 +12,9 @@ from PIL import Image
 from backend.config import Settings
 from tests.backend.pod.labels import code128, label, qr
 from tests.backend.pod.test_scanning import require_zbar
+from tests.conftest import _new_org, make_settings
 from tests.factories import Org, create_order
+from tests.live_server import run_server
 
 DROPOFF = (43.7402, 7.4276)  # the factories' drop-off
 STROKES = json.dumps([[[10, 10], [60, 40], [120, 15]], [[30, 60], [90, 62]]])
@@ -272,3 +274,15 @@ async def test_an_upload_over_the_limit_is_a_413_naming_it(org: Org) -> None:
     assert response.status_code == 413, response.text
     assert response.json()["error"]["message"].startswith("photos.1:")
     assert await status_of(org, order_id) == "en_route"
+
+
+async def test_the_upload_limit_is_a_setting(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, pod_max_upload_mb=0.25)
+    with run_server(settings) as url:
+        async with _new_org(settings, url) as org:
+            order_id = await en_route_order(org)
+            big = jpeg((1600, 1200), "teal") + b"\0" * (300 * 1024)
+            response = await send_pod(org.driver, order_id, [big])
+            assert response.status_code == 413, response.text
+            assert "at most 262144" in response.json()["error"]["message"]
+            assert (await send_pod(org.driver, order_id, [jpeg()])).status_code == 201
