@@ -299,9 +299,11 @@ def _delete_all(store: ProofStore, keys: list[str]) -> None:
 
 
 async def verify_proof(session: AsyncSession, store: ProofStore, order_id: int) -> dict[str, Any]:
-    """Recompute the seal of the order's proof from the stored bytes and metadata."""
+    """Recompute the seal of the order's proof from the stored bytes and metadata (a proof
+    of delivery, or the sealed report of a parcel left at a safe place)."""
     event = await _delivery_event(session, order_id)
-    pod = (event.details.get("pod") if event is not None else None) or None
+    details = event.details if event is not None else {}
+    pod = details.get("pod") or details.get("failure") or None
     if pod is None:
         raise NotFoundError(f"order {order_id} has no proof of delivery")
     recorded = Seal(

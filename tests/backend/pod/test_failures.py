@@ -140,6 +140,10 @@ async def test_a_safe_place_delivers_with_the_photo_sealed(tmp_path: Path) -> No
                 "failure-photo-1.jpg",
             ]
             assert len(failure["seal"]["digest"]) == 64
+            check = await org.dispatcher.get(f"/api/v1/orders/{order_id}/pod/verify")
+            assert check.status_code == 200, check.text
+            assert check.json()["intact"] is True
+            assert check.json()["digest"] == failure["seal"]["digest"]
 
 
 async def test_a_replay_after_reassignment_is_a_409_that_says_so(org: Org) -> None:
