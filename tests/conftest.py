@@ -57,14 +57,17 @@ async def org(settings: Settings, base_url: str) -> AsyncIterator[Org]:
         yield fresh
 
 
-def require_tool(path: str, what: str) -> None:
-    """Skip locally when a system tool is missing; in CI a missing tool is a failure."""
-    if Path(path).exists():
+def require(found: bool, message: str) -> None:
+    """Skip locally when a system package is missing; in CI a missing one is a failure."""
+    if found:
         return
-    message = f"{what} not found at {path}; scripts/test installs it (as root)"
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require_tool(path: str, what: str) -> None:
+    require(Path(path).exists(), f"{what} not found at {path}; scripts/test installs it (as root)")
 
 
 @pytest.fixture(scope="session")

@@ -25,14 +25,6 @@ class _Recent:
     order: deque[float] = field(default_factory=deque)
     members: set[float] = field(default_factory=set)
 
-    def add(self, value: float) -> None:
-        if value in self.members:
-            return
-        self.order.append(value)
-        self.members.add(value)
-        if len(self.order) > RECENT_PER_DRIVER:
-            self.members.discard(self.order.popleft())
-
 
 class CurrentPositions:
     """Current position per driver and per organisation (plain dicts, event-loop only)."""
@@ -55,7 +47,7 @@ class CurrentPositions:
         if recent is None:
             recent = self._recent[driver_id] = _Recent()
         members, order = recent.members, recent.order
-        for value in recorded_at:  # _Recent.add, inlined: runs for every fix
+        for value in recorded_at:  # a plain loop: runs for every fix
             if value not in members:
                 order.append(value)
                 members.add(value)

@@ -7,6 +7,8 @@ position are what settle a dispute, so they stay.
 """
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -135,6 +137,29 @@ def _jpeg(image: Image.Image, exif: Image.Exif | None = None) -> bytes:
     return out.getvalue()
 
 
+@contextmanager
+def opened(data: bytes, max_bytes: int, max_pixels: int) -> Iterator[Image.Image]:
+    """``data`` opened with Pillow, its size and pixel count checked before anything is
+    decoded (decompression bombs); Pillow's errors inside the block become a
+    :class:`PhotoError` naming the problem."""
+    if len(data) > max_bytes:
+        raise PhotoError(f"the image is {len(data)} bytes; at most {max_bytes} are accepted")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            width, height = probe.size
+            if width * height > max_pixels:
+                raise PhotoError(
+                    f"the image is {width}x{height} pixels; at most {max_pixels:,} are accepted"
+                )
+            yield probe
+    except PhotoError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise PhotoError(f"not a readable image ({exc})") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise PhotoError(f"the image is damaged or truncated ({exc})") from exc
+
+
 def validate_photo(
     data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
 ) -> Photo:
@@ -143,31 +168,18 @@ def validate_photo(
     A JPEG (what phones send) is checked by decoding it at reduced scale, which still reads
     every byte of it (a truncated file fails), and stored as sent with only its metadata
     rewritten; other formats are decoded in full and stored as JPEG."""
-    if len(data) > max_bytes:
-        raise PhotoError(f"the photo is {len(data)} bytes; at most {max_bytes} are accepted")
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            if probe.format not in ("JPEG", "PNG", "WEBP", "HEIF", "MPO"):
-                raise PhotoError(f"{probe.format} is not a photo format (JPEG, PNG or WebP)")
-            width, height = probe.size
-            if width * height > max_pixels:
-                raise PhotoError(
-                    f"the photo is {width}x{height} pixels; at most {max_pixels:,} are accepted"
-                )
-            exif = probe.getexif()
-            jpeg = probe.format in ("JPEG", "MPO")
-            if jpeg:
-                # DCT scaling to about the display copy's size: a fraction of the work
-                ratio = min(1.0, DISPLAY_SIDE / max(width, height))
-                probe.draft("RGB", (max(1, int(width * ratio)), max(1, int(height * ratio))))
-            probe.load()  # decodes everything: a truncated file fails here
-            image = ImageOps.exif_transpose(probe)
-    except PhotoError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise PhotoError(f"not a readable image ({exc})") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise PhotoError(f"the image is damaged or truncated ({exc})") from exc
+    with opened(data, max_bytes, max_pixels) as probe:
+        if probe.format not in ("JPEG", "PNG", "WEBP", "HEIF", "MPO"):
+            raise PhotoError(f"{probe.format} is not a photo format (JPEG, PNG or WebP)")
+        width, height = probe.size
+        exif = probe.getexif()
+        jpeg = probe.format in ("JPEG", "MPO")
+        if jpeg:
+            # DCT scaling to about the display copy's size: a fraction of the work
+            ratio = min(1.0, DISPLAY_SIDE / max(width, height))
+            probe.draft("RGB", (max(1, int(width * ratio)), max(1, int(height * ratio))))
+        probe.load()  # decodes everything: a truncated file fails here
+        image = ImageOps.exif_transpose(probe)
     if exif.get(Base.Orientation, 1) in (5, 6, 7, 8):  # stored sideways: shown upright
         width, height = height, width
     stored = _jpeg_with_exif(data, _reduced_exif(exif, orientation=True)) if jpeg else None
@@ -199,21 +211,10 @@ SIGNATURE_MAX_PIXELS = 4_000_000
 def signature_picture(data: bytes) -> bytes:
     """A signature exported by the pad as an image: checked like a photo (smaller limits)
     and kept as PNG, without any metadata."""
-    if len(data) > SIGNATURE_MAX_BYTES:
-        raise PhotoError(f"{len(data)} bytes; at most {SIGNATURE_MAX_BYTES} for a signature")
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            if probe.format not in ("PNG", "WEBP", "JPEG"):
-                raise PhotoError(f"{probe.format} is not an image format we keep (PNG)")
-            if probe.width * probe.height > SIGNATURE_MAX_PIXELS:
-                raise PhotoError(f"{probe.width}x{probe.height} pixels is not a signature pad")
-            probe.load()
-            out = io.BytesIO()
-            probe.convert("LA").save(out, "PNG", optimize=True)
-            return out.getvalue()
-    except PhotoError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise PhotoError(f"not a readable image ({exc})") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise PhotoError(f"the image is damaged or truncated ({exc})") from exc
+    with opened(data, SIGNATURE_MAX_BYTES, SIGNATURE_MAX_PIXELS) as probe:
+        if probe.format not in ("PNG", "WEBP", "JPEG"):
+            raise PhotoError(f"{probe.format} is not an image format we keep (PNG)")
+        probe.load()
+        out = io.BytesIO()
+        probe.convert("LA").save(out, "PNG", optimize=True)
+        return out.getvalue()

@@ -41,6 +41,15 @@ def proof_store(state: AppState) -> LocalProofStore:
     return LocalProofStore(Path(state.settings.data_dir) / "proofs")
 
 
+def _both_or_neither(lat: float | None, lng: float | None) -> None:
+    if (lat is None) != (lng is None):
+        raise InvalidProofError("lat and lng: give both or neither")
+
+
+async def _read_photos(photos: list[UploadFile] | None, limit: int) -> list[bytes]:
+    return [await _read(p, i, "photos", limit) for i, p in enumerate(photos or [])]
+
+
 def upload_limit(state: AppState) -> int:
     return int(state.settings.pod_max_upload_mb * 1024 * 1024)
 
@@ -88,8 +97,7 @@ async def record_pod(
     than 200 m from the address is accepted but flagged. The delivery event records the
     SHA-256 seal of every stored file and of the metadata."""
     order = await get_order_to_write(session, principal, order_id)
-    if (lat is None) != (lng is None):
-        raise InvalidProofError("lat and lng: give both or neither")
+    _both_or_neither(lat, lng)
     limit = upload_limit(state)
     proof = ProofInput(
         client_id=client_id,
@@ -98,7 +106,7 @@ async def record_pod(
         signature_png=(
             await _read(signature_png, -1, "signature_png", limit) if signature_png else None
         ),
-        photos=[await _read(p, i, "photos", limit) for i, p in enumerate(photos or [])],
+        photos=await _read_photos(photos, limit),
         barcodes=[b.strip() for b in barcodes or [] if b.strip()],
         pin=pin,
         age_checked=age_checked,
@@ -196,14 +204,13 @@ async def report_failure(
     photo: the order is delivered), or returned to the depot. The answer names the
     follow-up and the customer notice it calls for."""
     order = await get_order_to_write(session, principal, order_id)
-    if (lat is None) != (lng is None):
-        raise InvalidProofError("lat and lng: give both or neither")
+    _both_or_neither(lat, lng)
     limit = upload_limit(state)
     report = FailureInput(
         client_id=client_id,
         reason=reason,
         note=note,
-        photos=[await _read(p, i, "photos", limit) for i, p in enumerate(photos or [])],
+        photos=await _read_photos(photos, limit),
         lat=lat,
         lng=lng,
     )

@@ -7,14 +7,13 @@ test labels with OpenCV 5.0, so it is not used): install zbar for parcel barcode
 Which decoder answered is part of the result.
 """
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-from backend.pod.photos import MAX_BYTES, MAX_PIXELS
+from backend.pod.photos import MAX_BYTES, MAX_PIXELS, PhotoError, opened
 
 
 class ScanImageError(ValueError):
@@ -42,21 +41,12 @@ def _zbar() -> Any | None:
 
 
 def _grey(data: bytes) -> Image.Image:
-    if len(data) > MAX_BYTES:
-        raise ScanImageError(f"the image is {len(data)} bytes; at most {MAX_BYTES}")
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            width, height = probe.size
-            if width * height > MAX_PIXELS:
-                raise ScanImageError(f"the image is {width}x{height} pixels; too large")
+        with opened(data, MAX_BYTES, MAX_PIXELS) as probe:
             probe.load()
             return ImageOps.exif_transpose(probe).convert("L")
-    except ScanImageError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise ScanImageError(f"not a readable image ({exc})") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ScanImageError(f"the image is damaged or truncated ({exc})") from exc
+    except PhotoError as exc:
+        raise ScanImageError(str(exc)) from None
 
 
 def _unique(codes: list[Code]) -> list[Code]:

@@ -6,16 +6,14 @@ import pytest
 
 from backend.pod.scanning import Code, ScanImageError, decode_codes
 from tests.backend.pod.labels import code128, label, qr
-from tests.conftest import IN_CI
+from tests.conftest import require
 
 
 def require_zbar() -> None:
-    if ctypes.util.find_library("zbar"):
-        return
-    message = "libzbar0 is not installed; scripts/test installs it (as root)"
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
+    require(
+        ctypes.util.find_library("zbar") is not None,
+        "libzbar0 (Debian) is not installed; scripts/test installs it (as root)",
+    )
 
 
 def test_zbar_reads_a_parcel_barcode_and_a_qr_code_on_one_label() -> None:
