@@ -1,15 +1,14 @@
 """Durable location history with group commit.
 
 Every ``write()`` call returns only once its fixes are committed. One writer collects the
-fixes of all concurrent callers for ``linger_s`` (a few ms), inserts them in one transaction
-(``executemany``), commits, then wakes every waiter: one commit per group instead of one per
-request is what makes ~20k fixes/s possible on SQLite.
+fixes of all concurrent callers for ``linger_s`` (a few ms), inserts them in one transaction,
+commits, then wakes every waiter: one commit per group instead of one per request is what
+makes ~20k fixes/s possible on SQLite.
 
 Two stores behind one interface:
 
-* :class:`SqliteStore` — a plain ``sqlite3`` connection in WAL mode with
-  ``synchronous=NORMAL``: a commit survives a crash of the server process (not a power cut;
-  use PostgreSQL, or ``synchronous=FULL``, for that).
+* :class:`SqliteStore` — a writer child process with its own ``sqlite3`` connection (see
+  :mod:`backend.locations.history_sqlite` for its durability settings).
 * :class:`EngineStore` — SQLAlchemy Core through the application's async engine (PostgreSQL
   or anything else).
 """
@@ -17,18 +16,18 @@ Two stores behind one interface:
 import asyncio
 import contextlib
 import logging
-import sqlite3
-import time
+import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import msgspec
 from sqlalchemy import Table, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.locations import history_sqlite
 from backend.locations.fix import DriverRef, Fix
 from backend.locations.metrics import Counters
 from backend.models import LocationFix
@@ -36,20 +35,6 @@ from backend.models import LocationFix
 log = logging.getLogger(__name__)
 
 TABLE: Table = LocationFix.__table__  # type: ignore[attr-defined]
-COLUMNS = (
-    "org_id",
-    "driver_id",
-    "recorded_at",
-    "received_at",
-    "lat",
-    "lng",
-    "speed_mps",
-    "heading_deg",
-    "accuracy_m",
-    "altitude_m",
-    "battery",
-    "source",
-)
 
 
 # One caller's fixes, all of one driver: what the group commit collects and a store writes.
@@ -71,155 +56,80 @@ class HistoryStore(Protocol):
     async def close(self) -> None: ...
 
 
-_SECOND_TEXT: dict[int, str] = {}
-
-
-def sqlite_time(epoch_s: float) -> str:
-    """The text SQLAlchemy's SQLite DateTime stores (naive UTC, always 6 fraction digits),
-    so rows written here compare and read back exactly like rows written through it.
-
-    The same text as ``utc(epoch_s).replace(tzinfo=None).isoformat(" ", "microseconds")``
-    in less than half the time (the date-and-seconds part is cached): two per fix add up
-    at 10,000+ fixes/s."""
-    seconds = int(epoch_s // 1)
-    micros = round((epoch_s - seconds) * 1e6)
-    if micros == 1_000_000:
-        seconds, micros = seconds + 1, 0
-    head = _SECOND_TEXT.get(seconds)
-    if head is None:
-        if len(_SECOND_TEXT) >= 4096:
-            _SECOND_TEXT.clear()
-        head = _SECOND_TEXT[seconds] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
-    return f"{head}.{micros:06d}"
-
-
 class SqliteStore:
-    """Raw ``sqlite3`` on a writer thread, the fast path for the SQLite default.
+    """The SQLite default: a writer child process (:mod:`backend.locations.history_sqlite`)
+    stores the groups; this side encodes each group once (msgpack) and waits for its answer.
 
-    Each group becomes one ``INSERT ... VALUES (...), (...), ...`` statement. SQLite runs a
-    statement (b-tree and index updates, the WAL append of the commit) with the GIL
-    released, so the event loop keeps parsing and fanning out on the other core while a
-    group is written. ``executemany`` would take the GIL back once per row, and a busy loop
-    hands it over only every switch interval (5 ms), so it is not used here. The rows are
-    turned into parameters on the loop (Python work needs the GIL wherever it runs), the
-    thread only binds and steps.
-
-    A single statement in autocommit mode is its own transaction: the group is stored
-    whole or not at all. Groups over :attr:`MAX_ROWS` rows are split into several
-    statements inside one explicit transaction. Commits append to the WAL without fsync
-    (``synchronous=NORMAL``); checkpoints (the fsyncs) run on a second thread.
+    The child is started at the first write (a server that never receives a fix never
+    starts it) and again after it died: a request in flight when it dies fails, and its
+    senders get no acknowledgement, so they send again. One request at a time.
     """
 
     name = "sqlite"
-    CHECKPOINT_EVERY_S = 1.0
-    MAX_ROWS = 2000  # rows per statement: 24,000 parameters, under SQLite's 32,766 floor
 
     def __init__(self, path: str) -> None:
         self._path = path
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-sqlite")
-        self._checkpointer = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="history-checkpoint"
-        )
-        self._conn: sqlite3.Connection | None = None
-        self._checkpoint: asyncio.Future[None] | None = None
-        self._last_checkpoint = time.monotonic()
-        self._head = f"INSERT INTO {TABLE.name} ({', '.join(COLUMNS)}) VALUES "
-        self._row = f"({', '.join('?' for _ in COLUMNS)})"
+        self._process: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
+        self._encode = msgspec.msgpack.Encoder().encode
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            conn = sqlite3.connect(
-                self._path, timeout=30, isolation_level=None, check_same_thread=False
+    async def _child(self) -> asyncio.subprocess.Process:
+        process = self._process
+        if process is None or process.returncode is not None:
+            if process is not None:
+                log.error("history writer exited with %s; starting again", process.returncode)
+            process = self._process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                history_sqlite.__name__,
+                self._path,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
             )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA wal_autocheckpoint=0")  # see _maybe_checkpoint
-            self._conn = conn
-        return self._conn
-
-    def _sql(self, rows: int) -> str:
-        return self._head + ",".join([self._row] * rows)
-
-    @staticmethod
-    def _values(groups: Sequence[Group]) -> list[Any]:
-        """The parameters of every fix of ``groups``, flat, in :data:`COLUMNS` order."""
-        values: list[Any] = []
-        extend = values.extend
-        received, received_text = None, ""
-        for driver, fixes in groups:
-            org_id, driver_id = driver.org_id, driver.driver_id
-            for fix in fixes:
-                if fix.received_at != received:  # the same for a whole batch, as a rule
-                    received = fix.received_at
-                    received_text = sqlite_time(received)
-                extend(
-                    (
-                        org_id,
-                        driver_id,
-                        sqlite_time(fix.recorded_at),
-                        received_text,
-                        fix.lat,
-                        fix.lng,
-                        fix.speed_mps,
-                        fix.heading_deg,
-                        fix.accuracy_m,
-                        fix.altitude_m,
-                        fix.battery,
-                        fix.source.value,
-                    )
-                )
-        return values
-
-    def _write(self, values: list[Any]) -> None:
-        """On the writer thread: store ``values`` (whole rows) in one transaction."""
-        conn = self._connection()
-        width = len(COLUMNS)
-        rows = len(values) // width
-        if rows <= self.MAX_ROWS:
-            conn.execute(self._sql(rows), values)
-            return
-        step = self.MAX_ROWS * width
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for start in range(0, len(values), step):
-                part = values[start : start + step]
-                conn.execute(self._sql(len(part) // width), part)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    def _run_checkpoint(self) -> None:
-        with contextlib.closing(sqlite3.connect(self._path, timeout=30)) as conn:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-    def _maybe_checkpoint(self) -> None:
-        busy = self._checkpoint is not None and not self._checkpoint.done()
-        if busy or time.monotonic() - self._last_checkpoint < self.CHECKPOINT_EVERY_S:
-            return
-        self._last_checkpoint = time.monotonic()
-        loop = asyncio.get_running_loop()
-        self._checkpoint = loop.run_in_executor(self._checkpointer, self._run_checkpoint)
+        return process
 
     async def insert(self, groups: Sequence[Group]) -> None:
-        values = self._values(groups)
-        if not values:
-            return
-        await asyncio.get_running_loop().run_in_executor(self._writer, self._write, values)
-        self._maybe_checkpoint()
+        payload = self._encode([(d.org_id, d.driver_id, fixes) for d, fixes in groups])
+        async with self._lock:
+            process = await self._child()
+            assert process.stdin is not None
+            assert process.stdout is not None
+            try:
+                process.stdin.write(history_sqlite.frame(payload))
+                await process.stdin.drain()
+                head = await process.stdout.readexactly(history_sqlite.HEADER)
+                answer = await process.stdout.readexactly(int.from_bytes(head, "big"))
+            except (OSError, asyncio.IncompleteReadError) as error:
+                self._abandon(process)
+                raise RuntimeError("the history writer process stopped") from error
+            except BaseException:
+                # Cancelled mid-request: its answer may still come, and the next request
+                # must not read it as its own. A new child starts with a clean pipe.
+                self._abandon(process)
+                raise
+        refused = msgspec.msgpack.decode(answer)
+        if refused is not None:
+            raise RuntimeError(f"the history writer refused a group: {refused}")
+
+    def _abandon(self, process: asyncio.subprocess.Process) -> None:
+        """Stop ``process`` (asyncio reaps it); the next request starts another one."""
+        if self._process is process:
+            self._process = None
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
 
     async def close(self) -> None:
-        if self._checkpoint is not None:
-            with contextlib.suppress(Exception):
-                await self._checkpoint
-        loop = asyncio.get_running_loop()
-        if self._conn is not None:
-            await loop.run_in_executor(self._writer, self._conn.close)
-            self._conn = None
-        await loop.run_in_executor(self._checkpointer, self._run_checkpoint)
-        self._writer.shutdown(wait=True)
-        self._checkpointer.shutdown(wait=True)
+        async with self._lock:
+            process, self._process = self._process, None
+            if process is None or process.returncode is not None:
+                return
+            assert process.stdin is not None
+            process.stdin.close()  # the child commits what it read, checkpoints and exits
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
 
 
 class EngineStore:

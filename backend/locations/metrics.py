@@ -1,6 +1,6 @@
 """Counters for the location pipeline (rejections by reason, accepted, written).
 
-A tiny thread-safe registry: the history writer thread and the event loop both count.
+A tiny thread-safe registry (a count from a worker thread is safe too).
 Counts are per process; several workers each report their own.
 """
 

@@ -7,7 +7,7 @@ from backend.locations.fix import DriverRef, Fix, IngestResult
 
 
 class LocationPipeline(Protocol):
-    """Clean, store durably, update the current position, fan out. Called by every ingest
+    """Clean, update the current position, fan out, store durably. Called by every ingest
     path (app HTTP/WebSocket, OsmAnd, OwnTracks, Overland, the simulator)."""
 
     async def ingest(self, driver: DriverRef, fixes: Sequence[Fix]) -> IngestResult:
@@ -17,6 +17,7 @@ class LocationPipeline(Protocol):
 
 
 class PositionFanOut(Protocol):
-    """Receives each driver's new current position after it is stored."""
+    """Receives each driver's new current position as soon as it is cleaned (the history
+    commit follows; see :mod:`backend.locations.pipeline`)."""
 
     async def position(self, driver: DriverRef, fix: Fix) -> None: ...

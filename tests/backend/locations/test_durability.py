@@ -94,6 +94,19 @@ def _stored(db: Path, driver_ids: list[int]) -> set[float]:
     return {round(datetime.fromisoformat(r).replace(tzinfo=UTC).timestamp(), 6) for (r,) in rows}
 
 
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan is reaped by whatever runs as PID 1, if at all)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
 async def test_every_acknowledged_fix_survives_sigkill(tmp_path: Path) -> None:
     port = free_port()
     with server_process(tmp_path, port) as process:
@@ -110,12 +123,19 @@ async def test_every_acknowledged_fix_survives_sigkill(tmp_path: Path) -> None:
             for k in range(SENDERS_PER_DRIVER)
         ]
         await asyncio.wait_for(enough.wait(), timeout=120)
+        children = _children(process.pid)
+        assert children, "no history writer process under the server"
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
         stop.set()
         await asyncio.gather(*senders)
         for client in clients:
             await client.aclose()
+    # The server's history writer notices that the server is gone and ends by itself.
+    deadline = time.monotonic() + 15
+    while any(_running(pid) for pid in children):
+        assert time.monotonic() < deadline, "the history writer outlived the killed server"
+        await asyncio.sleep(0.1)
     acked = {round(t, 6) for t in acknowledged}
     with server_process(tmp_path, port):  # restarts on the same files: recovery works
         stored = _stored(tmp_path / "lastmile.db", driver_ids)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.locations.history import sqlite_time
+from backend.locations.history_sqlite import sqlite_time
 
 
 def reference(epoch_s: float) -> str:

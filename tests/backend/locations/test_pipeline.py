@@ -1,5 +1,6 @@
 """The pipeline against a real SQLite file, without HTTP: history, current, retention."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -8,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from backend.db import create_engine
+from backend.locations import history_sqlite
 from backend.locations.fix import DriverRef, Fix
+from backend.locations.history import SqliteStore
 from backend.locations.history_read import fixes_between
 from backend.locations.pipeline import Pipeline, build_pipeline
 from backend.migrate import upgrade
+from backend.models import LocationFix
 from tests.conftest import make_settings
 from tests.factories import create_org_with_users
 
@@ -145,3 +149,58 @@ async def test_rejections_are_counted_by_reason(setup: Setup) -> None:
     assert counts["rejected_future"] == 1
     assert counts["fixes_received"] == 2
     assert counts["fixes_accepted"] == 0
+
+
+def test_the_writer_process_writes_every_column_of_the_history_table() -> None:
+    table = LocationFix.__table__  # type: ignore[attr-defined]
+    assert table.name == history_sqlite.TABLE
+    assert set(history_sqlite.COLUMNS) == {c.name for c in table.columns} - {"id"}
+
+
+def writer_process(s: Setup) -> asyncio.subprocess.Process:
+    store = s.pipeline.writer.store
+    assert isinstance(store, SqliteStore)
+    assert store._process is not None
+    return store._process
+
+
+async def test_a_batch_that_cannot_be_stored_fails_alone_and_is_not_acknowledged(
+    setup: Setup,
+) -> None:
+    now = setup.clock.now
+    ghost = DriverRef(setup.driver.org_id, 987_654)  # deleted meanwhile: no such driver
+    good, bad = await asyncio.gather(
+        setup.pipeline.ingest(setup.driver, [at(now - 2), at(now - 1)]),
+        setup.pipeline.ingest(ghost, [at(now - 2)]),
+        return_exceptions=True,
+    )
+    assert not isinstance(good, BaseException)
+    assert good.accepted == 2
+    assert isinstance(bad, RuntimeError)
+    assert "could not be written" in str(bad)
+    assert [f.recorded_at for f in await history(setup)] == [now - 2, now - 1]
+    assert setup.pipeline.metrics.get("history_write_failures") == 1
+    # Its times were released: the same batch from the real driver is not a "duplicate".
+    again = await setup.pipeline.ingest(setup.driver, [at(now - 0.5)])
+    assert again.accepted == 1
+
+
+async def test_a_writer_process_that_died_is_started_again(setup: Setup) -> None:
+    now = setup.clock.now
+    await setup.pipeline.ingest(setup.driver, [at(now - 3)])
+    first = writer_process(setup)
+    first.kill()
+    await first.wait()
+    result = await setup.pipeline.ingest(setup.driver, [at(now - 2), at(now - 1)])
+    assert result.accepted == 2
+    assert writer_process(setup).pid != first.pid
+    assert [f.recorded_at for f in await history(setup)] == [now - 3, now - 2, now - 1]
+
+
+async def test_stopping_the_pipeline_ends_the_writer_process(setup: Setup) -> None:
+    now = setup.clock.now
+    await setup.pipeline.ingest(setup.driver, [at(now - 1)])
+    process = writer_process(setup)
+    await setup.pipeline.stop()
+    assert process.returncode == 0
+    assert len(await history(setup)) == 1
