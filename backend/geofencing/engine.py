@@ -1,0 +1,164 @@
+"""Enter, exit and dwell, once per transition per driver per fence.
+
+A fix counts its accuracy: it is *in* a fence when its whole uncertainty circle is
+(signed distance + accuracy ≤ 0), and *out* only when the circle is wholly beyond the
+fence's hysteresis band (signed distance - accuracy > band). Anything between changes
+nothing, so a driver parked at the border with jittering GPS fires one enter, not
+enter/exit/enter. The accuracy term is capped at half the fence's size: a 60 m fix can
+still arrive inside a 150 m circle.
+
+Checked per fix: the fences of the fix's grid cell (:mod:`backend.geofencing.grid`) that
+concern this driver (their own stops, plus fences for everyone: depots, zones), and the
+fences the driver is inside now (to see the exit). Fixes older than the driver's newest
+checked fix are skipped: a late replay must not move anyone.
+"""
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from backend.geofencing.grid import Grid
+from backend.geofencing.shapes import Shape, size_m
+from backend.locations.fix import Fix
+
+
+class Transition(StrEnum):
+    ENTER = "enter"
+    EXIT = "exit"
+    DWELL = "dwell"
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """``key`` names it (``"stop:12:arrival"``, ``"zone:3"``...). ``driver_id``: only that
+    driver is checked against it (a stop on their route); None: every driver."""
+
+    key: str
+    shape: Shape
+    driver_id: int | None = None
+    dwell_s: float = 60.0
+    hysteresis_m: float = field(default=-1.0)  # < 0: 20 % of the fence's size, at least 15 m
+    max_uncertainty_m: float = field(default=-1.0)  # < 0: half the fence's size
+
+    def __post_init__(self) -> None:
+        size = size_m(self.shape)
+        if self.hysteresis_m < 0:
+            object.__setattr__(self, "hysteresis_m", max(15.0, 0.2 * size))
+        if self.max_uncertainty_m < 0:
+            object.__setattr__(self, "max_uncertainty_m", size / 2)
+        if self.dwell_s < 0:
+            raise ValueError("dwell must be 0 s or more")
+
+
+@dataclass(frozen=True, slots=True)
+class FenceEvent:
+    driver_id: int
+    fence: Fence
+    transition: Transition
+    fix: Fix  # the fix that caused it
+
+
+@dataclass(slots=True)
+class _Inside:
+    since: float  # recorded_at of the fix that entered
+    dwelled: bool = False
+
+
+class GeofenceEngine:
+    """Fences and who is inside which. Not thread-safe: one event loop owns it."""
+
+    def __init__(self, cell_deg: float = 0.005) -> None:
+        self._fences: dict[str, Fence] = {}
+        self._grid: Grid[str] = Grid(cell_deg)
+        self._inside: dict[int, dict[str, _Inside]] = {}
+        self._newest: dict[int, float] = {}
+        self.evaluations = 0  # fix-fence checks made, for the bench and metrics
+
+    def __len__(self) -> int:
+        return len(self._fences)
+
+    def get(self, key: str) -> Fence | None:
+        return self._fences.get(key)
+
+    def put(self, fence: Fence) -> None:
+        """Add ``fence``, or replace the fence of that key (who is inside stays inside)."""
+        old = self._fences.get(fence.key)
+        if old is not None and old.driver_id != fence.driver_id:
+            for inside in self._inside.values():  # reassigned: the old driver is out of it
+                inside.pop(fence.key, None)
+        self._fences[fence.key] = fence
+        self._grid.add(fence.key, fence.shape.bbox(), fence.driver_id)
+
+    def put_all(self, fences: Iterable[Fence]) -> None:
+        for fence in fences:
+            self.put(fence)
+
+    def remove(self, key: str) -> None:
+        """Forget a fence (a stop done or cancelled): it fires nothing more, not even exit."""
+        if self._fences.pop(key, None) is None:
+            return
+        self._grid.remove(key)
+        for inside in self._inside.values():
+            inside.pop(key, None)
+
+    def inside(self, driver_id: int) -> set[str]:
+        """The keys of the fences ``driver_id`` is inside now."""
+        return set(self._inside.get(driver_id, ()))
+
+    def forget_driver(self, driver_id: int) -> None:
+        self._inside.pop(driver_id, None)
+        self._newest.pop(driver_id, None)
+
+    def check(self, driver_id: int, fixes: Sequence[Fix]) -> list[FenceEvent]:
+        """The transitions ``fixes`` (one driver's, in any order) cause, in time order."""
+        events: list[FenceEvent] = []
+        ordered = fixes if _in_order(fixes) else sorted(fixes, key=lambda f: f.recorded_at)
+        for fix in ordered:
+            if fix.recorded_at <= self._newest.get(driver_id, float("-inf")):
+                continue
+            self._newest[driver_id] = fix.recorded_at
+            self._check_one(driver_id, fix, events)
+        return events
+
+    def _check_one(self, driver_id: int, fix: Fix, events: list[FenceEvent]) -> None:
+        grid = self._grid
+        cell = grid.cell(fix.lat, fix.lng)
+        own, shared = grid.at(driver_id, cell), grid.at(None, cell)
+        inside = self._inside.get(driver_id)
+        if not (own or shared or inside):
+            return  # the common case: nowhere near a fence
+        keys: set[str] = set(inside) if inside else set()
+        if own:
+            keys |= own
+        if shared:
+            keys |= shared
+        accuracy = fix.accuracy_m or 0.0
+        fences = self._fences
+        self.evaluations += len(keys)
+        for key in keys:
+            fence = fences[key]
+            uncertainty = min(accuracy, fence.max_uncertainty_m)
+            state = inside.get(key) if inside else None
+            if state is None:
+                if fence.shape.within(fix.lat, fix.lng, uncertainty):
+                    if inside is None:
+                        inside = self._inside[driver_id] = {}
+                    inside[key] = _Inside(fix.recorded_at, dwelled=fence.dwell_s == 0)
+                    events.append(FenceEvent(driver_id, fence, Transition.ENTER, fix))
+                    if fence.dwell_s == 0:
+                        events.append(FenceEvent(driver_id, fence, Transition.DWELL, fix))
+            elif fence.shape.beyond(fix.lat, fix.lng, uncertainty + fence.hysteresis_m):
+                assert inside is not None
+                del inside[key]
+                if not inside:
+                    del self._inside[driver_id]
+                    inside = None
+                events.append(FenceEvent(driver_id, fence, Transition.EXIT, fix))
+            elif not state.dwelled and fix.recorded_at - state.since >= fence.dwell_s:
+                state.dwelled = True
+                events.append(FenceEvent(driver_id, fence, Transition.DWELL, fix))
+
+
+def _in_order(fixes: Sequence[Fix]) -> bool:
+    return all(a.recorded_at <= b.recorded_at for a, b in itertools.pairwise(fixes))
