@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     location_commit_linger_ms: float = Field(
         default=2.0, ge=0, description="history group commit: how long to gather fixes"
     )
+    geofence_arrival_m: float = Field(
+        default=150.0, gt=0, description="a driver this close to a stop has arrived"
+    )
+    geofence_nearby_m: float = Field(
+        default=500.0, gt=0, description="this close to a drop-off: the customer's 'arriving'"
+    )
+    geofence_dwell_s: float = Field(
+        default=60.0, ge=0, description="inside a stop's fence this long: at the stop"
+    )
     optimizer_engine: Literal["auto", "pyvrp", "ortools"] = Field(
         default="auto",
         description="route solver: auto picks PyVRP unless skills, breaks or soft windows "
@@ -137,6 +146,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "LASTMILE_SECRET_KEY is still the development default; set a long random "
                 f"secret for the '{self.environment}' environment"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _nearby_fence_wider_than_arrival(self) -> "Settings":
+        if self.geofence_nearby_m <= self.geofence_arrival_m:
+            raise ValueError(
+                "LASTMILE_GEOFENCE_NEARBY_M must be wider than LASTMILE_GEOFENCE_ARRIVAL_M "
+                f"(now {self.geofence_nearby_m:g} m and {self.geofence_arrival_m:g} m)"
             )
         return self
 

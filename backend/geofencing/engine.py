@@ -70,6 +70,7 @@ class GeofenceEngine:
 
     def __init__(self, cell_deg: float = 0.005) -> None:
         self._fences: dict[str, Fence] = {}
+        self._scopes: dict[int | None, set[str]] = {}  # driver (None: everyone) -> fence keys
         self._grid: Grid[str] = Grid(cell_deg)
         self._inside: dict[int, dict[str, _Inside]] = {}
         self._newest: dict[int, float] = {}
@@ -87,7 +88,9 @@ class GeofenceEngine:
         if old is not None and old.driver_id != fence.driver_id:
             for inside in self._inside.values():  # reassigned: the old driver is out of it
                 inside.pop(fence.key, None)
+            self._scopes[old.driver_id].discard(fence.key)
         self._fences[fence.key] = fence
+        self._scopes.setdefault(fence.driver_id, set()).add(fence.key)
         self._grid.add(fence.key, fence.shape.bbox(), fence.driver_id)
 
     def put_all(self, fences: Iterable[Fence]) -> None:
@@ -96,11 +99,29 @@ class GeofenceEngine:
 
     def remove(self, key: str) -> None:
         """Forget a fence (a stop done or cancelled): it fires nothing more, not even exit."""
-        if self._fences.pop(key, None) is None:
+        fence = self._fences.pop(key, None)
+        if fence is None:
             return
+        self._scopes[fence.driver_id].discard(key)
         self._grid.remove(key)
         for inside in self._inside.values():
             inside.pop(key, None)
+
+    def keys_of(self, driver_id: int | None) -> set[str]:
+        """The keys of the fences that concern only ``driver_id`` (None: everyone's)."""
+        return set(self._scopes.get(driver_id, ()))
+
+    def replace_scope(self, driver_id: int | None, fences: Iterable[Fence]) -> None:
+        """Make ``fences`` the whole set of ``driver_id``'s own fences (None: the shared
+        ones): new ones added, changed ones replaced, missing ones removed."""
+        wanted = {f.key: f for f in fences}
+        for key in self.keys_of(driver_id) - wanted.keys():
+            self.remove(key)
+        for key, fence in wanted.items():
+            if fence.driver_id != driver_id:
+                raise ValueError(f"fence {key} belongs to driver {fence.driver_id}")
+            if self._fences.get(key) != fence:
+                self.put(fence)
 
     def inside(self, driver_id: int) -> set[str]:
         """The keys of the fences ``driver_id`` is inside now."""

@@ -1,9 +1,9 @@
 """Fan-out of current positions to dispatchers and customers, through the broker.
 
 :class:`LocationFanOut` implements :class:`backend.locations.port.PositionFanOut`. The
-pipeline calls :meth:`LocationFanOut.position` after storing each driver's new current
-position; nothing here waits on a socket or a database query, so the pipeline never slows
-down for a subscriber.
+pipeline calls :meth:`LocationFanOut.position` with each driver's new current position as
+soon as it is cleaned (its history commit follows); nothing here waits on a socket or a
+database query, so the pipeline never slows down for a subscriber.
 
 Dispatchers: positions are coalesced per organisation and published every
 ``flush_interval_s`` (≤ 100 ms) as one frame on :func:`shared.channels.fleet_positions_channel`
@@ -130,7 +130,7 @@ class LocationFanOut:
     # -- the port --------------------------------------------------------------------------
 
     async def position(self, driver: DriverRef, fix: Fix) -> None:
-        """Take a driver's new current position (called by the pipeline after storing it)."""
+        """Take a driver's new current position (from the pipeline, before its commit)."""
         org_id, driver_id = driver.org_id, driver.driver_id
         self._pending.setdefault(org_id, {})[driver_id] = fix
         state = self._drivers.get(driver_id)

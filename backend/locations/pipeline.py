@@ -1,4 +1,4 @@
-"""The location pipeline: clean → current position and fan-out → history (durable).
+"""The location pipeline: clean → geofences, current position and fan-out → history (durable).
 
 Every ingest path (app HTTP and WebSocket, OsmAnd, OwnTracks, Overland, the simulator)
 calls :meth:`Pipeline.ingest`; it returns only once the accepted fixes are committed, and
@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.config import Settings
+from backend.geofencing.live import LiveGeofences
+from backend.geofencing.route_fences import FenceRadii
 from backend.locations.cleaning import CleaningConfig, clean
 from backend.locations.current import CurrentPositions, Position
 from backend.locations.fix import DriverRef, Fix, IngestResult
@@ -65,6 +67,7 @@ class Pipeline:
         metrics: Counters | None = None,
         fanout: PositionFanOut | None = None,
         shared: RedisPositions | None = None,
+        geofences: LiveGeofences | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine = engine
@@ -76,6 +79,8 @@ class Pipeline:
         self.fanout = fanout
         # Current positions shared by every worker (REDIS_URL); None: this process only.
         self.shared = shared
+        # Route fences and zones checked against every new fix; None: no geofencing.
+        self.geofences = geofences
         self._clock = clock
         self._retention: asyncio.Task[None] | None = None
 
@@ -84,6 +89,8 @@ class Pipeline:
         self.writer.start()
         if self.shared is not None:
             self.shared.start()
+        if self.geofences is not None:
+            await self.geofences.start()
         for driver, fix in await latest_per_driver(self.engine):
             self.current.update(driver, fix)
             self.current.remember(driver.driver_id, [fix.recorded_at])
@@ -96,6 +103,8 @@ class Pipeline:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._retention
         await self.writer.close()
+        if self.geofences is not None:
+            await self.geofences.close()
         if self.shared is not None:
             await self.shared.close()
 
@@ -123,6 +132,10 @@ class Pipeline:
             times = [f.recorded_at for f in accepted]
             # Reserved before the awaits, so a concurrent retry of this batch is a duplicate.
             self.current.remember(driver_id, times)
+            if self.geofences is not None:
+                fresh = [a.fix for a in cleaned.accepted if not a.history_only]
+                if fresh:
+                    self.geofences.check(driver_id, fresh)
             newest = cleaned.newest
             if newest is not None and self.current.update(driver, newest.fix):
                 if self.shared is not None:
@@ -193,4 +206,18 @@ def build_pipeline(
     store = create_store(settings.resolved_database_url, engine)
     writer = GroupCommitWriter(store, metrics, linger_s=config.commit_linger_s)
     shared = RedisPositions(settings.redis_url) if settings.redis_url else None
-    return Pipeline(engine, writer, config=config, metrics=metrics, fanout=fanout, shared=shared)
+    radii = FenceRadii(
+        arrival_m=settings.geofence_arrival_m,
+        nearby_m=settings.geofence_nearby_m,
+        dwell_s=settings.geofence_dwell_s,
+    )
+    geofences = LiveGeofences(engine, radii, metrics=metrics)
+    return Pipeline(
+        engine,
+        writer,
+        config=config,
+        metrics=metrics,
+        fanout=fanout,
+        shared=shared,
+        geofences=geofences,
+    )

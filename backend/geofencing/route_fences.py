@@ -1,0 +1,81 @@
+"""The fences of a driver's route: an arrival circle around every unfinished stop and a
+wider "nearby" circle around every unfinished drop-off (the customer's "arriving" alert).
+
+Pure code: :func:`route_fences` builds them from the stops; loading the stops is
+:mod:`backend.geofencing.route_stops`.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from backend.geofencing.engine import Fence
+from backend.geofencing.shapes import Circle
+from shared.enums import StopKind
+from shared.geo import Point
+
+Purpose = Literal["arrival", "nearby"]
+
+
+@dataclass(frozen=True, slots=True)
+class FenceRadii:
+    arrival_m: float = 150.0
+    nearby_m: float = 500.0
+    dwell_s: float = 60.0  # at a stop this long: "at stop"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.arrival_m < self.nearby_m:
+            raise ValueError("the nearby radius must be wider than the arrival radius (> 0)")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenStop:
+    """An unfinished stop of a driver's route today."""
+
+    stop_id: int
+    order_id: int
+    kind: StopKind
+    lat: float
+    lng: float
+    arrival_m: float | None = None  # this stop's own radius; None: the default
+
+
+def stop_key(stop_id: int, purpose: Purpose) -> str:
+    return f"stop:{stop_id}:{purpose}"
+
+
+def parse_stop_key(key: str) -> tuple[int, Purpose] | None:
+    """``(stop_id, purpose)`` of a key made by :func:`stop_key`, else None."""
+    parts = key.split(":")
+    if len(parts) != 3 or parts[0] != "stop" or not parts[1].isdigit():
+        return None
+    if parts[2] == "arrival":
+        return int(parts[1]), "arrival"
+    if parts[2] == "nearby":
+        return int(parts[1]), "nearby"
+    return None
+
+
+def route_fences(driver_id: int, stops: Iterable[OpenStop], radii: FenceRadii) -> list[Fence]:
+    fences: list[Fence] = []
+    for stop in stops:
+        at = Point(stop.lat, stop.lng)
+        arrival = stop.arrival_m or radii.arrival_m
+        fences.append(
+            Fence(
+                stop_key(stop.stop_id, "arrival"),
+                Circle(at, arrival),
+                driver_id=driver_id,
+                dwell_s=radii.dwell_s,
+            )
+        )
+        if stop.kind is StopKind.DROPOFF:
+            fences.append(
+                Fence(
+                    stop_key(stop.stop_id, "nearby"),
+                    Circle(at, max(radii.nearby_m, 2 * arrival)),
+                    driver_id=driver_id,
+                    dwell_s=radii.dwell_s,
+                )
+            )
+    return fences
