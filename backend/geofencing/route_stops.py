@@ -36,6 +36,7 @@ async def load_open_stops(
                     col(Stop.kind),
                     col(Stop.lat),
                     col(Stop.lng),
+                    col(Stop.arrival_radius_m),
                     col(Stop.actual_departure_at),
                     col(Order.status),
                 )
@@ -48,11 +49,14 @@ async def load_open_stops(
                 )
                 .order_by(col(Route.id), col(Stop.sequence))
             )
-            for driver_id, stop_id, order_id, kind, lat, lng, departed, status in rows.all():
+            for row in rows.all():
+                driver_id, stop_id, order_id, kind, lat, lng, radius, departed, status = row
                 route_stop = visibility.RouteStop(
                     order_id, StopKind(kind), OrderStatus(status), departed is not None
                 )
                 if driver_id is None or stop_id is None or visibility.stop_finished(route_stop):
                     continue
-                out[driver_id].append(OpenStop(stop_id, order_id, StopKind(kind), lat, lng))
+                out[driver_id].append(
+                    OpenStop(stop_id, order_id, StopKind(kind), lat, lng, arrival_m=radius)
+                )
     return out

@@ -26,6 +26,7 @@ class Stop(SQLModel, table=True):
     window_start: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     window_end: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     service_time_s: int = 120
+    arrival_radius_m: float | None = None  # None: the server's default arrival fence
     route_id: int | None = Field(default=None, foreign_key="routes.id", index=True)
     sequence: int | None = None
     planned_arrival_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

@@ -40,6 +40,7 @@ def _stop(org_id: int, order_id: int, kind: StopKind, data: StopIn) -> Stop:
         window_start=window.start if window else None,
         window_end=window.end if window else None,
         service_time_s=data.service_time_s,
+        arrival_radius_m=data.arrival_radius_m,
     )
 
 
@@ -117,7 +118,15 @@ async def update_order(
         if existing is None:
             session.add(fresh)
         else:
-            for attr in ("address", "lat", "lng", "window_start", "window_end", "service_time_s"):
+            for attr in (
+                "address",
+                "lat",
+                "lng",
+                "window_start",
+                "window_end",
+                "service_time_s",
+                "arrival_radius_m",
+            ):
                 setattr(existing, attr, getattr(fresh, attr))
             session.add(existing)
     order.updated_at = utcnow()

@@ -24,6 +24,13 @@ class StopIn(StrictModel):
     lng: Longitude
     time_window: TimeWindow | None = None
     service_time_s: int = Field(default=120, ge=0, le=8 * 3600)
+    arrival_radius_m: float | None = Field(
+        default=None,
+        ge=10,
+        le=2000,
+        description="how close the driver must be to count as arrived here (metres); "
+        "empty: the server's default (LASTMILE_GEOFENCE_ARRIVAL_M)",
+    )
 
 
 class StopOut(OutModel):
@@ -36,6 +43,7 @@ class StopOut(OutModel):
     window_start: datetime | None
     window_end: datetime | None
     service_time_s: int
+    arrival_radius_m: float | None = None  # None: the server's default arrival radius
     route_id: int | None
     sequence: int | None
     planned_arrival_at: datetime | None

@@ -186,3 +186,21 @@ async def test_a_deleted_orders_id_never_names_another_order(org: Org, stranger:
     assert (await org.dispatcher.delete(f"/api/v1/orders/{doomed['id']}")).status_code == 204
     newcomer = await create_order(stranger.dispatcher)
     assert newcomer["id"] > doomed["id"]
+
+
+async def test_a_stop_may_have_its_own_arrival_radius(org: Org) -> None:
+    default = await create_order(org.dispatcher)
+    assert default["stops"][0]["arrival_radius_m"] is None  # the server's default applies
+    payload = order_payload()
+    payload["dropoff"]["arrival_radius_m"] = 60  # a narrow street: arrive at the door
+    order = await create_order(org.dispatcher, dropoff=payload["dropoff"])
+    assert order["stops"][0]["arrival_radius_m"] == 60
+    wider = {**payload["dropoff"], "arrival_radius_m": 400}  # a campus
+    edited = await org.dispatcher.patch(f"/api/v1/orders/{order['id']}", json={"dropoff": wider})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["stops"][0]["arrival_radius_m"] == 400
+    for bad in (0, 5, 5_000, "near"):
+        wrong = {**payload["dropoff"], "arrival_radius_m": bad}
+        answer = await org.dispatcher.post("/api/v1/orders", json=order_payload(dropoff=wrong))
+        assert answer.status_code == 422, bad
+        assert "arrival_radius_m" in answer.text

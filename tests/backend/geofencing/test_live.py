@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db import create_engine, session_scope
 from backend.geofencing.route_fences import stop_key
+from backend.geofencing.shapes import Circle
 from backend.locations.fix import DriverRef, Fix
 from backend.locations.pipeline import Pipeline, build_pipeline
 from backend.migrate import upgrade
@@ -141,3 +142,19 @@ def test_the_nearby_fence_must_be_wider_than_the_arrival_fence(tmp_path: object)
     with pytest.raises(ValidationError, match="GEOFENCE_NEARBY_M must be wider"):
         make_settings(tmp_path, geofence_arrival_m=300, geofence_nearby_m=200)  # type: ignore[arg-type]
     assert math.isclose(make_settings(tmp_path).geofence_nearby_m, 500)  # type: ignore[arg-type]
+
+
+async def test_a_stop_with_its_own_radius_gets_that_arrival_fence(world: World) -> None:
+    async with session_scope(world.db) as session:
+        stop = await session.get(Stop, world.dropoff_stop)
+        assert stop is not None
+        stop.arrival_radius_m = 40.0
+    assert world.pipeline.geofences is not None
+    await world.pipeline.geofences.refresh([world.driver.driver_id])
+    engine = world.pipeline.geofences.engine
+    fence = engine.get(stop_key(world.dropoff_stop, "arrival"))
+    assert fence is not None
+    assert fence.shape == Circle(CUSTOMER, 40.0)
+    pickup = engine.get(stop_key(world.pickup_stop, "arrival"))
+    assert pickup is not None
+    assert pickup.shape == Circle(DEPOT, 150.0)  # the default
