@@ -22,6 +22,8 @@ from backend.geofencing.grid import Grid
 from backend.geofencing.shapes import Shape, size_m
 from backend.locations.fix import Fix
 
+_NEVER = float("-inf")
+
 
 class Transition(StrEnum):
     ENTER = "enter"
@@ -136,7 +138,7 @@ class GeofenceEngine:
         events: list[FenceEvent] = []
         ordered = fixes if _in_order(fixes) else sorted(fixes, key=lambda f: f.recorded_at)
         for fix in ordered:
-            if fix.recorded_at <= self._newest.get(driver_id, float("-inf")):
+            if fix.recorded_at <= self._newest.get(driver_id, _NEVER):
                 continue
             self._newest[driver_id] = fix.recorded_at
             self._check_one(driver_id, fix, events)

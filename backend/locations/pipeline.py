@@ -132,10 +132,11 @@ class Pipeline:
             times = [f.recorded_at for f in accepted]
             # Reserved before the awaits, so a concurrent retry of this batch is a duplicate.
             self.current.remember(driver_id, times)
-            if self.geofences is not None:
-                fresh = [a.fix for a in cleaned.accepted if not a.history_only]
-                if fresh:
-                    self.geofences.check(driver_id, fresh)
+            if self.geofences is not None and len(accepted) > history_only:
+                fresh = accepted
+                if history_only:  # a late replay must not move anyone through a fence
+                    fresh = [a.fix for a in cleaned.accepted if not a.history_only]
+                self.geofences.check(driver_id, fresh)
             newest = cleaned.newest
             if newest is not None and self.current.update(driver, newest.fix):
                 if self.shared is not None:
