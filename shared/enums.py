@@ -57,3 +57,16 @@ class EventKind(StrEnum):
     STATUS_CHANGED = "status_changed"
     ROUTED = "routed"
     TRACKING_LINK_CREATED = "tracking_link_created"
+    # Seen by geofencing, not confirmed by anyone: the event carries the fix that caused it.
+    ARRIVED = "arrived"  # stayed inside the stop's arrival fence: "at stop"
+    DEPARTED = "departed"  # left the stop's arrival fence
+    LEFT_WITHOUT_PROOF = "left_without_proof"  # left a drop-off not delivered nor failed
+    LATE_RISK = "late_risk"  # the ETA passed the stop's window end
+    ETA_CHANGED = "eta_changed"
+
+
+class DriverEventKind(StrEnum):
+    OFF_ROUTE = "off_route"  # farther than the threshold from the planned route too long
+    BACK_ON_ROUTE = "back_on_route"
+    ZONE_ENTERED = "zone_entered"
+    ZONE_EXITED = "zone_exited"

@@ -4,6 +4,7 @@ from backend.models.barcode import Barcode
 from backend.models.depot import Depot
 from backend.models.device import Device
 from backend.models.driver import Driver
+from backend.models.driver_event import DriverEvent
 from backend.models.location_fix import LocationFix
 from backend.models.order import Order
 from backend.models.order_event import OrderEvent
@@ -19,6 +20,7 @@ __all__ = [
     "Depot",
     "Device",
     "Driver",
+    "DriverEvent",
     "LocationFix",
     "Order",
     "OrderEvent",
