@@ -2,10 +2,11 @@
 
 A fix counts its accuracy: it is *in* a fence when its whole uncertainty circle is
 (signed distance + accuracy ≤ 0), and *out* only when the circle is wholly beyond the
-fence's hysteresis band (signed distance - accuracy > band). Anything between changes
-nothing, so a driver parked at the border with jittering GPS fires one enter, not
-enter/exit/enter. The accuracy term is capped at half the fence's size: a 60 m fix can
-still arrive inside a 150 m circle.
+fence's hysteresis band (signed distance - accuracy > band), for two fixes in a row (one
+GPS jump of a few hundred metres happens). Anything between changes nothing, so a driver
+parked at the border with jittering GPS fires one enter, not enter/exit/enter. The
+accuracy term is capped at half the fence's size: a 60 m fix can still arrive inside a
+150 m circle.
 
 Checked per fix: the fences of the fix's grid cell (:mod:`backend.geofencing.grid`) that
 concern this driver (their own stops, plus fences for everyone: depots, zones), and the
@@ -23,6 +24,7 @@ from backend.geofencing.shapes import Shape, size_m
 from backend.locations.fix import Fix
 
 _NEVER = float("-inf")
+EXIT_FIXES = 2  # consecutive fixes beyond a fence's band before it is left
 
 
 class Transition(StrEnum):
@@ -65,6 +67,7 @@ class FenceEvent:
 class _Inside:
     since: float  # recorded_at of the fix that entered
     dwelled: bool = False
+    beyond: int = 0  # consecutive fixes beyond the band so far
 
 
 class GeofenceEngine:
@@ -171,14 +174,20 @@ class GeofenceEngine:
                     events.append(FenceEvent(driver_id, fence, Transition.ENTER, fix))
                     if fence.dwell_s == 0:
                         events.append(FenceEvent(driver_id, fence, Transition.DWELL, fix))
-            elif fence.shape.beyond(fix.lat, fix.lng, uncertainty + fence.hysteresis_m):
+                continue
+            if fence.shape.beyond(fix.lat, fix.lng, uncertainty + fence.hysteresis_m):
+                state.beyond += 1
+                if state.beyond < EXIT_FIXES:
+                    continue  # one GPS jump is not a departure
                 assert inside is not None
                 del inside[key]
                 if not inside:
                     del self._inside[driver_id]
                     inside = None
                 events.append(FenceEvent(driver_id, fence, Transition.EXIT, fix))
-            elif not state.dwelled and fix.recorded_at - state.since >= fence.dwell_s:
+                continue
+            state.beyond = 0
+            if not state.dwelled and fix.recorded_at - state.since >= fence.dwell_s:
                 state.dwelled = True
                 events.append(FenceEvent(driver_id, fence, Transition.DWELL, fix))
 

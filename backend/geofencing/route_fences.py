@@ -11,7 +11,7 @@ from typing import Literal
 
 from backend.geofencing.engine import Fence
 from backend.geofencing.shapes import Circle
-from shared.enums import StopKind
+from shared.enums import OrderStatus, StopKind
 from shared.geo import Point
 
 Purpose = Literal["arrival", "nearby"]
@@ -30,7 +30,8 @@ class FenceRadii:
 
 @dataclass(frozen=True, slots=True)
 class OpenStop:
-    """An unfinished stop of a driver's route today."""
+    """An unfinished stop of a driver's route today, as fences, automatic status and ETAs
+    need it. Times are epoch seconds."""
 
     stop_id: int
     order_id: int
@@ -38,6 +39,13 @@ class OpenStop:
     lat: float
     lng: float
     arrival_m: float | None = None  # this stop's own radius; None: the default
+    order_status: OrderStatus | None = None
+    status_at: float | None = None  # when the order last changed (a hand confirmation)
+    route_id: int | None = None
+    service_s: float = 120.0
+    window_start: float | None = None
+    window_end: float | None = None
+    arrived_at: float | None = None  # seen arriving (geofencing) or confirmed there
 
 
 def stop_key(stop_id: int, purpose: Purpose) -> str:

@@ -53,6 +53,7 @@ class MotionConfig:
     brief_stop_s: tuple[float, float] = (4.0, 35.0)
     brief_stop_budget: float = 0.25  # fraction of a leg's expected time
     stop_clearance_m: float = 25.0  # no brief stop this close to either end of a leg
+    brief_stop_spacing_m: float = 50.0  # nor this close to the previous brief stop
     service_time_noise: float = 0.2  # dwell = service x (1 ± this)
 
     def __post_init__(self) -> None:
@@ -111,6 +112,45 @@ class Polyline:
             if self.cumulative_m[j + 1] > self.cumulative_m[j]:
                 return bearing_deg(self.points[j], self.points[j + 1])
         return 0.0
+
+
+def anchor_boundaries_m(
+    polyline: Polyline, bounds: FloatArray, leg_ends: Sequence[Point]
+) -> FloatArray:
+    """``bounds`` moved to where the path actually passes each leg's end point.
+
+    Scaled leg distances drift along a long day (each engine measures roads its own way):
+    thirty legs in, a "stop" could land 150 m from its address. Each boundary is put at
+    the path point nearest to the leg's end, searched forward from the previous boundary
+    over at most twice the leg's scaled length (plus 100 m), so a road driven twice is
+    matched on the right pass.
+    """
+    if len(leg_ends) != len(bounds) - 1 or len(polyline.points) < 2:
+        return bounds
+    lat0 = math.radians(polyline.points[0].lat)
+    xs = np.array([p.lng for p in polyline.points]) * math.cos(lat0) * 111_195.0
+    ys = np.array([p.lat for p in polyline.points]) * 111_195.0
+    cum = polyline.cumulative_m
+    out = bounds.copy()
+    for k in range(1, len(bounds) - 1):
+        start, span = out[k - 1], 2.0 * (bounds[k] - bounds[k - 1]) + 100.0
+        lo = max(int(np.searchsorted(cum, start, side="right")) - 1, 0)
+        hi = min(int(np.searchsorted(cum, start + span, side="right")), len(xs) - 1)
+        if hi <= lo:
+            continue
+        ax, ay, bx, by = xs[lo:hi], ys[lo:hi], xs[lo + 1 : hi + 1], ys[lo + 1 : hi + 1]
+        px = leg_ends[k - 1].lng * math.cos(lat0) * 111_195.0
+        py = leg_ends[k - 1].lat * 111_195.0
+        dx, dy = bx - ax, by - ay
+        length2 = dx * dx + dy * dy
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f = np.where(length2 > 0, ((px - ax) * dx + (py - ay) * dy) / length2, 0.0)
+        f = np.clip(f, 0.0, 1.0)
+        gap = np.hypot(ax + f * dx - px, ay + f * dy - py)
+        best = int(np.argmin(gap))
+        at = float(cum[lo + best] + f[best] * (cum[lo + best + 1] - cum[lo + best]))
+        out[k] = min(max(at, start), polyline.length_m)
+    return out
 
 
 def leg_boundaries_m(polyline: Polyline, leg_distances_m: Sequence[float]) -> FloatArray:
@@ -252,6 +292,8 @@ def _brief_stops(
         pause = float(rng.uniform(*config.brief_stop_s))
         if pause > budget:
             continue
+        if stops and at_m - stops[-1][0] < config.brief_stop_spacing_m:
+            continue  # one wait per crossing, not one per vertex of a tight bend
         budget -= pause
         stops.append((float(at_m), pause))
     return stops
@@ -265,8 +307,14 @@ def simulate_motion(
     rng: np.random.Generator,
     start_at: datetime,
     config: MotionConfig | None = None,
+    ready_s: Sequence[float | None] | None = None,
+    leg_ends: Sequence[Point] | None = None,
 ) -> Trajectory:
     """Drive the route: one leg per stop, each ending with a dwell of its service time.
+
+    ``ready_s`` (seconds after ``start_at``, one per stop, None: any time): a driver who
+    arrives before a stop's time window opens waits for it, then serves. ``leg_ends`` (the
+    waypoints after the start): each stop is served where the path passes it.
 
     ``geometry`` is the engine's road path from the start to the last stop;
     ``leg_distances_m`` / ``leg_durations_s`` / ``service_times_s`` have one entry per leg
@@ -277,8 +325,12 @@ def simulate_motion(
         raise ValueError("start_at must be timezone-aware")
     if not len(leg_distances_m) == len(leg_durations_s) == len(service_times_s):
         raise ValueError("need one distance, duration and service time per leg")
+    if ready_s is not None and len(ready_s) != len(service_times_s):
+        raise ValueError("need one ready time (or None) per leg")
     polyline = Polyline.of(geometry)
     bounds = leg_boundaries_m(polyline, leg_distances_m)
+    if leg_ends is not None:
+        bounds = anchor_boundaries_m(polyline, bounds, leg_ends)
     junctions = _junction_distances_m(polyline, cfg.turn_threshold_deg)
     factor = _SpeedFactor(rng, cfg)
 
@@ -320,6 +372,10 @@ def simulate_motion(
                     record()
         s = end_m  # guards against float drift; the vehicle is at the stop
         arrived = t
+        ready = ready_s[leg] if ready_s is not None else None
+        if ready is not None and ready > t:
+            t = ready  # early: wait for the window to open
+            record()
         noise = cfg.service_time_noise
         dwell_factor = 1.0 + float(np.clip(rng.normal(0.0, noise / 2.0), -noise, noise))
         t += max(float(service_times_s[leg]), 0.0) * dwell_factor

@@ -39,6 +39,7 @@ class RouteSource(Protocol):
 class PlannedStop(NamedTuple):
     point: Point
     service_time_s: float
+    not_before: datetime | None = None  # its time window opens then: an early driver waits
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,18 @@ class DriverPlan:
     def waypoints(self) -> list[Point]:
         tail = [self.end] if self.end is not None else []
         return [self.start, *(s.point for s in self.stops), *tail]
+
+    @property
+    def ready_s(self) -> list[float | None]:
+        """When each leg's stop may be served, in seconds after ``start_at``."""
+        tail: list[float | None] = [None] if self.end is not None else []
+        return [
+            *(
+                (s.not_before - self.start_at).total_seconds() if s.not_before else None
+                for s in self.stops
+            ),
+            *tail,
+        ]
 
     @property
     def service_times_s(self) -> list[float]:
@@ -101,6 +114,8 @@ def build_run(plan: DriverPlan, route: Route, config: SimulationConfig) -> Drive
         motion_rng,
         plan.start_at,
         config.motion,
+        plan.ready_s,
+        plan.waypoints[1:],
     )
     return DriverRun(plan, route, trajectory, sample_fixes(trajectory, gps_rng, config.gps))
 

@@ -41,7 +41,7 @@ def test_driving_in_and_out_fires_enter_then_exit_once() -> None:
     events = engine.check(7, track)
     assert [(e.transition, e.fix.recorded_at) for e in events] == [
         (Transition.ENTER, 3),  # 100 m: inside with its 5 m accuracy
-        (Transition.EXIT, 6),  # 300 m: beyond 150 m + the 30 m band
+        (Transition.EXIT, 7),  # the second fix beyond 150 m + the 30 m band
     ]
     assert all(e.fence.key == "stop:1:arrival" for e in events)
 
@@ -66,7 +66,18 @@ def test_leaving_needs_the_whole_uncertainty_beyond_the_band() -> None:
     assert transitions(engine, [fix(north_of(50), 1)]) == ["enter"]
     assert transitions(engine, [fix(north_of(170), 2)]) == []  # inside the 30 m band
     assert transitions(engine, [fix(north_of(200), 3, accuracy=40)]) == []  # 200 - 40 < 180
-    assert transitions(engine, [fix(north_of(200), 4, accuracy=10)]) == ["exit"]
+    assert transitions(engine, [fix(north_of(200), 4, accuracy=10)]) == []  # one fix beyond
+    assert transitions(engine, [fix(north_of(210), 5, accuracy=10)]) == ["exit"]
+
+
+def test_one_gps_jump_out_and_back_is_not_an_exit() -> None:
+    engine = GeofenceEngine()
+    engine.put(stop_fence(dwell_s=60))
+    track = [fix(north_of(10), t) for t in range(0, 40, 5)]
+    track.append(fix(north_of(400), 40))  # an outlier, 400 m off
+    track += [fix(north_of(10), t) for t in range(45, 90, 5)]
+    assert transitions(engine, track) == ["enter", "dwell"]  # the dwell timer kept running
+    assert engine.inside(7) == {"stop:1:arrival"}
 
 
 @settings(max_examples=60, deadline=None)
@@ -94,7 +105,7 @@ def test_dwell_fires_once_after_the_driver_stayed_long_enough() -> None:
     assert transitions(engine, [fix(north_of(35), 130), fix(north_of(32), 159)]) == []
     assert transitions(engine, [fix(north_of(31), 160)]) == ["dwell"]
     assert transitions(engine, [fix(north_of(30), 400)]) == []
-    assert transitions(engine, [fix(north_of(900), 410)]) == ["exit"]
+    assert transitions(engine, [fix(north_of(900), 410), fix(north_of(950), 415)]) == ["exit"]
     # Back again: a new visit, a new enter and a new dwell.
     assert transitions(engine, [fix(north_of(20), 500), fix(north_of(20), 560)]) == [
         "enter",
@@ -126,10 +137,11 @@ def test_a_late_replay_moves_nobody() -> None:
 def test_a_batch_out_of_order_is_checked_in_time_order() -> None:
     engine = GeofenceEngine()
     engine.put(stop_fence())
-    batch = [fix(north_of(900), 3), fix(north_of(0), 2), fix(north_of(900), 1)]
+    batch = [fix(north_of(900), 4), fix(north_of(0), 2), fix(north_of(900), 1)]
+    batch.append(fix(north_of(900), 3))
     assert [(e.transition, e.fix.recorded_at) for e in engine.check(7, batch)] == [
         (Transition.ENTER, 2),
-        (Transition.EXIT, 3),
+        (Transition.EXIT, 4),
     ]
 
 

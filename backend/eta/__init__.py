@@ -1,0 +1,1 @@
+"""Estimated arrival times for every remaining stop of every active route."""

@@ -1,0 +1,120 @@
+"""One driver's ETAs over the day: when to recompute, what to publish, what is late.
+
+Pure and clock-free (times are the fixes' epoch seconds), so the live service and
+``bench/eta.py`` drive the very same logic. The caller routes :meth:`RouteEtas.waypoints`
+with the routing port and hands the legs to :meth:`RouteEtas.update`.
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from backend.eta.estimate import StopEta, StopPlan, estimate
+from backend.eta.pace import Overrun, Pace
+from backend.locations.fix import Fix
+from shared.geo import Point, haversine_m
+
+
+@dataclass(frozen=True, slots=True)
+class EtaConfig:
+    refresh_moved_m: float = 150.0  # a fix this far from the last computation: recompute
+    refresh_every_s: float = 30.0  # and at least this often
+    publish_change_s: float = 60.0  # publish a stop's ETA when it moved at least this much
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedStop:
+    """A remaining stop: where it is and what the ETA needs of it."""
+
+    point: Point
+    plan: StopPlan
+
+
+@dataclass(frozen=True, slots=True)
+class EtaUpdate:
+    etas: list[StopEta]  # every remaining stop, in order
+    changed: list[StopEta]  # those to publish (moved ≥ publish_change_s, or new)
+    late: list[StopEta]  # newly at risk of missing their window
+
+
+@dataclass(slots=True)
+class _Leg:
+    stop_id: int
+    started_at: float
+    expected_s: float
+
+
+@dataclass(slots=True)
+class RouteEtas:
+    config: EtaConfig = field(default_factory=EtaConfig)
+    pace: Pace = field(default_factory=Pace)
+    overrun: Overrun = field(default_factory=Overrun)
+    stops: list[RoutedStop] = field(default_factory=list)
+    _stops_changed: bool = True
+    _last_at: float = -math.inf
+    _last_point: Point | None = None
+    _published: dict[int, float] = field(default_factory=dict)  # stop -> eta published
+    _late: set[int] = field(default_factory=set)
+    _leg: _Leg | None = None
+
+    def set_stops(self, stops: Sequence[RoutedStop], now: float) -> None:
+        """The remaining stops in order (after a refresh from the database, an arrival, a
+        stop done), as known at ``now``. An arrival closes the leg for the pace; a stop
+        served and gone tells how long its service took."""
+        new = list(stops)
+        if new == self.stops:
+            return
+        remaining = {s.plan.stop_id for s in new}
+        for gone in self.stops:
+            plan = gone.plan
+            if plan.stop_id not in remaining and plan.arrived_at is not None:
+                start = max(plan.arrived_at, plan.window_start or plan.arrived_at)
+                self.overrun.observe(now - start, plan.service_s)
+        leg = self._leg
+        if leg is not None:
+            head = next((s for s in new if s.plan.stop_id == leg.stop_id), None)
+            if head is not None and head.plan.arrived_at is not None:
+                self.pace.observe(head.plan.arrived_at - leg.started_at, leg.expected_s)
+                self._leg = None
+            elif head is None:
+                self._leg = None  # done without an arrival seen: nothing learnt
+        self._published = {k: v for k, v in self._published.items() if k in remaining}
+        self.stops = new
+        self._stops_changed = True
+
+    def due(self, fix: Fix) -> bool:
+        """Whether ``fix`` warrants a recomputation."""
+        if not self.stops:
+            return False
+        if self._stops_changed or fix.recorded_at - self._last_at >= self.config.refresh_every_s:
+            return True
+        last = self._last_point
+        moved = haversine_m(last, Point(fix.lat, fix.lng)) if last is not None else math.inf
+        return moved >= self.config.refresh_moved_m
+
+    def waypoints(self, fix: Fix) -> list[Point]:
+        """What to route: the driver's position, then every remaining stop."""
+        return [Point(fix.lat, fix.lng), *(s.point for s in self.stops)]
+
+    def update(self, fix: Fix, legs_s: Sequence[float]) -> EtaUpdate:
+        """Recompute from ``fix`` with the routed ``legs_s`` (one per remaining stop)."""
+        now = fix.recorded_at
+        plans = [s.plan for s in self.stops]
+        head = plans[0]
+        if head.arrived_at is None and (self._leg is None or self._leg.stop_id != head.stop_id):
+            self._leg = _Leg(head.stop_id, now, legs_s[0])
+        etas = estimate(now, plans, legs_s, self.pace.value, self.overrun.value)
+        self._last_at, self._last_point = now, Point(fix.lat, fix.lng)
+        self._stops_changed = False
+        changed = []
+        for eta in etas:
+            old = self._published.get(eta.stop_id)
+            if old is None or abs(eta.eta - old) >= self.config.publish_change_s:
+                self._published[eta.stop_id] = eta.eta
+                changed.append(eta)
+        late = []
+        for eta, plan in zip(etas, plans, strict=True):
+            if plan.arrived_at is None and eta.late_by_s > 0 and eta.stop_id not in self._late:
+                self._late.add(eta.stop_id)
+                late.append(eta)
+        return EtaUpdate(etas, changed, late)
