@@ -1,5 +1,5 @@
 """Geofencing in the location pipeline: each active driver's route fences kept loaded, and
-every new fix checked against them (and against the shared fences).
+every new fix checked against them (and against their organisation's fences).
 
 :meth:`LiveGeofences.check` is called by the pipeline for each batch of new fixes; it is
 plain code on the event loop (no query per fix). A driver's fences are loaded when their
@@ -17,10 +17,10 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.geofencing.engine import FenceEvent, GeofenceEngine
+from backend.geofencing.engine import FenceEvent, GeofenceEngine, Scope
 from backend.geofencing.route_fences import FenceRadii, route_fences
 from backend.geofencing.route_stops import load_open_stops
-from backend.locations.fix import Fix
+from backend.locations.fix import DriverRef, Fix
 from backend.locations.metrics import Counters
 
 log = logging.getLogger(__name__)
@@ -67,12 +67,13 @@ class LiveGeofences:
                 await self._task
             self._task = None
 
-    def check(self, driver_id: int, fixes: Sequence[Fix]) -> list[FenceEvent]:
+    def check(self, driver: DriverRef, fixes: Sequence[Fix]) -> list[FenceEvent]:
         """The fence events of a driver's new fixes, handed to the sink too."""
+        driver_id = driver.driver_id
         if driver_id not in self._last_fix:
             self.route_changed(driver_id)
         self._last_fix[driver_id] = self._clock()
-        events = self.engine.check(driver_id, fixes)
+        events = self.engine.check(driver, fixes)
         if events:
             self.metrics.add_all(_counts(events))
             if self.sink is not None:
@@ -92,13 +93,15 @@ class LiveGeofences:
         """Load the route fences of ``driver_ids`` now."""
         stops = await load_open_stops(self._db, driver_ids)
         for driver_id, open_stops in stops.items():
-            self.engine.replace_scope(driver_id, route_fences(driver_id, open_stops, self.radii))
+            self.engine.replace_scope(
+                Scope.driver(driver_id), route_fences(driver_id, open_stops, self.radii)
+            )
 
     def _forget_idle(self) -> None:
         cutoff = self._clock() - IDLE_FORGET_S
         for driver_id in [d for d, at in self._last_fix.items() if at < cutoff]:
             del self._last_fix[driver_id]
-            self.engine.replace_scope(driver_id, [])
+            self.engine.replace_scope(Scope.driver(driver_id), [])
             self.engine.forget_driver(driver_id)
 
     async def _refresh_loop(self) -> None:

@@ -136,7 +136,7 @@ class Pipeline:
                 fresh = accepted
                 if history_only:  # a late replay must not move anyone through a fence
                     fresh = [a.fix for a in cleaned.accepted if not a.history_only]
-                self.geofences.check(driver_id, fresh)
+                self.geofences.check(driver, fresh)
             newest = cleaned.newest
             if newest is not None and self.current.update(driver, newest.fix):
                 if self.shared is not None:
