@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     geofence_dwell_s: float = Field(
         default=60.0, ge=0, description="inside a stop's fence this long: at the stop"
     )
+    geofence_depot_m: float = Field(
+        default=150.0, gt=0, le=5000, description="the radius of the fence around every depot"
+    )
     optimizer_engine: Literal["auto", "pyvrp", "ortools"] = Field(
         default="auto",
         description="route solver: auto picks PyVRP unless skills, breaks or soft windows "

@@ -1,6 +1,6 @@
 """Database engine and sessions. Only ``get_session`` commits."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -52,3 +52,18 @@ def after_commit(session: AsyncSession, channel: str, message: bytes) -> None:
 def pending_messages(session: AsyncSession) -> list[tuple[str, bytes]]:
     messages: list[tuple[str, bytes]] = session.info.pop(_PENDING, [])
     return messages
+
+
+_ACTIONS = "lastmile.after_commit_actions"
+
+
+def after_commit_do(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
+    """Queue ``action`` to await once this session's transaction has committed (e.g. have
+    the live geofences reload what was just written), before the response is sent. It
+    must not raise: the write is committed whatever it does."""
+    session.info.setdefault(_ACTIONS, []).append(action)
+
+
+def pending_actions(session: AsyncSession) -> list[Callable[[], Awaitable[None]]]:
+    actions: list[Callable[[], Awaitable[None]]] = session.info.pop(_ACTIONS, [])
+    return actions

@@ -12,7 +12,7 @@ from backend.auth import tokens
 from backend.auth.principal import Principal
 from backend.auth.service import user_for_token
 from backend.config import Settings
-from backend.db import pending_messages, session_scope
+from backend.db import pending_actions, pending_messages, session_scope
 from backend.errors import ForbiddenError, UnauthorizedError
 from backend.models import Driver
 from backend.state import AppState
@@ -38,12 +38,15 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
     """One session per request: committed when the handler succeeds, rolled back otherwise.
 
     Messages queued with :func:`backend.db.after_commit` are published only once the
-    commit has succeeded, so no live view ever shows something that was rolled back.
+    commit has succeeded, so no live view ever shows something that was rolled back; then
+    the actions queued with :func:`backend.db.after_commit_do` run.
     """
     async with session_scope(state.engine) as session:
         yield session
     for channel, message in pending_messages(session):
         await state.broker.publish(channel, message)
+    for action in pending_actions(session):
+        await action()
 
 
 # "function" scope: commit before the response is sent, so a client that got a 2xx can

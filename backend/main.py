@@ -15,6 +15,7 @@ from backend.auth.router import router as auth_router
 from backend.config import Settings
 from backend.db import create_engine
 from backend.fleet.depots import router as depots_router
+from backend.fleet.driver_events import router as driver_events_router
 from backend.fleet.drivers import router as drivers_router
 from backend.fleet.routes import router as routes_router
 from backend.fleet.vehicles import router as vehicles_router
@@ -45,6 +46,7 @@ from backend.state import AppState
 from backend.tiles import router as tiles
 from backend.tracking_links.router import router as track_router
 from backend.tracking_page import router as tracking_page
+from backend.zones.router import router as zones_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -61,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await upgrade(engine)
         broker = create_broker(settings)
         routing = await asyncio.to_thread(load_routing, settings)
-        locations = build_pipeline(settings, engine)
+        locations = build_pipeline(settings, engine, broker=broker)
         await locations.start()
         fanout = LocationFanOut(broker, engine)
         await fanout.start()
@@ -126,8 +128,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_router,
         orders_router,
         drivers_router,
+        driver_events_router,
         vehicles_router,
         depots_router,
+        zones_router,
         routes_router,
         routing_router,
         track_router,

@@ -3,8 +3,9 @@
     .venv/bin/python bench/geofence.py [--quick]
 
 500 routes of 10 stops spread over a 20 x 20 km city, each stop with an arrival fence
-(150 m) and a "nearby" fence (500 m): 10,000 fences, plus 20 shared zones (12-sided
-polygons, 800 m across). Then two loads through :class:`GeofenceEngine`, in batches of 10:
+(150 m) and a "nearby" fence (500 m): 10,000 fences, plus 20 zones of the drivers'
+organisation (12-sided polygons, 800 m across). Then two loads through
+:class:`GeofenceEngine`, in batches of 10:
 
 * *routes*: every driver drives its route stop to stop at 10 m/s, a fix a second with 5 m
   of noise: the realistic mix, most fixes near no fence;
@@ -28,11 +29,12 @@ import itertools
 
 from backend.geofencing.engine import Fence, GeofenceEngine
 from backend.geofencing.shapes import Circle, Polygon
-from backend.locations.fix import Fix
+from backend.locations.fix import DriverRef, Fix
 from shared.geo import Point
 
 CENTER = Point(43.7384, 7.4246)
 M_PER_DEG = 111_195.0
+ORG = 1
 
 
 def at(north: float, east: float) -> Point:
@@ -56,7 +58,7 @@ def city(rng: random.Random, routes: int) -> tuple[GeofenceEngine, dict[int, lis
             at(north + 400 * math.sin(a), east + 400 * math.cos(a))
             for a in (i * 2 * math.pi / 12 for i in range(12))
         )
-        engine.put(Fence(f"zone:{zone}", Polygon(ring)))
+        engine.put(Fence(f"zone:{zone}", Polygon(ring), org_id=ORG))
     return engine, stops
 
 
@@ -101,7 +103,7 @@ def run(engine: GeofenceEngine, tracks: dict[int, list[Fix]]) -> dict[str, float
     started = time.perf_counter()
     for driver, track in tracks.items():
         for i in range(0, len(track), 10):
-            events += len(engine.check(driver, track[i : i + 10]))
+            events += len(engine.check(DriverRef(ORG, driver), track[i : i + 10]))
         fixes += len(track)
     elapsed = time.perf_counter() - started
     evaluations = engine.evaluations - before
@@ -120,7 +122,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(7)
     engine, stops = city(rng, 500)
-    print(f"{len(engine):,} fences ({500 * 20:,} on 500 routes, 20 shared zones)")
+    print(f"{len(engine):,} fences ({500 * 20:,} on 500 routes, 20 zones)")
     limit = 1_000 if args.quick else 10_000
     routes = run(engine, along_routes(rng, stops, limit))
     print(f"routes: {routes}")

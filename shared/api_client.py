@@ -18,10 +18,10 @@ from typing import Any, Self
 import httpx
 from pydantic import TypeAdapter
 
-from shared.enums import DriverStatus, OrderStatus
+from shared.enums import DriverEventKind, DriverStatus, OrderStatus, ZoneKind
 from shared.schemas.auth import Me, TokenPair
 from shared.schemas.common import Page
-from shared.schemas.fleet import DriverOut, RouteOut, RouteUpdate, VehicleOut
+from shared.schemas.fleet import DriverEventOut, DriverOut, RouteOut, RouteUpdate, VehicleOut
 from shared.schemas.health import Health
 from shared.schemas.optimization import OptimizationCreate, OptimizationOut
 from shared.schemas.orders import (
@@ -32,6 +32,7 @@ from shared.schemas.orders import (
     TransitionRequest,
 )
 from shared.schemas.tracking import TrackingView
+from shared.schemas.zones import ZoneCreate, ZoneOut, ZoneUpdate
 
 API = "/api/v1"
 
@@ -218,6 +219,25 @@ class ApiClient:
         )
         return DriverOut.model_validate(response.json())
 
+    async def driver_events(
+        self,
+        driver_id: int,
+        *,
+        kind: list[DriverEventKind] | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[DriverEventOut]:
+        """A driver's events (zones entered and left...), newest first."""
+        data = await self._get(
+            f"{API}/drivers/{driver_id}/events",
+            {
+                "kind": [k.value for k in kind] if kind else None,
+                "limit": limit,
+                "offset": offset,
+            },
+        )
+        return Page[DriverEventOut].model_validate(data)
+
     async def list_vehicles(self, *, limit: int = 100, offset: int = 0) -> Page[VehicleOut]:
         data = await self._get(f"{API}/vehicles", {"limit": limit, "offset": offset})
         return Page[VehicleOut].model_validate(data)
@@ -248,6 +268,43 @@ class ApiClient:
             json=update.model_dump(mode="json", exclude_unset=True),
         )
         return RouteOut.model_validate(response.json())
+
+    # --- zones ----------------------------------------------------------------------
+    async def list_zones(
+        self,
+        *,
+        kind: ZoneKind | None = None,
+        active: bool | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Page[ZoneOut]:
+        data = await self._get(
+            f"{API}/zones",
+            {
+                "kind": kind.value if kind else None,
+                "active": active,
+                "limit": limit,
+                "offset": offset,
+            },
+        )
+        return Page[ZoneOut].model_validate(data)
+
+    async def create_zone(self, zone: ZoneCreate) -> ZoneOut:
+        """Draw a zone or corridor (admins); the geometry is checked before sending."""
+        return ZoneOut.model_validate(
+            await self._post(f"{API}/zones", zone.model_dump(mode="json"))
+        )
+
+    async def update_zone(self, zone_id: int, update: ZoneUpdate) -> ZoneOut:
+        response = await self._request(
+            "PATCH",
+            f"{API}/zones/{zone_id}",
+            json=update.model_dump(mode="json", exclude_unset=True),
+        )
+        return ZoneOut.model_validate(response.json())
+
+    async def delete_zone(self, zone_id: int) -> None:
+        await self._request("DELETE", f"{API}/zones/{zone_id}")
 
     # --- planning ---------------------------------------------------------------------
     async def start_optimization(self, request: OptimizationCreate) -> OptimizationOut:

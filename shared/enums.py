@@ -70,3 +70,12 @@ class DriverEventKind(StrEnum):
     BACK_ON_ROUTE = "back_on_route"
     ZONE_ENTERED = "zone_entered"
     ZONE_EXITED = "zone_exited"
+
+
+class ZoneKind(StrEnum):
+    """An area an admin draws: a polygon (``zone``, ``restricted``) or a ``corridor`` (every
+    place within half its width of a line)."""
+
+    ZONE = "zone"  # a delivery area, an old town: entering and leaving are logged
+    RESTRICTED = "restricted"  # drivers should not be there (low-emission area, no-go)
+    CORRIDOR = "corridor"

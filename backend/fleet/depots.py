@@ -3,9 +3,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from backend.crud import get_in_org, page
-from backend.deps import AdminUser, SessionDep, StaffUser
+from backend.deps import AdminUser, SessionDep, StaffUser, StateDep
 from backend.models import Depot
 from backend.responses import ERRORS
+from backend.zones.live_reload import reload_fences_after_commit
 from shared.schemas.common import Page
 from shared.schemas.fleet import DepotCreate, DepotOut
 
@@ -29,11 +30,14 @@ async def list_depots(
 
 
 @router.post("", response_model=DepotOut, status_code=201, responses=ERRORS(401, 403, 422))
-async def create_depot(body: DepotCreate, admin: AdminUser, session: SessionDep) -> Depot:
-    """Add a depot (where routes start and end)."""
+async def create_depot(
+    body: DepotCreate, admin: AdminUser, session: SessionDep, state: StateDep
+) -> Depot:
+    """Add a depot (where routes start and end; its drivers are geofenced around it)."""
     depot = Depot(org_id=admin.org_id, **body.model_dump())
     session.add(depot)
     await session.flush()
+    reload_fences_after_commit(session, state, admin.org_id)
     return depot
 
 

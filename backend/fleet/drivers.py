@@ -7,7 +7,7 @@ from sqlmodel import col, func, select
 from backend.crud import get_in_org, page, reference_in_org
 from backend.deps import AdminUser, DriverUser, SessionDep, StaffUser, StateDep
 from backend.errors import BadRequestError, ConflictError
-from backend.models import Device, Driver, LocationFix, Order, Route, User, Vehicle
+from backend.models import Device, Driver, DriverEvent, LocationFix, Order, Route, User, Vehicle
 from backend.responses import ERRORS
 from shared.enums import DriverStatus, Role
 from shared.lifecycle import TERMINAL
@@ -100,8 +100,8 @@ async def update_driver(
 async def delete_driver(
     driver_id: int, admin: AdminUser, session: SessionDep, state: StateDep
 ) -> None:
-    """Remove a driver who has no orders (open or past) and no routes. Their devices and
-    location history go with them."""
+    """Remove a driver who has no orders (open or past) and no routes. Their devices,
+    location history and driver events go with them."""
     driver = await get_in_org(session, Driver, driver_id, admin.org_id, label="driver")
     open_orders, past_orders = (
         await session.exec(
@@ -131,6 +131,7 @@ async def delete_driver(
     ).all()
     await session.exec(sa_delete(Device).where(col(Device.driver_id) == driver_id))
     await session.exec(sa_delete(LocationFix).where(col(LocationFix.driver_id) == driver_id))
+    await session.exec(sa_delete(DriverEvent).where(col(DriverEvent.driver_id) == driver_id))
     await session.delete(driver)
     await session.flush()
     for identifier in identifiers:

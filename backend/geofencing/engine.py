@@ -8,23 +8,27 @@ parked at the border with jittering GPS fires one enter, not enter/exit/enter. T
 accuracy term is capped at half the fence's size: a 60 m fix can still arrive inside a
 150 m circle.
 
-Checked per fix: the fences of the fix's grid cell (:mod:`backend.geofencing.grid`) that
-concern this driver (their own stops, plus fences for everyone: depots, zones), and the
-fences the driver is inside now (to see the exit). Fixes older than the driver's newest
-checked fix are skipped: a late replay must not move anyone.
+Every fence concerns one :class:`Scope`: one driver (the stops of their route) or every
+driver of one organisation (its depots and zones); there is no fence for everyone, so no
+organisation's zone is ever checked against another's drivers. Checked per fix: the
+fences of the fix's grid cell (:mod:`backend.geofencing.grid`) in the driver's scope and
+in their organisation's, and the fences the driver is inside now (to see the exit). Fixes
+older than the driver's newest checked fix are skipped: a late replay must not move anyone.
 """
 
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal, NamedTuple
 
 from backend.geofencing.grid import Grid
 from backend.geofencing.shapes import Shape, size_m
-from backend.locations.fix import Fix
+from backend.locations.fix import DriverRef, Fix
 
 _NEVER = float("-inf")
 EXIT_FIXES = 2  # consecutive fixes beyond a fence's band before it is left
+_NO_SCOPE = -1  # the number of a scope without fences: no cell is filed under it
 
 
 class Transition(StrEnum):
@@ -33,19 +37,38 @@ class Transition(StrEnum):
     DWELL = "dwell"
 
 
+class Scope(NamedTuple):
+    """Whom a fence concerns: one driver, or every driver of one organisation."""
+
+    kind: Literal["driver", "org"]
+    id: int
+
+    @classmethod
+    def driver(cls, driver_id: int) -> "Scope":
+        return cls("driver", driver_id)
+
+    @classmethod
+    def org(cls, org_id: int) -> "Scope":
+        return cls("org", org_id)
+
+
 @dataclass(frozen=True, slots=True)
 class Fence:
-    """``key`` names it (``"stop:12:arrival"``, ``"zone:3"``...). ``driver_id``: only that
-    driver is checked against it (a stop on their route); None: every driver."""
+    """``key`` names it (``"stop:12:arrival"``, ``"zone:3"``...), unique across
+    organisations. ``driver_id``: only that driver is checked against it (a stop on their
+    route); else ``org_id``: every driver of that organisation (a depot, a zone)."""
 
     key: str
     shape: Shape
     driver_id: int | None = None
-    dwell_s: float = 60.0
+    org_id: int | None = None
+    dwell_s: float = 60.0  # math.inf: never a dwell
     hysteresis_m: float = field(default=-1.0)  # < 0: 20 % of the fence's size, at least 15 m
     max_uncertainty_m: float = field(default=-1.0)  # < 0: half the fence's size
 
     def __post_init__(self) -> None:
+        if self.driver_id is None and self.org_id is None:
+            raise ValueError(f"fence {self.key} concerns nobody: give a driver_id or an org_id")
         size = size_m(self.shape)
         if self.hysteresis_m < 0:
             object.__setattr__(self, "hysteresis_m", max(15.0, 0.2 * size))
@@ -53,6 +76,13 @@ class Fence:
             object.__setattr__(self, "max_uncertainty_m", size / 2)
         if self.dwell_s < 0:
             raise ValueError("dwell must be 0 s or more")
+
+    @property
+    def scope(self) -> Scope:
+        if self.driver_id is not None:
+            return Scope.driver(self.driver_id)
+        assert self.org_id is not None
+        return Scope.org(self.org_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +105,10 @@ class GeofenceEngine:
 
     def __init__(self, cell_deg: float = 0.005) -> None:
         self._fences: dict[str, Fence] = {}
-        self._scopes: dict[int | None, set[str]] = {}  # driver (None: everyone) -> fence keys
-        self._grid: Grid[str] = Grid(cell_deg)
+        self._scopes: dict[Scope, set[str]] = {}
+        # The grid files fences under a number per scope: a fix's lookups then hash ints.
+        self._scope_numbers: dict[Scope, int] = {}
+        self._grid: Grid[str, int] = Grid(cell_deg)
         self._inside: dict[int, dict[str, _Inside]] = {}
         self._newest: dict[int, float] = {}
         self.evaluations = 0  # fix-fence checks made, for the bench and metrics
@@ -90,13 +122,15 @@ class GeofenceEngine:
     def put(self, fence: Fence) -> None:
         """Add ``fence``, or replace the fence of that key (who is inside stays inside)."""
         old = self._fences.get(fence.key)
-        if old is not None and old.driver_id != fence.driver_id:
+        scope = fence.scope
+        if old is not None and old.scope != scope:
             for inside in self._inside.values():  # reassigned: the old driver is out of it
                 inside.pop(fence.key, None)
-            self._scopes[old.driver_id].discard(fence.key)
+            self._scopes[old.scope].discard(fence.key)
         self._fences[fence.key] = fence
-        self._scopes.setdefault(fence.driver_id, set()).add(fence.key)
-        self._grid.add(fence.key, fence.shape.bbox(), fence.driver_id)
+        self._scopes.setdefault(scope, set()).add(fence.key)
+        number = self._scope_numbers.setdefault(scope, len(self._scope_numbers))
+        self._grid.add(fence.key, fence.shape.bbox(), number)
 
     def put_all(self, fences: Iterable[Fence]) -> None:
         for fence in fences:
@@ -107,24 +141,25 @@ class GeofenceEngine:
         fence = self._fences.pop(key, None)
         if fence is None:
             return
-        self._scopes[fence.driver_id].discard(key)
+        self._scopes[fence.scope].discard(key)
         self._grid.remove(key)
         for inside in self._inside.values():
             inside.pop(key, None)
 
-    def keys_of(self, driver_id: int | None) -> set[str]:
-        """The keys of the fences that concern only ``driver_id`` (None: everyone's)."""
-        return set(self._scopes.get(driver_id, ()))
+    def keys_of(self, scope: Scope) -> set[str]:
+        """The keys of the fences of ``scope``."""
+        return set(self._scopes.get(scope, ()))
 
-    def replace_scope(self, driver_id: int | None, fences: Iterable[Fence]) -> None:
-        """Make ``fences`` the whole set of ``driver_id``'s own fences (None: the shared
-        ones): new ones added, changed ones replaced, missing ones removed."""
+    def replace_scope(self, scope: Scope, fences: Iterable[Fence]) -> None:
+        """Make ``fences`` the whole set of ``scope``'s fences: new ones added, changed
+        ones replaced, missing ones removed."""
         wanted = {f.key: f for f in fences}
-        for key in self.keys_of(driver_id) - wanted.keys():
+        for fence in wanted.values():
+            if fence.scope != scope:
+                raise ValueError(f"fence {fence.key} belongs to {fence.scope}, not {scope}")
+        for key in self.keys_of(scope) - wanted.keys():
             self.remove(key)
         for key, fence in wanted.items():
-            if fence.driver_id != driver_id:
-                raise ValueError(f"fence {key} belongs to driver {fence.driver_id}")
             if self._fences.get(key) != fence:
                 self.put(fence)
 
@@ -136,29 +171,38 @@ class GeofenceEngine:
         self._inside.pop(driver_id, None)
         self._newest.pop(driver_id, None)
 
-    def check(self, driver_id: int, fixes: Sequence[Fix]) -> list[FenceEvent]:
-        """The transitions ``fixes`` (one driver's, in any order) cause, in time order."""
+    def check(self, driver: DriverRef, fixes: Sequence[Fix]) -> list[FenceEvent]:
+        """The transitions ``fixes`` (one driver's, in any order) cause, in time order,
+        against the driver's own fences and their organisation's."""
         events: list[FenceEvent] = []
+        driver_id = driver.driver_id
+        numbers = self._scope_numbers
+        scopes = (
+            numbers.get(Scope.driver(driver_id), _NO_SCOPE),
+            numbers.get(Scope.org(driver.org_id), _NO_SCOPE),
+        )
         ordered = fixes if _in_order(fixes) else sorted(fixes, key=lambda f: f.recorded_at)
         for fix in ordered:
             if fix.recorded_at <= self._newest.get(driver_id, _NEVER):
                 continue
             self._newest[driver_id] = fix.recorded_at
-            self._check_one(driver_id, fix, events)
+            self._check_one(driver_id, scopes, fix, events)
         return events
 
-    def _check_one(self, driver_id: int, fix: Fix, events: list[FenceEvent]) -> None:
+    def _check_one(
+        self, driver_id: int, scopes: tuple[int, int], fix: Fix, events: list[FenceEvent]
+    ) -> None:
         grid = self._grid
         cell = grid.cell(fix.lat, fix.lng)
-        own, shared = grid.at(driver_id, cell), grid.at(None, cell)
+        own, org = grid.at(scopes[0], cell), grid.at(scopes[1], cell)
         inside = self._inside.get(driver_id)
-        if not (own or shared or inside):
+        if not (own or org or inside):
             return  # the common case: nowhere near a fence
         keys: set[str] = set(inside) if inside else set()
         if own:
             keys |= own
-        if shared:
-            keys |= shared
+        if org:
+            keys |= org
         accuracy = fix.accuracy_m or 0.0
         fences = self._fences
         self.evaluations += len(keys)

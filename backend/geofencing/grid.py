@@ -1,9 +1,10 @@
 """A uniform grid over lat/lng: which fences may contain a point, in a dict lookup or two.
 
-A fence is filed under every cell its bounding box touches, in a *scope*: the driver
-whose route it is on, or None for fences that concern everyone (depots, zones). A query
-for a driver reads the point's cell in the driver's scope and in the shared one, so the
-cost of a check grows neither with the city's fences nor with other drivers' stops.
+A fence is filed under every cell its bounding box touches, in a *scope*: whom it concerns
+(the engine's scopes are one driver, for the stops of their route, or one organisation,
+for its depots and zones). A query for a driver reads the point's cell in the driver's
+scope and in their organisation's, so the cost of a check grows neither with the city's
+fences nor with other drivers' stops nor with other organisations' zones.
 """
 
 import math
@@ -14,13 +15,15 @@ from shared.geo import BBox
 Cell = tuple[int, int]
 
 
-class Grid[K: Hashable]:
+class Grid[K: Hashable, S: Hashable]:
+    """Keys ``K`` filed by cell within scopes ``S``."""
+
     def __init__(self, cell_deg: float = 0.005) -> None:
         if not cell_deg > 0:
             raise ValueError("a grid cell needs a size above 0")
         self.cell_deg = cell_deg
-        self._cells: dict[tuple[int | None, int, int], set[K]] = {}
-        self._filed: dict[K, list[tuple[int | None, int, int]]] = {}
+        self._cells: dict[tuple[S, int, int], set[K]] = {}
+        self._filed: dict[K, list[tuple[S, int, int]]] = {}
 
     def cell(self, lat: float, lng: float) -> Cell:
         size = self.cell_deg
@@ -33,7 +36,7 @@ class Grid[K: Hashable]:
             for j in range(low_lng, high_lng + 1):
                 yield i, j
 
-    def add(self, key: K, box: BBox, scope: int | None = None) -> None:
+    def add(self, key: K, box: BBox, scope: S) -> None:
         """File ``key`` under ``box`` in ``scope`` (again: its old filing is replaced)."""
         self.remove(key)
         slots = [(scope, i, j) for i, j in self._cells_of(box)]
@@ -48,7 +51,7 @@ class Grid[K: Hashable]:
             if not keys:
                 del self._cells[slot]
 
-    def at(self, scope: int | None, cell: Cell) -> set[K] | None:
+    def at(self, scope: S, cell: Cell) -> set[K] | None:
         """The keys filed in ``scope`` under ``cell`` (a superset of the fences holding
         any point of that cell), or None."""
         return self._cells.get((scope, cell[0], cell[1]))

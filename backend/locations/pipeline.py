@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.config import Settings
 from backend.geofencing.live import LiveGeofences
 from backend.geofencing.route_fences import FenceRadii
+from backend.geofencing.zone_events import ZoneEvents
 from backend.locations.cleaning import CleaningConfig, clean
 from backend.locations.current import CurrentPositions, Position
 from backend.locations.fix import DriverRef, Fix, IngestResult
@@ -30,6 +31,7 @@ from backend.locations.history_read import delete_received_before, latest_per_dr
 from backend.locations.metrics import Counters
 from backend.locations.port import PositionFanOut
 from backend.locations.redis_positions import RedisPositions, merge
+from backend.realtime.broker import Broker
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +81,7 @@ class Pipeline:
         self.fanout = fanout
         # Current positions shared by every worker (REDIS_URL); None: this process only.
         self.shared = shared
-        # Route fences and zones checked against every new fix; None: no geofencing.
+        # Route fences, zones and depots checked against every new fix; None: no geofencing.
         self.geofences = geofences
         self._clock = clock
         self._retention: asyncio.Task[None] | None = None
@@ -136,7 +138,7 @@ class Pipeline:
                 fresh = accepted
                 if history_only:  # a late replay must not move anyone through a fence
                     fresh = [a.fix for a in cleaned.accepted if not a.history_only]
-                self.geofences.check(driver_id, fresh)
+                self.geofences.check(driver, fresh)
             newest = cleaned.newest
             if newest is not None and self.current.update(driver, newest.fix):
                 if self.shared is not None:
@@ -199,9 +201,13 @@ class Pipeline:
 
 
 def build_pipeline(
-    settings: Settings, engine: AsyncEngine, fanout: PositionFanOut | None = None
+    settings: Settings,
+    engine: AsyncEngine,
+    fanout: PositionFanOut | None = None,
+    broker: Broker | None = None,
 ) -> Pipeline:
-    """The pipeline for these settings: raw SQLite writer for a SQLite file, else Core."""
+    """The pipeline for these settings: raw SQLite writer for a SQLite file, else Core.
+    ``broker``: where zone events are announced (None: stored only)."""
     config = PipelineConfig.from_settings(settings)
     metrics = Counters()
     store = create_store(settings.resolved_database_url, engine)
@@ -212,7 +218,13 @@ def build_pipeline(
         nearby_m=settings.geofence_nearby_m,
         dwell_s=settings.geofence_dwell_s,
     )
-    geofences = LiveGeofences(engine, radii, metrics=metrics)
+    geofences = LiveGeofences(
+        engine,
+        radii,
+        metrics=metrics,
+        zone_events=ZoneEvents(engine, broker, metrics),
+        depot_m=settings.geofence_depot_m,
+    )
     return Pipeline(
         engine,
         writer,

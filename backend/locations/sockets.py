@@ -8,6 +8,9 @@ Frames are JSON text. Both sockets first send ``{"type": "hello", ...}`` once su
   driver that moved, coalesced every ≤ 100 ms; a slow socket gets fewer, fuller frames;
 - ``{"type": "order_event", event_id, order_id, kind, from_status, to_status, at}``: never
   dropped;
+- ``{"type": "driver_event", event_id, driver_id, kind, at, lat, lng, details}`` and
+  ``{"type": "zone_dwell", ...}`` (fleet only): a driver entered or left a zone, or stayed
+  in one (:mod:`backend.geofencing.zone_events`); never dropped;
 - ``{"type": "driver_position", order_id, position: {lat, lng, recorded_at, approx_m} |
   null}`` (customer only): approximate, and only while the order is the driver's current or
   next stop; ``null`` when that ends.

@@ -14,6 +14,7 @@ from backend.models.stop import Stop
 from backend.models.tracking_link import TrackingLink
 from backend.models.user import User
 from backend.models.vehicle import Vehicle
+from backend.models.zone import Zone
 
 __all__ = [
     "Barcode",
@@ -30,4 +31,5 @@ __all__ = [
     "TrackingLink",
     "User",
     "Vehicle",
+    "Zone",
 ]

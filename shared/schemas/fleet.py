@@ -1,10 +1,11 @@
 """Drivers, vehicles, depots and routes."""
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import Field
 
-from shared.enums import DriverStatus, RouteStatus
+from shared.enums import DriverEventKind, DriverStatus, RouteStatus
 from shared.schemas.common import Latitude, Longitude, OutModel, StrictModel
 from shared.schemas.orders import StopOut
 
@@ -79,6 +80,21 @@ class DriverOut(OutModel):
     user_id: int | None
     vehicle_id: int | None
     status: DriverStatus
+
+
+class DriverEventOut(OutModel):
+    """Something that happened to a driver on the road (a zone entered or left...), where
+    (``lat``/``lng``, WGS84) and when (``at``: the fix's time)."""
+
+    id: int
+    org_id: int
+    driver_id: int
+    route_id: int | None
+    kind: DriverEventKind
+    at: datetime
+    lat: float | None
+    lng: float | None
+    details: dict[str, Any]
 
 
 class RouteStopIn(StrictModel):

@@ -63,6 +63,13 @@ STAFF_LIST = expect(200, stranger=200)  # a stranger lists their own (empty) org
 ROUTING = expect(200, driver=200, stranger=200)
 MONACO_A = {"lat": 43.72956, "lng": 7.41337}
 MONACO_B = {"lat": 43.73077, "lng": 7.41546}
+YARD = [[43.7300, 7.4200], [43.7300, 7.4210], [43.7310, 7.4210], [43.7310, 7.4200]]
+
+
+def new_zone(_: object = None, __: object = None) -> dict[str, Any]:
+    return {"name": "Yard", "kind": "zone", "points": YARD}
+
+
 ROWS = [
     Row("GET", "/api/v1/auth/me", "/api/v1/auth/me", expect(200, driver=200, stranger=200)),
     Row(
@@ -302,6 +309,29 @@ ROWS = [
         lambda o, w: {"name": "North hub", "lat": 43.74, "lng": 7.43},
     ),
     Row("GET", "/api/v1/depots/{depot_id}", "/api/v1/depots/{depot_id}", expect(200)),
+    # zones (read: staff; draw, change, remove: admins)
+    Row("GET", "/api/v1/zones", "/api/v1/zones", STAFF_LIST),
+    Row(
+        "POST",
+        "/api/v1/zones",
+        "/api/v1/zones",
+        expect(201, dispatcher=403, stranger=403),
+        new_zone,
+    ),
+    Row("GET", "/api/v1/zones/{zone_id}", "/api/v1/zones/{zone_id}", expect(200)),
+    Row(
+        "PATCH",
+        "/api/v1/zones/{zone_id}",
+        "/api/v1/zones/{zone_id}",
+        expect(200, dispatcher=403, stranger=403),
+        lambda o, w: {"name": "Renamed yard"},
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/zones/{zone_id}",
+        "/api/v1/zones/{zone_id}",
+        expect(204, dispatcher=403, stranger=403),
+    ),
     # routes
     Row("GET", "/api/v1/routes", "/api/v1/routes", expect(200, driver=200, stranger=200)),
     Row(
@@ -357,7 +387,7 @@ ROWS = [
             f"/api/v1/drivers/{{driver_id}}/{name}",
             expect(200),
         )
-        for name in ("locations", "locations.gpx", "locations.geojson")
+        for name in ("locations", "locations.gpx", "locations.geojson", "events")
     ],
     # the customer's view and health are public
     Row(
@@ -411,6 +441,13 @@ async def _idle_driver(org: Org) -> int:
     return driver_id
 
 
+async def _zone(org: Org) -> int:
+    response = await org.admin.post("/api/v1/zones", json=new_zone())
+    assert response.status_code == 201, response.text
+    zone_id: int = response.json()["id"]
+    return zone_id
+
+
 async def _device(org: Org) -> int:
     response = await org.admin.post(
         f"/api/v1/drivers/{org.driver_ids[0]}/devices", json={"identifier": uuid.uuid4().hex}
@@ -445,6 +482,8 @@ async def test_role_table(row: Row, shared_org: Org, stranger: Org, base_url: st
                 fields["idle_driver_id"] = await _idle_driver(org)
             if "{device_id}" in row.path:
                 fields["device_id"] = await _device(org)
+            if "{zone_id}" in row.path:
+                fields["zone_id"] = await _zone(org)
             path = row.path.format(**fields)
             body = row.body(org, world) if row.body else None
             if row.route == "/api/v1/users" and row.method == "POST":  # emails are unique

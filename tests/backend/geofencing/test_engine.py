@@ -3,16 +3,19 @@
 import math
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.geofencing.engine import Fence, GeofenceEngine, Transition
+from backend.geofencing.engine import Fence, GeofenceEngine, Scope, Transition
 from backend.geofencing.shapes import Circle, Corridor, Polygon, Shape
-from backend.locations.fix import Fix
+from backend.locations.fix import DriverRef, Fix
 from shared.geo import Point, haversine_m
 
 CENTER = Point(43.7384, 7.4246)  # Monaco
 M_PER_DEG = 111_195.0
+ORG = 1
+DRIVER = DriverRef(ORG, 7)
 
 
 def north_of(metres: float, east: float = 0.0) -> Point:
@@ -26,11 +29,11 @@ def fix(at: Point, t: float, accuracy: float | None = 5.0) -> Fix:
     return Fix(at.lat, at.lng, t, t, accuracy_m=accuracy)
 
 
-def stop_fence(**kwargs: float) -> Fence:
-    return Fence("stop:1:arrival", Circle(CENTER, 150.0), driver_id=7, **kwargs)
+def stop_fence(dwell_s: float = 60.0) -> Fence:
+    return Fence("stop:1:arrival", Circle(CENTER, 150.0), driver_id=7, dwell_s=dwell_s)
 
 
-def transitions(engine: GeofenceEngine, fixes: list[Fix], driver: int = 7) -> list[str]:
+def transitions(engine: GeofenceEngine, fixes: list[Fix], driver: DriverRef = DRIVER) -> list[str]:
     return [f"{e.transition}" for e in engine.check(driver, fixes)]
 
 
@@ -38,7 +41,7 @@ def test_driving_in_and_out_fires_enter_then_exit_once() -> None:
     engine = GeofenceEngine()
     engine.put(stop_fence())
     track = [fix(north_of(d), t) for t, d in enumerate([900, 600, 300, 100, 20, 100, 300, 900])]
-    events = engine.check(7, track)
+    events = engine.check(DRIVER, track)
     assert [(e.transition, e.fix.recorded_at) for e in events] == [
         (Transition.ENTER, 3),  # 100 m: inside with its 5 m accuracy
         (Transition.EXIT, 7),  # the second fix beyond 150 m + the 30 m band
@@ -113,16 +116,56 @@ def test_dwell_fires_once_after_the_driver_stayed_long_enough() -> None:
     ]
 
 
-def test_a_stop_fence_concerns_its_driver_only_a_zone_concerns_everyone() -> None:
+SQUARE = (north_of(-400, -400), north_of(-400, 400), north_of(400, 400), north_of(400, -400))
+
+
+def test_a_stop_fence_concerns_its_driver_only_a_zone_its_whole_organisation() -> None:
     engine = GeofenceEngine()
     engine.put(stop_fence())
-    square = [north_of(-400, -400), north_of(-400, 400), north_of(400, 400), north_of(400, -400)]
-    engine.put(Fence("zone:old-town", Polygon(tuple(square))))
-    other = [e.fence.key for e in engine.check(8, [fix(north_of(0), 1)])]
-    mine = sorted(e.fence.key for e in engine.check(7, [fix(north_of(0), 1)]))
+    engine.put(Fence("zone:old-town", Polygon(SQUARE), org_id=ORG))
+    other = [e.fence.key for e in engine.check(DriverRef(ORG, 8), [fix(north_of(0), 1)])]
+    mine = sorted(e.fence.key for e in engine.check(DRIVER, [fix(north_of(0), 1)]))
     assert other == ["zone:old-town"]
     assert mine == ["stop:1:arrival", "zone:old-town"]
     assert engine.inside(7) == {"stop:1:arrival", "zone:old-town"}
+
+
+def test_a_driver_never_fires_another_organisations_zone() -> None:
+    engine = GeofenceEngine()
+    engine.put(Fence("zone:a", Polygon(SQUARE), org_id=1))
+    engine.put(Fence("depot:b", Circle(CENTER, 150), org_id=2))
+    # Each drives straight through the middle of both: only their own organisation's fires.
+    track = [fix(north_of(d), t) for t, d in enumerate([-900, -100, 0, 100, 900])]
+    of_a = engine.check(DriverRef(1, 10), track)
+    of_b = engine.check(DriverRef(2, 20), track)
+    assert [(e.fence.key, e.transition) for e in of_a] == [
+        ("zone:a", Transition.ENTER),
+        ("zone:a", Transition.EXIT),
+    ]
+    assert [(e.fence.key, e.transition) for e in of_b] == [
+        ("depot:b", Transition.ENTER),
+        ("depot:b", Transition.EXIT),
+    ]
+    assert engine.keys_of(Scope.org(1)) == {"zone:a"}
+    assert engine.keys_of(Scope.org(2)) == {"depot:b"}
+
+
+def test_a_fence_must_concern_a_driver_or_an_organisation() -> None:
+    with pytest.raises(ValueError, match="concerns nobody"):
+        Fence("zone:loose", Polygon(SQUARE))
+
+
+def test_replacing_an_organisations_fences_leaves_drivers_and_other_orgs_alone() -> None:
+    engine = GeofenceEngine()
+    engine.put(stop_fence())
+    engine.put(Fence("zone:a", Polygon(SQUARE), org_id=1))
+    engine.put(Fence("zone:b", Polygon(SQUARE), org_id=2))
+    engine.replace_scope(Scope.org(1), [Fence("depot:1", Circle(CENTER, 150), org_id=1)])
+    assert engine.keys_of(Scope.org(1)) == {"depot:1"}
+    assert engine.keys_of(Scope.org(2)) == {"zone:b"}
+    assert engine.keys_of(Scope.driver(7)) == {"stop:1:arrival"}
+    with pytest.raises(ValueError, match="belongs to"):
+        engine.replace_scope(Scope.org(1), [Fence("zone:b", Polygon(SQUARE), org_id=2)])
 
 
 def test_a_late_replay_moves_nobody() -> None:
@@ -139,7 +182,7 @@ def test_a_batch_out_of_order_is_checked_in_time_order() -> None:
     engine.put(stop_fence())
     batch = [fix(north_of(900), 4), fix(north_of(0), 2), fix(north_of(900), 1)]
     batch.append(fix(north_of(900), 3))
-    assert [(e.transition, e.fix.recorded_at) for e in engine.check(7, batch)] == [
+    assert [(e.transition, e.fix.recorded_at) for e in engine.check(DRIVER, batch)] == [
         (Transition.ENTER, 2),
         (Transition.EXIT, 4),
     ]
@@ -189,14 +232,20 @@ def test_checks_per_fix_do_not_grow_with_the_fences_in_the_city() -> None:
     for n in range(10_000):  # stops all over a 20 x 20 km city, on 500 routes
         at = north_of(rng.uniform(-10_000, 10_000), rng.uniform(-10_000, 10_000))
         engine.put(Fence(f"stop:{n}:arrival", Circle(at, 150), driver_id=n % 500))
+    for org in range(100, 200):  # other organisations' 2 x 2 km zones, one per 4 km²
+        north, east = rng.uniform(-10_000, 10_000), rng.uniform(-10_000, 10_000)
+        corners = ((-1, -1), (-1, 1), (1, 1), (1, -1))
+        ring = tuple(north_of(north + 1_000 * a, east + 1_000 * b) for a, b in corners)
+        engine.put(Fence(f"zone:{org}", Polygon(ring), org_id=org))
     track = [
         fix(north_of(rng.uniform(-10_000, 10_000), rng.uniform(-10_000, 10_000)), t)
         for t in range(2_000)
     ]
     for driver in range(20):
-        engine.check(driver, track)
+        engine.check(DriverRef(ORG, driver), track)
     per_fix = engine.evaluations / (20 * len(track))
-    assert per_fix < 1.0  # own stops near the fix only, not 10,000 and not 20 per route
+    # Own stops near the fix only: not 10,000, not 20 per route, no other organisation's zone.
+    assert per_fix < 1.0
 
 
 @settings(max_examples=200, deadline=None)

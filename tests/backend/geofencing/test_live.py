@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db import create_engine, session_scope
+from backend.geofencing.engine import Scope
 from backend.geofencing.route_fences import stop_key
 from backend.geofencing.shapes import Circle
 from backend.locations.fix import DriverRef, Fix
@@ -86,7 +87,7 @@ def toward(target: Point, metres: float, t: float) -> Fix:
 async def fences_loaded(w: World) -> set[str]:
     assert w.pipeline.geofences is not None
     for _ in range(100):
-        keys = w.pipeline.geofences.engine.keys_of(w.driver.driver_id)
+        keys = w.pipeline.geofences.engine.keys_of(Scope.driver(w.driver.driver_id))
         if keys:
             return keys
         await asyncio.sleep(0.05)
@@ -132,7 +133,7 @@ async def test_a_finished_stop_loses_its_fences_at_the_next_load(world: World) -
         order.status = OrderStatus.PICKED_UP  # the pickup is done, the drop-off is not
     assert world.pipeline.geofences is not None
     await world.pipeline.geofences.refresh([world.driver.driver_id])
-    assert world.pipeline.geofences.engine.keys_of(world.driver.driver_id) == {
+    assert world.pipeline.geofences.engine.keys_of(Scope.driver(world.driver.driver_id)) == {
         stop_key(world.dropoff_stop, "arrival"),
         stop_key(world.dropoff_stop, "nearby"),
     }
