@@ -1,1 +1,2 @@
-"""Geofences: shapes, a spatial index and the enter/exit/dwell engine (pure code)."""
+"""Geofences: shapes, a spatial index, the enter/exit/dwell engine and off-route detection
+(pure code)."""
