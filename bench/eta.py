@@ -39,11 +39,11 @@ sys.path.insert(0, str(REPO))
 
 from backend.eta.estimate import StopPlan  # noqa: E402
 from backend.eta.tracker import RoutedStop, RouteEtas  # noqa: E402
-from backend.geofencing.engine import GeofenceEngine  # noqa: E402
+from backend.geofencing.engine import GeofenceEngine, Scope  # noqa: E402
 from backend.geofencing.route_fences import FenceRadii, OpenStop, route_fences  # noqa: E402
 from backend.geofencing.stop_rules import StopActionKind, StopRules  # noqa: E402
 from backend.locations.cleaning import CleaningConfig, clean  # noqa: E402
-from backend.locations.fix import Fix, Source  # noqa: E402
+from backend.locations.fix import DriverRef, Fix, Source  # noqa: E402
 from backend.regions.importer import import_region  # noqa: E402
 from backend.regions.metadata import osrm_file  # noqa: E402
 from backend.routing.osrm_embedded import EmbeddedOsrm  # noqa: E402
@@ -188,6 +188,7 @@ def routed(stop: OpenStop) -> RoutedStop:
 def play(run: DriverRun, stops: list[DayStop], engine: EmbeddedOsrm) -> Outcome:
     """Feed one driver's day through fences, stop rules and ETAs, batch by batch."""
     driver = run.plan.driver_id
+    ref = DriverRef(1, driver)
     t0 = run.plan.start_at.timestamp()
     done_at = [t0 + v.departed_s for v in run.trajectory.visits[: len(stops)]]
     fences, rules, etas, out = GeofenceEngine(), StopRules(), RouteEtas(), Outcome()
@@ -212,9 +213,9 @@ def play(run: DriverRun, stops: list[DayStop], engine: EmbeddedOsrm) -> Outcome:
         open_stops = [open_stop(s, arrived.get(s.stop_id)) for s in remaining]
         ids = tuple(s.stop_id for s in open_stops)
         if ids != shown:
-            fences.replace_scope(driver, route_fences(driver, open_stops, radii))
+            fences.replace_scope(Scope.driver(driver), route_fences(driver, open_stops, radii))
             shown = ids
-        events = fences.check(driver, batch)
+        events = fences.check(ref, batch)
         for action in rules.apply(driver, open_stops, events, fences.inside(driver), batch):
             sid = action.stop.stop_id
             if action.kind is StopActionKind.ARRIVED:

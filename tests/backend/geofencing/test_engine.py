@@ -135,7 +135,7 @@ def test_a_driver_never_fires_another_organisations_zone() -> None:
     engine.put(Fence("zone:a", Polygon(SQUARE), org_id=1))
     engine.put(Fence("depot:b", Circle(CENTER, 150), org_id=2))
     # Each drives straight through the middle of both: only their own organisation's fires.
-    track = [fix(north_of(d), t) for t, d in enumerate([-900, -100, 0, 100, 900])]
+    track = [fix(north_of(d), t) for t, d in enumerate([-900, -100, 0, 100, 900, 950])]
     of_a = engine.check(DriverRef(1, 10), track)
     of_b = engine.check(DriverRef(2, 20), track)
     assert [(e.fence.key, e.transition) for e in of_a] == [

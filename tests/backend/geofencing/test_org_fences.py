@@ -190,7 +190,8 @@ async def test_crossing_a_zone_stores_and_announces_entered_then_exited(
     entered, exited = rows
     assert (entered.lat, entered.lng) == at(-200)  # 100 m inside the 300 m half-width
     assert entered.at == datetime.fromtimestamp(1_020.0, UTC)
-    assert exited.at == datetime.fromtimestamp(1_050.0, UTC)  # 600 m: beyond 300 m + the band
+    # 600 m is beyond 300 m + the band; the exit is the second fix out there (1,000 m).
+    assert exited.at == datetime.fromtimestamp(1_060.0, UTC)
     assert entered.details == {"zone_id": zone_id, "name": "Old town", "kind": "restricted"}
     assert [(channel, m["kind"], m["event_id"]) for channel, m in broker.messages] == [
         (org_channel(org.id), "zone_entered", entered.id),
@@ -228,7 +229,7 @@ async def test_depot_events_go_to_the_sink_zone_events_do_not(
     live.check(org.drivers[0], drive(1_000.0, [-1_000, -600, -20, 0, 10, 0, 600, 1_000]))
     assert [(e.fence.key, e.transition, e.fix.recorded_at) for e in sink.events] == [
         (depot_key(depot_id), Transition.ENTER, 1_020.0),
-        (depot_key(depot_id), Transition.EXIT, 1_060.0),  # 30 s: short of the 60 s dwell
+        (depot_key(depot_id), Transition.EXIT, 1_070.0),  # out 1,060-1,070: short of a dwell
     ]
     await live.zone_events.drain()
     kinds = [m["type"] if m["type"] != "driver_event" else m["kind"] for _, m in broker.messages]
