@@ -1,17 +1,24 @@
 """One driver's ETAs over the day: when to recompute, what to publish, what is late.
 
-Pure and clock-free (times are the fixes' epoch seconds), so the live service and
-``bench/eta.py`` drive the very same logic. The caller routes :meth:`RouteEtas.waypoints`
-with the routing port and hands the legs to :meth:`RouteEtas.update`.
+Clock-free (times are the fixes' epoch seconds) and given the routing port as an
+argument, so the live service (in a worker thread) and ``bench/eta.py`` drive the very
+same logic. Routing happens when the stops change (one call for the stop-to-stop legs,
+one for the leg to the next stop) and when the driver leaves the road the current leg was
+routed on; in between, the time left on the leg is read off the routed leg by how far
+along it the driver is, which GPS noise barely moves (re-routing from a noisy point can
+snap to the wrong carriageway and add minutes).
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from backend.eta.estimate import StopEta, StopPlan, estimate
 from backend.eta.pace import Overrun, Pace
+from backend.geofencing.deviation import PlannedPath
 from backend.locations.fix import Fix
+from backend.routing.results import Route
 from shared.geo import Point, haversine_m
 
 
@@ -20,6 +27,13 @@ class EtaConfig:
     refresh_moved_m: float = 150.0  # a fix this far from the last computation: recompute
     refresh_every_s: float = 30.0  # and at least this often
     publish_change_s: float = 60.0  # publish a stop's ETA when it moved at least this much
+    on_leg_m: float = 40.0  # this close to the routed leg (plus accuracy): still on it
+
+
+class RouteSource(Protocol):
+    """The routing port's one call needed here (blocking; any ``RoutingEngine`` fits)."""
+
+    def route(self, waypoints: Sequence[Point]) -> Route: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +70,22 @@ class RouteEtas:
     _published: dict[int, float] = field(default_factory=dict)  # stop -> eta published
     _late: set[int] = field(default_factory=set)
     _leg: _Leg | None = None
+    _routed_key: tuple[tuple[int, Point], ...] = ()
+    _rest_s: list[float] = field(default_factory=list)  # stop to stop, free flow
+    _leg_route: Route | None = None  # to the next stop, routed from where the driver was
+    _leg_path: PlannedPath | None = None
+    planned_path: PlannedPath | None = None  # the remaining route as planned (deviation)
 
-    def set_stops(self, stops: Sequence[RoutedStop], now: float) -> None:
+    def set_stops(
+        self,
+        stops: Sequence[RoutedStop],
+        now: float,
+        departed: Mapping[int, float] | None = None,
+    ) -> None:
         """The remaining stops in order (after a refresh from the database, an arrival, a
-        stop done), as known at ``now``. An arrival closes the leg for the pace; a stop
-        served and gone tells how long its service took."""
+        stop done), as known at ``now``; ``departed``: when finished stops were left (the
+        delivery's time), if known, else ``now`` is taken. An arrival closes the leg for
+        the pace; a stop served and gone tells how long its service took."""
         new = list(stops)
         if new == self.stops:
             return
@@ -69,7 +94,8 @@ class RouteEtas:
             plan = gone.plan
             if plan.stop_id not in remaining and plan.arrived_at is not None:
                 start = max(plan.arrived_at, plan.window_start or plan.arrived_at)
-                self.overrun.observe(now - start, plan.service_s)
+                left = (departed or {}).get(plan.stop_id, now)
+                self.overrun.observe(left - start, plan.service_s)
         leg = self._leg
         if leg is not None:
             head = next((s for s in new if s.plan.stop_id == leg.stop_id), None)
@@ -91,6 +117,45 @@ class RouteEtas:
         last = self._last_point
         moved = haversine_m(last, Point(fix.lat, fix.lng)) if last is not None else math.inf
         return moved >= self.config.refresh_moved_m
+
+    def refresh(self, fix: Fix, routing: RouteSource) -> EtaUpdate | None:
+        """Recompute from ``fix``. Routes (blocking) only when needed: the stops changed,
+        or the driver left the road the current leg was routed on. Otherwise the time left
+        on the leg is its routed time in proportion to the distance left along it."""
+        if not self.stops:
+            return None
+        key = tuple((s.plan.stop_id, s.point) for s in self.stops)
+        here = Point(fix.lat, fix.lng)
+        if key != self._routed_key:
+            rest = routing.route([s.point for s in self.stops]) if len(self.stops) > 1 else None
+            self._rest_s = list(rest.leg_durations_s) if rest is not None else []
+            self._leg_route = None
+            self._routed_key = key
+            first = self._route_leg(here, routing)
+            line = [*(first.geometry if first else []), *(rest.geometry if rest else [])]
+            self.planned_path = PlannedPath(line) if len(line) > 1 else None
+        at_stop = self.stops[0].plan.arrived_at is not None
+        first_s = 0.0 if at_stop else self._time_left_on_leg(fix, routing)
+        return self.update(fix, [first_s, *self._rest_s])
+
+    def _route_leg(self, here: Point, routing: RouteSource) -> Route | None:
+        head = self.stops[0]
+        if head.plan.arrived_at is not None:
+            return None
+        leg = routing.route([here, head.point])
+        self._leg_route = leg
+        self._leg_path = PlannedPath(leg.geometry) if len(leg.geometry) > 1 else None
+        return leg
+
+    def _time_left_on_leg(self, fix: Fix, routing: RouteSource) -> float:
+        leg, path = self._leg_route, self._leg_path
+        if leg is not None and path is not None and path.length_m > 0:
+            slack = self.config.on_leg_m + min(fix.accuracy_m or 0.0, self.config.on_leg_m)
+            near = path.nearest(fix.lat, fix.lng, slack)
+            if near is not None:
+                return leg.duration_s * max(path.length_m - near.along_m, 0.0) / path.length_m
+        routed = self._route_leg(Point(fix.lat, fix.lng), routing)  # off the leg: route anew
+        return routed.duration_s if routed is not None else 0.0
 
     def waypoints(self, fix: Fix) -> list[Point]:
         """What to route: the driver's position, then every remaining stop."""

@@ -52,11 +52,13 @@ class StopAction:
 @dataclass(frozen=True, slots=True)
 class ArrivalConfig:
     arrival_m: float = 150.0  # for a stop without its own radius
-    still_s: float = 45.0  # standing this long near the next stop: arrived (a red light
+    still_s: float = 60.0  # standing this long near the next stop: arrived (a red light
     # near the stop must not count)
     still_m: float = 25.0  # "standing": every fix this close to the newest
     near_m: float = 60.0  # near the stop (the fix's accuracy counted)
     off_plan_still_s: float = 90.0  # farther, or not the next stop: standing this long
+    gap_s: float = 30.0  # fixes this far apart: a GPS gap
+    gap_speed_mps: float = 3.0  # over a gap, the driver is assumed to drive at least this fast
     same_place_m: float = 20.0  # stops this close are one place (parcels for one building)
     exit_band_m: float = 30.0  # beyond radius + this (and the fix's accuracy): left
     exit_fixes: int = 2  # consecutive fixes beyond it: one GPS jump is not a departure
@@ -179,7 +181,12 @@ class StopRules:
         strays = 0  # one GPS jump does not end a stand; two in a row do
         for fix in reversed(state.recent):
             moving = fix.speed_mps is not None and fix.speed_mps > 2.0
-            if moving or haversine_m(here, Point(fix.lat, fix.lng)) > self.config.still_m:
+            away = haversine_m(here, Point(fix.lat, fix.lng))
+            if moving or away > self.config.still_m:
+                if since - fix.recorded_at > self.config.gap_s and strays == 0:
+                    # No fix for a while (a tunnel, a car park): here since at the latest
+                    # when a slow drive from the last fix elsewhere would have arrived.
+                    return min(since, fix.recorded_at + away / self.config.gap_speed_mps)
                 strays += 1
                 if strays == 2:
                     break
@@ -194,7 +201,8 @@ class StopRules:
         candidates = [s for s in stops if s.stop_id in state.dwelled]
         if not candidates:
             return []
-        since = self._standing_since(state)
+        # Standing before the previous stop was finished was standing at that stop.
+        since = max(self._standing_since(state), state.head_since)
         standing = fix.recorded_at - since
         if standing < self.config.still_s:
             return []
@@ -225,8 +233,6 @@ class StopRules:
         chosen = next((s for s in ranked if ready(s)), None)
         if chosen is None:
             return []
-        if chosen is stops[0]:
-            since = max(since, state.head_since)  # standing at the previous stop till then
         # One visit, one arrival: the other fences this driver stands in are not visited.
         state.dwelled -= {s.stop_id for s in candidates}
         state.arrived[chosen.stop_id] = chosen
