@@ -98,6 +98,18 @@ class Settings(BaseSettings):
     geofence_depot_m: float = Field(
         default=150.0, gt=0, le=5000, description="the radius of the fence around every depot"
     )
+    off_route_m: float = Field(
+        default=200.0,
+        ge=20,
+        le=5000,
+        description="farther than this from the planned route for a minute: off route",
+    )
+    left_stop_grace_s: float = Field(
+        default=120.0,
+        ge=0,
+        le=3600,
+        description="after leaving an unserved stop, wait this long for the proof to come",
+    )
     optimizer_engine: Literal["auto", "pyvrp", "ortools"] = Field(
         default="auto",
         description="route solver: auto picks PyVRP unless skills, breaks or soft windows "

@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await upgrade(engine)
         broker = create_broker(settings)
         routing = await asyncio.to_thread(load_routing, settings)
-        locations = build_pipeline(settings, engine, broker=broker)
+        locations = build_pipeline(settings, engine, broker=broker, routing=routing)
         await locations.start()
         fanout = LocationFanOut(broker, engine)
         await fanout.start()

@@ -75,6 +75,7 @@ class RouteEtas:
     _leg_route: Route | None = None  # to the next stop, routed from where the driver was
     _leg_path: PlannedPath | None = None
     planned_path: PlannedPath | None = None  # the remaining route as planned (deviation)
+    last: list[StopEta] = field(default_factory=list)  # the ETAs last computed
 
     def set_stops(
         self,
@@ -169,6 +170,7 @@ class RouteEtas:
         if head.arrived_at is None and (self._leg is None or self._leg.stop_id != head.stop_id):
             self._leg = _Leg(head.stop_id, now, legs_s[0])
         etas = estimate(now, plans, legs_s, self.pace.value, self.overrun.value)
+        self.last = etas
         self._last_at, self._last_point = now, Point(fix.lat, fix.lng)
         self._stops_changed = False
         changed = []

@@ -8,8 +8,11 @@ after :meth:`route_changed`; likewise an organisation's (:mod:`.org_fences`) whe
 first of its drivers is active, with every refresh, and at once on
 :meth:`org_fences_changed`.
 A driver without fixes for ``IDLE_FORGET_S`` is dropped, and an organisation with no
-active driver left. Zone events go to :class:`.zone_events.ZoneEvents`; what the others
-(stops, depots) cause (automatic status, exceptions) is the sink's business.
+active driver left. Zone events go to :class:`.zone_events.ZoneEvents`; stop fences,
+with the driver's route as last loaded, go through :class:`.stop_rules.StopRules`
+(arrived, arriving, left), whose actions :class:`.stop_actions.StopActions` applies off
+the pipeline; then the ETA watcher (:mod:`backend.eta.live`) gets the newest fix. Depot
+events go to the optional sink.
 """
 
 import asyncio
@@ -17,6 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,8 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.geofencing.engine import FenceEvent, GeofenceEngine, Scope
 from backend.geofencing.org_fences import ZONE_PREFIX, org_fences
 from backend.geofencing.org_places import load_org_places
-from backend.geofencing.route_fences import FenceRadii, route_fences
-from backend.geofencing.route_stops import load_open_stops
+from backend.geofencing.route_fences import STOP_PREFIX, FenceRadii, route_fences
+from backend.geofencing.route_stops import DriverDay, load_open_stops
+from backend.geofencing.stop_actions import StopActions
+from backend.geofencing.stop_rules import ArrivalConfig, StopActionKind, StopRules
 from backend.geofencing.zone_events import ZoneEvents
 from backend.locations.fix import DriverRef, Fix
 from backend.locations.metrics import Counters
@@ -42,6 +48,20 @@ class FenceSink(Protocol):
         ...
 
 
+class EtaWatcher(Protocol):
+    """Keeps ETAs (and the off-route watch) for drivers as their fixes arrive."""
+
+    def observe(self, driver: DriverRef, fix: Fix, day: DriverDay) -> None:
+        """The driver's newest fix with their route as known; must not block."""
+        ...
+
+    def forget(self, driver_id: int) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class LiveGeofences:
     def __init__(
         self,
@@ -52,6 +72,8 @@ class LiveGeofences:
         sink: FenceSink | None = None,
         zone_events: ZoneEvents | None = None,
         depot_m: float = 150.0,
+        actions: StopActions | None = None,
+        etas: "EtaWatcher | None" = None,
         refresh_interval_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -61,6 +83,12 @@ class LiveGeofences:
         self.sink = sink  # stop and depot events
         self.zone_events = zone_events or ZoneEvents(db, metrics=self.metrics)
         self.depot_m = depot_m
+        self.rules = StopRules(ArrivalConfig(arrival_m=self.radii.arrival_m))
+        self.actions = actions  # what the stop rules see, applied to the orders
+        if actions is not None and actions.on_applied is None:
+            actions.on_applied = self.route_changed
+        self.etas = etas
+        self.days: dict[int, DriverDay] = {}  # active driver -> their route today
         self._db = db
         self._refresh_interval_s = refresh_interval_s
         self._clock = clock
@@ -76,6 +104,10 @@ class LiveGeofences:
 
     async def start(self) -> None:
         self.zone_events.start()
+        if self.actions is not None:
+            self.actions.start()
+        if self.etas is not None:
+            await self.etas.start()
         self._task = asyncio.create_task(self._refresh_loop(), name="geofence-refresh")
 
     async def close(self) -> None:
@@ -85,6 +117,10 @@ class LiveGeofences:
                 await self._task
             self._task = None
         await self.zone_events.close()
+        if self.actions is not None:
+            await self.actions.close()
+        if self.etas is not None:
+            await self.etas.close()
 
     def check(self, driver: DriverRef, fixes: Sequence[Fix]) -> list[FenceEvent]:
         """The fence events of a driver's new fixes: zone events to the zone handler, the
@@ -113,7 +149,37 @@ class LiveGeofences:
                 except Exception:  # a sink's failure must not fail the sender's fixes
                     self.metrics.inc("fence_sink_failures")
                     log.exception("handling fence events of driver %s failed", driver_id)
+        day = self.days.get(driver_id)
+        if day is not None and fixes:
+            try:
+                self._follow_route(driver, day, events, fixes)
+            except Exception:  # automatic status and ETAs must not fail the sender's fixes
+                self.metrics.inc("stop_rule_failures")
+                log.exception("following the route of driver %s failed", driver_id)
         return events
+
+    def _follow_route(
+        self, driver: DriverRef, day: DriverDay, events: Sequence[FenceEvent], fixes: Sequence[Fix]
+    ) -> None:
+        """Arrived/arriving/left from the stop rules, then the ETAs' turn."""
+        driver_id = driver.driver_id
+        if day.stops or self.rules.arrived(driver_id):
+            stop_events = [e for e in events if e.fence.key.startswith(STOP_PREFIX)]
+            actions = self.rules.apply(
+                driver_id, day.stops, stop_events, self.engine.inside(driver_id), fixes
+            )
+            for action in actions:
+                if action.kind is StopActionKind.ARRIVED:  # known here before the reload
+                    day.stops = [
+                        replace(s, arrived_at=action.at) if s.stop_id == action.stop.stop_id
+                        else s
+                        for s in day.stops
+                    ]  # fmt: skip
+            if actions and self.actions is not None:
+                self.actions.handle(driver, actions)
+        if self.etas is not None:
+            newest = max(fixes, key=lambda f: f.recorded_at)
+            self.etas.observe(driver, newest, day)
 
     def route_changed(self, driver_id: int) -> None:
         """Reload ``driver_id``'s fences soon (a route published, a stop done or added)."""
@@ -140,11 +206,12 @@ class LiveGeofences:
 
     async def refresh(self, driver_ids: Sequence[int]) -> None:
         """Load the route fences of ``driver_ids`` now."""
-        stops = await load_open_stops(self._db, driver_ids)
-        for driver_id, open_stops in stops.items():
+        days = await load_open_stops(self._db, driver_ids)
+        for driver_id, day in days.items():
             self.engine.replace_scope(
-                Scope.driver(driver_id), route_fences(driver_id, open_stops, self.radii)
+                Scope.driver(driver_id), route_fences(driver_id, day.stops, self.radii)
             )
+            self.days[driver_id] = day
 
     async def refresh_orgs(self, org_ids: Iterable[int]) -> None:
         """Load the zone and depot fences of ``org_ids`` now."""
@@ -161,6 +228,10 @@ class LiveGeofences:
         for driver_id in [d for d, at in self._last_fix.items() if at < cutoff]:
             del self._last_fix[driver_id]
             self._org_of.pop(driver_id, None)
+            self.days.pop(driver_id, None)
+            self.rules.forget(driver_id)
+            if self.etas is not None:
+                self.etas.forget(driver_id)
             self.engine.replace_scope(Scope.driver(driver_id), [])
             self.engine.forget_driver(driver_id)
         for org_id in self._loaded_orgs - self.active_orgs():

@@ -40,12 +40,14 @@ class OpenStop:
     lng: float
     arrival_m: float | None = None  # this stop's own radius; None: the default
     order_status: OrderStatus | None = None
-    status_at: float | None = None  # when the order last changed (a hand confirmation)
     route_id: int | None = None
     service_s: float = 120.0
     window_start: float | None = None
     window_end: float | None = None
     arrived_at: float | None = None  # seen arriving (geofencing) or confirmed there
+
+
+STOP_PREFIX = "stop:"
 
 
 def stop_key(stop_id: int, purpose: Purpose) -> str:

@@ -6,6 +6,8 @@ finished once its order left the state the stop serves, or the driver departed f
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,24 +21,39 @@ from shared.enums import OrderStatus, RouteStatus, StopKind
 _CHUNK = 500  # drivers per IN (...) list
 
 
-async def load_open_stops(
-    engine: AsyncEngine, driver_ids: Iterable[int]
-) -> dict[int, list[OpenStop]]:
-    """Each of ``driver_ids`` with its unfinished stops today (an empty list: none)."""
+@dataclass(slots=True)
+class DriverDay:
+    """A driver's route today as live tracking needs it."""
+
+    stops: list[OpenStop] = field(default_factory=list)  # unfinished, in route order
+    departed: dict[int, float] = field(default_factory=dict)  # finished stop -> when left
+
+
+def _epoch(at: datetime | None) -> float | None:
+    return at.timestamp() if at is not None else None
+
+
+async def load_open_stops(engine: AsyncEngine, driver_ids: Iterable[int]) -> dict[int, DriverDay]:
+    """Each of ``driver_ids`` with its stops today (empty: no route today)."""
     ids = sorted(set(driver_ids))
-    out: dict[int, list[OpenStop]] = {driver_id: [] for driver_id in ids}
+    out: dict[int, DriverDay] = {driver_id: DriverDay() for driver_id in ids}
     service_date = visibility.today().date()
     async with engine.connect() as conn:
         for start in range(0, len(ids), _CHUNK):
             rows = await conn.execute(
                 select(
                     col(Route.driver_id),
+                    col(Route.id),
                     col(Stop.id),
                     col(Stop.order_id),
                     col(Stop.kind),
                     col(Stop.lat),
                     col(Stop.lng),
                     col(Stop.arrival_radius_m),
+                    col(Stop.service_time_s),
+                    col(Stop.window_start),
+                    col(Stop.window_end),
+                    col(Stop.actual_arrival_at),
                     col(Stop.actual_departure_at),
                     col(Order.status),
                 )
@@ -50,13 +67,33 @@ async def load_open_stops(
                 .order_by(col(Route.id), col(Stop.sequence))
             )
             for row in rows.all():
-                driver_id, stop_id, order_id, kind, lat, lng, radius, departed, status = row
-                route_stop = visibility.RouteStop(
-                    order_id, StopKind(kind), OrderStatus(status), departed is not None
-                )
-                if driver_id is None or stop_id is None or visibility.stop_finished(route_stop):
+                (driver_id, route_id, stop_id, order_id, kind, lat, lng, radius, service_s,
+                 window_start, window_end, arrived, departed, status) = row  # fmt: skip
+                if stop_id is None:
                     continue
-                out[driver_id].append(
-                    OpenStop(stop_id, order_id, StopKind(kind), lat, lng, arrival_m=radius)
+                status = OrderStatus(status)
+                route_stop = visibility.RouteStop(
+                    order_id, StopKind(kind), status, departed is not None
+                )
+                day = out[driver_id]
+                if visibility.stop_finished(route_stop):
+                    if departed is not None:
+                        day.departed[stop_id] = departed.timestamp()
+                    continue
+                day.stops.append(
+                    OpenStop(
+                        stop_id,
+                        order_id,
+                        StopKind(kind),
+                        lat,
+                        lng,
+                        arrival_m=radius,
+                        order_status=status,
+                        route_id=route_id,
+                        service_s=float(service_s),
+                        window_start=_epoch(window_start),
+                        window_end=_epoch(window_end),
+                        arrived_at=_epoch(arrived),
+                    )
                 )
     return out

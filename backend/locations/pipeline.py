@@ -20,8 +20,12 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.config import Settings
+from backend.eta.live import LiveEtas
+from backend.eta.tracker import RouteSource
+from backend.geofencing.deviation import DeviationConfig
 from backend.geofencing.live import LiveGeofences
 from backend.geofencing.route_fences import FenceRadii
+from backend.geofencing.stop_actions import StopActions
 from backend.geofencing.zone_events import ZoneEvents
 from backend.locations.cleaning import CleaningConfig, clean
 from backend.locations.current import CurrentPositions, Position
@@ -205,9 +209,11 @@ def build_pipeline(
     engine: AsyncEngine,
     fanout: PositionFanOut | None = None,
     broker: Broker | None = None,
+    routing: RouteSource | None = None,
 ) -> Pipeline:
     """The pipeline for these settings: raw SQLite writer for a SQLite file, else Core.
-    ``broker``: where zone events are announced (None: stored only)."""
+    ``broker``: where zone events, automatic status changes and ETAs are announced (None:
+    stored only); ``routing``: for the ETAs (None: no ETAs, no off-route watch)."""
     config = PipelineConfig.from_settings(settings)
     metrics = Counters()
     store = create_store(settings.resolved_database_url, engine)
@@ -218,12 +224,25 @@ def build_pipeline(
         nearby_m=settings.geofence_nearby_m,
         dwell_s=settings.geofence_dwell_s,
     )
+    etas = (
+        LiveEtas(
+            engine,
+            routing,
+            broker,
+            metrics,
+            deviation=DeviationConfig(threshold_m=settings.off_route_m),
+        )
+        if routing is not None
+        else None
+    )
     geofences = LiveGeofences(
         engine,
         radii,
         metrics=metrics,
         zone_events=ZoneEvents(engine, broker, metrics),
         depot_m=settings.geofence_depot_m,
+        actions=StopActions(engine, broker, metrics, grace_s=settings.left_stop_grace_s),
+        etas=etas,
     )
     return Pipeline(
         engine,

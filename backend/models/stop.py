@@ -30,5 +30,7 @@ class Stop(SQLModel, table=True):
     route_id: int | None = Field(default=None, foreign_key="routes.id", index=True)
     sequence: int | None = None
     planned_arrival_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # The ETA last published (backend.eta.live): changes of a minute or more only.
+    eta_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     actual_arrival_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     actual_departure_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

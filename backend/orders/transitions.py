@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -99,6 +99,70 @@ async def transition(
         },
     )
     return order
+
+
+async def system_transition(
+    session: AsyncSession,
+    order: Order,
+    target: OrderStatus,
+    *,
+    expected: OrderStatus,
+    observed_at: datetime,
+    lat: float | None = None,
+    lng: float | None = None,
+    details: dict[str, Any] | None = None,
+) -> bool:
+    """Move ``order`` from ``expected`` to ``target`` because of something seen at
+    ``observed_at`` (a GPS fix), with no one's hand on it. Refused (False) when the order
+    is no longer ``expected`` or anybody changed it after ``observed_at``: a person's
+    confirmation is never overwritten by a late fix. The event has no actor."""
+    assert order.id is not None
+    if OrderStatus(order.status) is not expected:
+        return False
+    changed_at = await last_status_change(session, order.id)
+    if changed_at is not None and changed_at > observed_at:
+        return False
+    stops = list((await session.exec(select(Stop).where(Stop.order_id == order.id))).all())
+    has_pickup = any(s.kind == StopKind.PICKUP for s in stops)
+    try:
+        check_transition(expected, target, has_pickup=has_pickup)
+    except IllegalTransitionError:
+        return False
+    now = utcnow()
+    result = await session.exec(
+        update(Order)
+        .where(col(Order.id) == order.id, col(Order.status) == expected)
+        .values(status=target, updated_at=now)
+    )
+    if result.rowcount != 1:
+        return False
+    await session.refresh(order)
+    for stop in stops:
+        _touch_stop(stop, target, now)
+        session.add(stop)
+    await events.record(
+        session,
+        order,
+        EventKind.STATUS_CHANGED,
+        None,
+        from_status=expected,
+        to_status=target,
+        lat=lat,
+        lng=lng,
+        details={"source": "geofence", **(details or {})},
+    )
+    return True
+
+
+async def last_status_change(session: AsyncSession, order_id: int) -> datetime | None:
+    """When ``order_id``'s status last changed (its creation if never)."""
+    result = await session.exec(
+        select(func.max(OrderEvent.at)).where(
+            OrderEvent.order_id == order_id,
+            col(OrderEvent.kind).in_([EventKind.STATUS_CHANGED, EventKind.CREATED]),
+        )
+    )
+    return result.one()
 
 
 async def _already_done(session: AsyncSession, order_id: int, client_id: str) -> bool:

@@ -123,6 +123,7 @@ async def view_for_link(
         lng=destination.lng,
         window_start=destination.window_start,
         window_end=destination.window_end,
+        eta=destination.eta_at if order.status not in TERMINAL else None,
         driver_first_name=driver.name.split()[0] if driver and driver.name.split() else None,
         vehicle_name=vehicle.name if vehicle else None,
         instructions=order.instructions,

@@ -47,6 +47,7 @@ class StopOut(OutModel):
     route_id: int | None
     sequence: int | None
     planned_arrival_at: datetime | None
+    eta_at: datetime | None = None  # live estimate, while the stop is still to be served
     actual_arrival_at: datetime | None
     actual_departure_at: datetime | None
 

@@ -33,6 +33,8 @@ class TrackingView(BaseModel):
     lng: float
     window_start: datetime | None
     window_end: datetime | None
+    # When the driver is expected, updated live (None: not on a route yet, or done).
+    eta: datetime | None = None
     driver_first_name: str | None
     vehicle_name: str | None
     instructions: str
