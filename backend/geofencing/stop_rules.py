@@ -140,15 +140,25 @@ class StopRules:
             )
         actions += self._arrivals(driver_id, state, stops, fix)
         next_drop = next((s for s in stops if s.kind is StopKind.DROPOFF), None)
+        nearby = stop_key(next_drop.stop_id, "nearby") if next_drop is not None else ""
         if (
             next_drop is not None
             and next_drop.stop_id not in state.alerted
             and next_drop.order_status is OrderStatus.EN_ROUTE
-            and stop_key(next_drop.stop_id, "nearby") in inside
+            and nearby in inside
         ):
             state.alerted.add(next_drop.stop_id)
+            # The fix that crossed into the circle, when it is in this batch.
+            cause = next(
+                (
+                    e.fix
+                    for e in events
+                    if e.fence.key == nearby and e.transition is Transition.ENTER
+                ),
+                fix,
+            )
             actions.append(
-                StopAction(StopActionKind.ARRIVING, driver_id, next_drop, fix, fix.recorded_at)
+                StopAction(StopActionKind.ARRIVING, driver_id, next_drop, cause, cause.recorded_at)
             )
         return actions
 

@@ -235,5 +235,7 @@ async def exception_inbox(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     """The dispatcher's exception inbox, newest first: failed deliveries (with their reason
-    and follow-up) and proofs taken too far from the address (or with no position)."""
+    and follow-up), proofs taken too far from the address (or with no position), stops
+    left without a proof or a failure report, stops at risk of missing their window, and
+    drivers off their planned route."""
     return await exceptions(session, principal.org_id, limit)
