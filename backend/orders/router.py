@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlmodel import col, select
 
+from backend.db import after_commit_do
 from backend.deps import CurrentUser, SessionDep, SettingsDep, StaffUser, StateDep
 from backend.models import OrderEvent
 from backend.optimization.auto import auto_dispatch
@@ -124,7 +125,11 @@ async def delete_order(order_id: int, principal: StaffUser, session: SessionDep)
     responses=ERRORS(400, 401, 403, 404, 409, 422),
 )
 async def transition_order(
-    order_id: int, body: TransitionRequest, principal: CurrentUser, session: SessionDep
+    order_id: int,
+    body: TransitionRequest,
+    principal: CurrentUser,
+    session: SessionDep,
+    state: StateDep,
 ) -> OrderOut:
     """Move an order along its lifecycle. Illegal moves get a 409 naming both states.
 
@@ -132,7 +137,18 @@ async def transition_order(
     cancelling, rescheduling and returning are for dispatchers and admins.
     """
     order = await get_order_to_write(session, principal, order_id)
+    drivers = {order.driver_id}
     order = await transitions.transition(session, principal, order, body)
+    drivers.add(order.driver_id)
+    geofences = state.locations.geofences
+    if geofences is not None:
+
+        async def reload_stops() -> None:  # the live fences, stop rules and ETAs at once
+            for driver_id in drivers:
+                if driver_id is not None:
+                    geofences.route_changed(driver_id)
+
+        after_commit_do(session, reload_stops)
     return await order_out(session, order)
 
 
