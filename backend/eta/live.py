@@ -8,8 +8,8 @@ whether the ETAs are due (the stops changed, the driver moved ``refresh_moved_m`
 thread (:class:`backend.eta.tracker.RouteEtas`), and for what changed by a minute or more:
 
 * stores it on the stop (``stops.eta_at``: the order, tracking page and board read it),
-* publishes ``{"type": "eta", "order_id", "stop_id", "driver_id", "eta"}`` on the
-  order's channel (the customer) and the organisation's (dispatchers),
+* publishes ``{"type": "eta", "order_id", "stop_id", "eta"}`` on the order's channel
+  (the customer) and, with the ``driver_id``, on the organisation's (dispatchers),
 * appends a ``late_risk`` event to an order whose ETA passed its window's end, before
   the end when it can (the dispatcher's exception).
 
@@ -279,17 +279,18 @@ class LiveEtas:
                 )
         await self._publish_all(pending_messages(session))
         for eta in update.changed:
-            message = orjson.dumps(
-                {
-                    "type": "eta",
-                    "order_id": eta.order_id,
-                    "stop_id": eta.stop_id,
-                    "driver_id": driver.driver_id,
-                    "eta": _at(eta.eta).isoformat(),
-                }
-            )
+            body = {
+                "type": "eta",
+                "order_id": eta.order_id,
+                "stop_id": eta.stop_id,
+                "eta": _at(eta.eta).isoformat(),
+            }
+            staff = orjson.dumps({**body, "driver_id": driver.driver_id})
             await self._publish_all(
-                [(order_channel(eta.order_id), message), (org_channel(driver.org_id), message)]
+                [
+                    (order_channel(eta.order_id), orjson.dumps(body)),
+                    (org_channel(driver.org_id), staff),
+                ]
             )
         self.metrics.add_all(
             {"etas_published": len(update.changed), "late_risks": len(update.late)}

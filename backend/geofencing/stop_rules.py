@@ -61,7 +61,7 @@ class ArrivalConfig:
     gap_speed_mps: float = 3.0  # over a gap, the driver is assumed to drive at least this fast
     same_place_m: float = 20.0  # stops this close are one place (parcels for one building)
     exit_band_m: float = 30.0  # beyond radius + this (and the fix's accuracy): left
-    exit_fixes: int = 2  # consecutive fixes beyond it: one GPS jump is not a departure
+    exit_fixes: int = 3  # consecutive fixes beyond it: a GPS jump or two is no departure
 
 
 @dataclass(slots=True)

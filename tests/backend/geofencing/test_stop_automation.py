@@ -361,6 +361,8 @@ async def test_etas_are_stored_published_and_a_late_stop_is_flagged(tmp_path: ob
         etas = heard.of("eta")
         assert {c for c, _ in etas} == {order_channel(w.order_id), org_channel(w.driver.org_id)}
         assert etas[0][1]["stop_id"] == w.dropoff_stop
+        customer = [m for c, m in etas if c == order_channel(w.order_id)]
+        assert "driver_id" not in customer[0]  # the customer learns no internal ids
         # A fix 10 m on does not move the ETA by a minute: nothing new is published.
         count = len(etas)
         await drive(w, [south_of(CUSTOMER, 19_980)], now - 1)
