@@ -58,11 +58,11 @@ def estimate(
             arrival = min(stop.arrived_at, now)
             start = max(arrival, stop.window_start or arrival)
             # Still there: they leave once served, and not before now.
-            departure = max(start + stop.service_s + extra_service_s, now)
+            departure = max(start + max(stop.service_s + extra_service_s, 0.0), now)
         else:
             arrival = t + max(leg, 0.0) * pace
             start = max(arrival, stop.window_start or arrival)
-            departure = start + stop.service_s + extra_service_s
+            departure = start + max(stop.service_s + extra_service_s, 0.0)
         out.append(StopEta(stop.stop_id, stop.order_id, arrival, departure, stop.window_end))
         t = departure
     return out

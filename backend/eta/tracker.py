@@ -28,6 +28,7 @@ class EtaConfig:
     refresh_every_s: float = 30.0  # and at least this often
     publish_change_s: float = 60.0  # publish a stop's ETA when it moved at least this much
     on_leg_m: float = 40.0  # this close to the routed leg (plus accuracy): still on it
+    just_left_m: float = 200.0  # this close to the stop just finished: the leg starts there
 
 
 class RouteSource(Protocol):
@@ -73,6 +74,7 @@ class RouteEtas:
     _routed_key: tuple[tuple[int, Point], ...] = ()
     _rest_s: list[float] = field(default_factory=list)  # stop to stop, free flow
     _leg_route: Route | None = None  # to the next stop, routed from where the driver was
+    _left_from: Point | None = None  # the stop last finished, until the next leg is routed
     _leg_path: PlannedPath | None = None
     planned_path: PlannedPath | None = None  # the remaining route as planned (deviation)
     last: list[StopEta] = field(default_factory=list)  # the ETAs last computed
@@ -93,6 +95,8 @@ class RouteEtas:
         remaining = {s.plan.stop_id for s in new}
         for gone in self.stops:
             plan = gone.plan
+            if plan.stop_id not in remaining:
+                self._left_from = gone.point  # the next leg starts there
             if plan.stop_id not in remaining and plan.arrived_at is not None:
                 start = max(plan.arrived_at, plan.window_start or plan.arrived_at)
                 left = (departed or {}).get(plan.stop_id, now)
@@ -140,10 +144,17 @@ class RouteEtas:
         return self.update(fix, [first_s, *self._rest_s])
 
     def _route_leg(self, here: Point, routing: RouteSource) -> Route | None:
+        """Route the leg to the next stop: from the stop just left while the driver is
+        still near it (the way they will drive: a GPS fix a few metres off can snap to the
+        other carriageway, where the stop is "just there"), else from where they are."""
         head = self.stops[0]
         if head.plan.arrived_at is not None:
             return None
-        leg = routing.route([here, head.point])
+        start, left = here, self._left_from
+        if left is not None and haversine_m(here, left) <= self.config.just_left_m:
+            start = left
+        self._left_from = None
+        leg = routing.route([start, head.point])
         self._leg_route = leg
         self._leg_path = PlannedPath(leg.geometry) if len(leg.geometry) > 1 else None
         return leg

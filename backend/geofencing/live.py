@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.geofencing.engine import FenceEvent, GeofenceEngine, Scope
 from backend.geofencing.org_fences import ZONE_PREFIX, org_fences
 from backend.geofencing.org_places import load_org_places
+from backend.geofencing.reach import Reach
 from backend.geofencing.route_fences import STOP_PREFIX, FenceRadii, route_fences
 from backend.geofencing.route_stops import DriverDay, load_open_stops
 from backend.geofencing.stop_actions import StopActions
@@ -35,6 +36,7 @@ from backend.geofencing.stop_rules import ArrivalConfig, StopActionKind, StopRul
 from backend.geofencing.zone_events import ZoneEvents
 from backend.locations.fix import DriverRef, Fix
 from backend.locations.metrics import Counters
+from shared.geo import Point
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class LiveGeofences:
         depot_m: float = 150.0,
         actions: StopActions | None = None,
         etas: "EtaWatcher | None" = None,
+        reach: Reach | None = None,
         refresh_interval_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -88,6 +91,7 @@ class LiveGeofences:
         if actions is not None and actions.on_applied is None:
             actions.on_applied = self.route_changed
         self.etas = etas
+        self.reach = reach  # where vehicles park for addresses off the road (None: no routing)
         self.days: dict[int, DriverDay] = {}  # active driver -> their route today
         self._db = db
         self._refresh_interval_s = refresh_interval_s
@@ -207,11 +211,23 @@ class LiveGeofences:
     async def refresh(self, driver_ids: Sequence[int]) -> None:
         """Load the route fences of ``driver_ids`` now."""
         days = await load_open_stops(self._db, driver_ids)
+        if self.reach is not None:
+            await self._add_parking(list(days.values()))
         for driver_id, day in days.items():
             self.engine.replace_scope(
                 Scope.driver(driver_id), route_fences(driver_id, day.stops, self.radii)
             )
             self.days[driver_id] = day
+
+    async def _add_parking(self, days: list[DriverDay]) -> None:
+        reach = self.reach
+        assert reach is not None
+        unknown = any(not reach.known(Point(s.lat, s.lng)) for d in days for s in d.stops)
+        for day in days:
+            if unknown:  # routing: off the event loop
+                day.stops = await asyncio.to_thread(reach.apply, day.stops)
+            else:
+                day.stops = reach.apply(day.stops)
 
     async def refresh_orgs(self, org_ids: Iterable[int]) -> None:
         """Load the zone and depot fences of ``org_ids`` now."""

@@ -12,7 +12,9 @@ from typing import Literal
 from backend.geofencing.engine import Fence
 from backend.geofencing.shapes import Circle
 from shared.enums import OrderStatus, StopKind
-from shared.geo import Point
+from shared.geo import Point, haversine_m
+
+REACH_MARGIN_M = 50.0  # around where a vehicle parks for an address off the road
 
 Purpose = Literal["arrival", "nearby"]
 
@@ -45,6 +47,19 @@ class OpenStop:
     window_start: float | None = None
     window_end: float | None = None
     arrived_at: float | None = None  # seen arriving (geofencing) or confirmed there
+    park: Point | None = None  # where a vehicle gets to, when the address is off the road
+    reach_m: float = 0.0  # how far that is from the stop's point
+
+    def arrival_radius(self, default_m: float) -> float:
+        """The stop's own radius (or the default), wide enough to take in where a vehicle
+        can park (:mod:`backend.geofencing.reach`)."""
+        radius = self.arrival_m or default_m
+        return max(radius, self.reach_m + REACH_MARGIN_M) if self.reach_m else radius
+
+    def distance_m(self, at: Point) -> float:
+        """From ``at`` to the stop: to its point, or to where a vehicle parks for it."""
+        here = haversine_m(at, Point(self.lat, self.lng))
+        return min(here, haversine_m(at, self.park)) if self.park is not None else here
 
 
 STOP_PREFIX = "stop:"
@@ -70,7 +85,7 @@ def route_fences(driver_id: int, stops: Iterable[OpenStop], radii: FenceRadii) -
     fences: list[Fence] = []
     for stop in stops:
         at = Point(stop.lat, stop.lng)
-        arrival = stop.arrival_m or radii.arrival_m
+        arrival = stop.arrival_radius(radii.arrival_m)
         fences.append(
             Fence(
                 stop_key(stop.stop_id, "arrival"),

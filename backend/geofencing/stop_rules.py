@@ -183,8 +183,11 @@ class StopRules:
         while recent and recent[0].recorded_at < newest - _KEEP_S:
             recent.popleft()
 
-    def _standing_since(self, state: _Driver) -> float:
-        """When the driver stopped moving (the newest fix's time if they are moving)."""
+    def _standing_since(self, state: _Driver) -> tuple[float, float]:
+        """When the driver stopped moving (the newest fix's time if they are moving), as
+        ``(likely, certain)``: across a GPS gap the stand likely began when a slow drive
+        from the last fix elsewhere would have got here, and certainly with the first fix
+        after the gap. Equal when there was no gap."""
         newest = state.recent[-1]
         here = Point(newest.lat, newest.lng)
         since = newest.recorded_at
@@ -194,25 +197,27 @@ class StopRules:
             away = haversine_m(here, Point(fix.lat, fix.lng))
             if moving or away > self.config.still_m:
                 if since - fix.recorded_at > self.config.gap_s and strays == 0:
-                    # No fix for a while (a tunnel, a car park): here since at the latest
-                    # when a slow drive from the last fix elsewhere would have arrived.
-                    return min(since, fix.recorded_at + away / self.config.gap_speed_mps)
+                    # No fix for a while (a tunnel, a car park).
+                    return min(since, fix.recorded_at + away / self.config.gap_speed_mps), since
                 strays += 1
                 if strays == 2:
                     break
                 continue
             strays = 0
             since = fix.recorded_at
-        return since
+        return since, since
 
     def _arrivals(
         self, driver_id: int, state: _Driver, stops: Sequence[OpenStop], fix: Fix
     ) -> list[StopAction]:
-        candidates = [s for s in stops if s.stop_id in state.dwelled]
+        candidates = [
+            s for s in stops if s.stop_id in state.dwelled and s.stop_id not in state.arrived
+        ]
         if not candidates:
             return []
         # Standing before the previous stop was finished was standing at that stop.
-        since = max(self._standing_since(state), state.head_since)
+        likely, certain = self._standing_since(state)
+        since = max(likely, state.head_since)
         standing = fix.recorded_at - since
         if standing < self.config.still_s:
             return []
@@ -221,7 +226,7 @@ class StopRules:
         cfg = self.config
 
         def distance(stop: OpenStop) -> float:
-            return haversine_m(here, Point(stop.lat, stop.lng))
+            return stop.distance_m(here)
 
         def ready(stop: OpenStop) -> bool:
             close = stop is stops[0] and distance(stop) - slack <= cfg.near_m
@@ -246,7 +251,9 @@ class StopRules:
         # One visit, one arrival: the other fences this driver stands in are not visited.
         state.dwelled -= {s.stop_id for s in candidates}
         state.arrived[chosen.stop_id] = chosen
-        return [StopAction(StopActionKind.ARRIVED, driver_id, chosen, fix, since)]
+        # Reported: when they were surely there (after a GPS gap: its end), never earlier.
+        at = max(certain, state.head_since)
+        return [StopAction(StopActionKind.ARRIVED, driver_id, chosen, fix, at)]
 
     def _departures(
         self, driver_id: int, state: _Driver, open_ids: dict[int, OpenStop], fixes: Sequence[Fix]
@@ -257,7 +264,7 @@ class StopRules:
         for fix in sorted(fixes, key=lambda f: f.recorded_at):
             here = Point(fix.lat, fix.lng)
             for stop_id, stop in list(state.arrived.items()):
-                radius = stop.arrival_m or self.config.arrival_m
+                radius = stop.arrival_radius(self.config.arrival_m)
                 uncertainty = min(fix.accuracy_m or 0.0, radius / 2)
                 distance = haversine_m(here, Point(stop.lat, stop.lng))
                 if distance - uncertainty <= radius + self.config.exit_band_m:

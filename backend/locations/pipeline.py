@@ -24,6 +24,7 @@ from backend.eta.live import LiveEtas
 from backend.eta.tracker import RouteSource
 from backend.geofencing.deviation import DeviationConfig
 from backend.geofencing.live import LiveGeofences
+from backend.geofencing.reach import Reach
 from backend.geofencing.route_fences import FenceRadii
 from backend.geofencing.stop_actions import StopActions
 from backend.geofencing.zone_events import ZoneEvents
@@ -243,6 +244,7 @@ def build_pipeline(
         depot_m=settings.geofence_depot_m,
         actions=StopActions(engine, broker, metrics, grace_s=settings.left_stop_grace_s),
         etas=etas,
+        reach=Reach(routing) if routing is not None else None,
     )
     return Pipeline(
         engine,

@@ -121,9 +121,9 @@ def anchor_boundaries_m(
 
     Scaled leg distances drift along a long day (each engine measures roads its own way):
     thirty legs in, a "stop" could land 150 m from its address. Each boundary is put at
-    the path point nearest to the leg's end, searched forward from the previous boundary
-    over at most twice the leg's scaled length (plus 100 m), so a road driven twice is
-    matched on the right pass.
+    the path point nearest to the leg's end, searched forward from the previous boundary;
+    where the path passes the point more than once (a loop), the pass nearest the scaled
+    estimate wins.
     """
     if len(leg_ends) != len(bounds) - 1 or len(polyline.points) < 2:
         return bounds
@@ -135,7 +135,7 @@ def anchor_boundaries_m(
     for k in range(1, len(bounds) - 1):
         start, span = out[k - 1], 2.0 * (bounds[k] - bounds[k - 1]) + 100.0
         lo = max(int(np.searchsorted(cum, start, side="right")) - 1, 0)
-        hi = min(int(np.searchsorted(cum, start + span, side="right")), len(xs) - 1)
+        hi = min(int(np.searchsorted(cum, bounds[k] + span, side="right")), len(xs) - 1)
         if hi <= lo:
             continue
         ax, ay, bx, by = xs[lo:hi], ys[lo:hi], xs[lo + 1 : hi + 1], ys[lo + 1 : hi + 1]
@@ -147,9 +147,12 @@ def anchor_boundaries_m(
             f = np.where(length2 > 0, ((px - ax) * dx + (py - ay) * dy) / length2, 0.0)
         f = np.clip(f, 0.0, 1.0)
         gap = np.hypot(ax + f * dx - px, ay + f * dy - py)
-        best = int(np.argmin(gap))
-        at = float(cum[lo + best] + f[best] * (cum[lo + best + 1] - cum[lo + best]))
-        out[k] = min(max(at, start), polyline.length_m)
+        along = cum[lo:hi] + f * (cum[lo + 1 : hi + 1] - cum[lo:hi])
+        # A loop can pass the stop twice: of the passes as close as the closest (10 m), the
+        # one nearest the scaled estimate is the leg's end.
+        near = gap <= float(gap.min()) + 10.0
+        best = int(np.argmin(np.where(near, np.abs(along - bounds[k]), np.inf)))
+        out[k] = min(max(float(along[best]), start), polyline.length_m)
     return out
 
 
