@@ -148,9 +148,9 @@ def anchor_boundaries_m(
         f = np.clip(f, 0.0, 1.0)
         gap = np.hypot(ax + f * dx - px, ay + f * dy - py)
         along = cum[lo:hi] + f * (cum[lo + 1 : hi + 1] - cum[lo:hi])
-        # A loop can pass the stop twice: of the passes as close as the closest (10 m), the
+        # A loop can pass the stop twice: of the passes as close as the closest (1 m), the
         # one nearest the scaled estimate is the leg's end.
-        near = gap <= float(gap.min()) + 10.0
+        near = gap <= float(gap.min()) + 1.0
         best = int(np.argmin(np.where(near, np.abs(along - bounds[k]), np.inf)))
         out[k] = min(max(float(along[best]), start), polyline.length_m)
     return out
