@@ -9,6 +9,7 @@ along it the driver is, which GPS noise barely moves (re-routing from a noisy po
 snap to the wrong carriageway and add minutes).
 """
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from backend.eta.estimate import StopEta, StopPlan, estimate
 from backend.eta.pace import Overrun, Pace
 from backend.geofencing.deviation import PlannedPath
 from backend.locations.fix import Fix
+from backend.routing.legs import split_legs
 from backend.routing.results import Route
 from shared.geo import Point, haversine_m
 
@@ -43,6 +45,12 @@ class RoutedStop:
 
     point: Point
     plan: StopPlan
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedLeg:
+    duration_s: float  # free flow, as the engine said
+    path: PlannedPath
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +81,9 @@ class RouteEtas:
     _leg: _Leg | None = None
     _routed_key: tuple[tuple[int, Point], ...] = ()
     _rest_s: list[float] = field(default_factory=list)  # stop to stop, free flow
-    _leg_route: Route | None = None  # to the next stop, routed from where the driver was
+    _legs: dict[tuple[Point, Point], "PlannedLeg"] = field(default_factory=dict)
+    _driving: "PlannedLeg | None" = None  # the leg being driven, to the next stop
     _left_from: Point | None = None  # the stop last finished, until the next leg is routed
-    _leg_path: PlannedPath | None = None
     planned_path: PlannedPath | None = None  # the remaining route as planned (deviation)
     last: list[StopEta] = field(default_factory=list)  # the ETAs last computed
 
@@ -124,50 +132,65 @@ class RouteEtas:
         return moved >= self.config.refresh_moved_m
 
     def refresh(self, fix: Fix, routing: RouteSource) -> EtaUpdate | None:
-        """Recompute from ``fix``. Routes (blocking) only when needed: the stops changed,
-        or the driver left the road the current leg was routed on. Otherwise the time left
-        on the leg is its routed time in proportion to the distance left along it."""
+        """Recompute from ``fix``. Routes (blocking) only when needed: stops the plan has
+        no legs for yet, or the driver leaving the road of the current leg. Otherwise the
+        time left on the leg is its routed time in proportion to the distance left along
+        it, and the legs after it are the planned ones."""
         if not self.stops:
             return None
         key = tuple((s.plan.stop_id, s.point) for s in self.stops)
         here = Point(fix.lat, fix.lng)
         if key != self._routed_key:
-            rest = routing.route([s.point for s in self.stops]) if len(self.stops) > 1 else None
-            self._rest_s = list(rest.leg_durations_s) if rest is not None else []
-            self._leg_route = None
             self._routed_key = key
-            first = self._route_leg(here, routing)
-            line = [*(first.geometry if first else []), *(rest.geometry if rest else [])]
+            points = [s.point for s in self.stops]
+            left = self._left_from
+            self._left_from = None
+            near_left = left is not None and haversine_m(here, left) <= self.config.just_left_m
+            at_stop = self.stops[0].plan.arrived_at is not None
+            start = left if near_left and left is not None else here
+            chain = points if at_stop else [start, *points]  # at a stop: no leg to it
+            if any(pair not in self._legs for pair in itertools.pairwise(chain)):
+                self._plan(chain, routing)
+            self._rest_s = [self._legs[p].duration_s for p in itertools.pairwise(points)]
+            self._driving = None if at_stop else self._legs[(chain[0], chain[1])]
+            line = [
+                *(self._driving.path.points if self._driving is not None else []),
+                *(p for pair in itertools.pairwise(points) for p in self._legs[pair].path.points),
+            ]
             self.planned_path = PlannedPath(line) if len(line) > 1 else None
         at_stop = self.stops[0].plan.arrived_at is not None
         first_s = 0.0 if at_stop else self._time_left_on_leg(fix, routing)
         return self.update(fix, [first_s, *self._rest_s])
 
-    def _route_leg(self, here: Point, routing: RouteSource) -> Route | None:
-        """Route the leg to the next stop: from the stop just left while the driver is
-        still near it (the way they will drive: a GPS fix a few metres off can snap to the
-        other carriageway, where the stop is "just there"), else from where they are."""
-        head = self.stops[0]
-        if head.plan.arrived_at is not None:
-            return None
-        start, left = here, self._left_from
-        if left is not None and haversine_m(here, left) <= self.config.just_left_m:
-            start = left
-        self._left_from = None
-        leg = routing.route([start, head.point])
-        self._leg_route = leg
-        self._leg_path = PlannedPath(leg.geometry) if len(leg.geometry) > 1 else None
-        return leg
+    def _plan(self, chain: list[Point], routing: RouteSource) -> None:
+        """Route ``chain`` in one go (as a driver following it drives: no U-turn at a
+        stop where the road will not allow it) and keep each leg."""
+        if len(self._legs) > 1_000:
+            self._legs.clear()
+        route = routing.route(chain)
+        for pair, path, duration in zip(
+            itertools.pairwise(chain), split_legs(route, chain), route.leg_durations_s, strict=True
+        ):
+            self._legs[pair] = PlannedLeg(duration, PlannedPath(path))
 
     def _time_left_on_leg(self, fix: Fix, routing: RouteSource) -> float:
-        leg, path = self._leg_route, self._leg_path
-        if leg is not None and path is not None and path.length_m > 0:
+        leg = self._driving
+        if leg is not None and leg.path.length_m > 0:
             slack = self.config.on_leg_m + min(fix.accuracy_m or 0.0, self.config.on_leg_m)
-            near = path.nearest(fix.lat, fix.lng, slack)
+            near = leg.path.nearest(fix.lat, fix.lng, slack)
             if near is not None:
-                return leg.duration_s * max(path.length_m - near.along_m, 0.0) / path.length_m
-        routed = self._route_leg(Point(fix.lat, fix.lng), routing)  # off the leg: route anew
-        return routed.duration_s if routed is not None else 0.0
+                return (
+                    leg.duration_s * max(leg.path.length_m - near.along_m, 0.0) / leg.path.length_m
+                )
+        if leg is not None and leg.path.length_m == 0:
+            return leg.duration_s
+        # Off the leg: route anew from here.
+        head = self.stops[0]
+        here = Point(fix.lat, fix.lng)
+        route = routing.route([here, head.point])
+        line = route.geometry if len(route.geometry) > 1 else [here, head.point]
+        self._driving = PlannedLeg(route.duration_s, PlannedPath(line))
+        return route.duration_s
 
     def waypoints(self, fix: Fix) -> list[Point]:
         """What to route: the driver's position, then every remaining stop."""

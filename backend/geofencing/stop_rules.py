@@ -54,7 +54,7 @@ class ArrivalConfig:
     arrival_m: float = 150.0  # for a stop without its own radius
     still_s: float = 60.0  # standing this long near the next stop: arrived (a red light
     # near the stop must not count)
-    still_m: float = 25.0  # "standing": every fix this close to the newest
+    still_m: float = 25.0  # "standing": every fix this close to the newest (+ accuracy)
     near_m: float = 60.0  # near the stop (the fix's accuracy counted)
     off_plan_still_s: float = 90.0  # farther, or not the next stop: standing this long
     gap_s: float = 30.0  # fixes this far apart: a GPS gap
@@ -195,7 +195,9 @@ class StopRules:
         for fix in reversed(state.recent):
             moving = fix.speed_mps is not None and fix.speed_mps > 2.0
             away = haversine_m(here, Point(fix.lat, fix.lng))
-            if moving or away > self.config.still_m:
+            # GPS wanders by its accuracy while parked: as much is forgiven (up to 30 m).
+            wander = min(max(newest.accuracy_m or 0.0, fix.accuracy_m or 0.0), 30.0)
+            if moving or away > self.config.still_m + wander:
                 if since - fix.recorded_at > self.config.gap_s and strays == 0:
                     # No fix for a while (a tunnel, a car park).
                     return min(since, fix.recorded_at + away / self.config.gap_speed_mps), since

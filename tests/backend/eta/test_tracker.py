@@ -65,7 +65,7 @@ def test_the_first_etas_drive_the_route_and_serve_each_stop() -> None:
     assert first[1] == pytest.approx(T0 + DRIVE_A_S, abs=1.0)
     assert first[2] == pytest.approx(first[1] + 120 + leg_s, abs=1.0)
     assert first[3] == pytest.approx(first[2] + 120 + leg_s, abs=1.0)
-    assert len(routing.calls) == 2  # the stops' legs, and the leg from the driver
+    assert routing.calls == [[DEPOT, A, B, C]]  # the whole plan in one route
 
 
 @pytest.mark.parametrize("sideways_m", [0.0, 25.0, -30.0])
@@ -81,7 +81,7 @@ def test_following_the_leg_the_eta_is_the_time_left_along_it_without_routing(
         time_left_s = (2_000.0 - north_m) / CITY_SPEED_MPS
         assert got[1] == pytest.approx(now + time_left_s, abs=1.0)
         assert got[1] == pytest.approx(first[1], abs=1.0)  # on schedule: the ETA holds
-    assert len(routing.calls) == 2
+    assert len(routing.calls) == 1
 
 
 @given(
@@ -97,7 +97,7 @@ def test_gps_noise_near_the_leg_never_triggers_routing_nor_moves_the_eta_by_much
 
     got = by_stop(etas.refresh(fix(at(2_000.0 * along, sideways_m), now, accuracy_m), routing))
 
-    assert len(routing.calls) == 2
+    assert len(routing.calls) == 1
     assert got[1] == pytest.approx(now + 2_000.0 * (1 - along) / CITY_SPEED_MPS, abs=1.0)
 
 
@@ -146,35 +146,35 @@ def test_a_driver_who_leaves_the_leg_is_routed_again_from_where_they_are() -> No
 
     got = by_stop(etas.refresh(fix(detour, now), routing))
 
-    assert len(routing.calls) == 3
+    assert len(routing.calls) == 2
     assert routing.calls[-1] == [detour, A]
     assert got[1] == pytest.approx(now + haversine_m(detour, A) / CITY_SPEED_MPS, abs=1.0)
     # The new leg is then followed like the first one.
     back_on = Point((detour.lat + A.lat) / 2, (detour.lng + A.lng) / 2)
     etas.refresh(fix(back_on, now + 30), routing)
-    assert len(routing.calls) == 3
+    assert len(routing.calls) == 2
 
 
-def test_an_arrival_needs_no_routing_and_the_stop_done_routes_the_rest_again() -> None:
+def test_an_arrival_and_the_stop_done_need_no_routing_the_planned_legs_remain() -> None:
     etas, routing, _ = started()
     arrived = T0 + DRIVE_A_S  # on the engine's time: the pace stays 1
     etas.set_stops([stop(1, A, arrived_at=arrived), stop(2, B), stop(3, C)], arrived)
 
     at_a = by_stop(etas.refresh(fix(A, arrived + 10), routing))
 
-    assert len(routing.calls) == 2
+    assert len(routing.calls) == 1
     assert at_a[1] == arrived
     assert at_a[2] == pytest.approx(arrived + 120 + 1_000 / CITY_SPEED_MPS, abs=1.0)
 
     etas.set_stops([stop(2, B), stop(3, C)], arrived + 100)
     after = by_stop(etas.refresh(fix(A, arrived + 100), routing))
 
-    assert len(routing.calls) == 4  # B to C, and the driver to B
+    assert len(routing.calls) == 1  # A to B and B to C: the plan's legs, from the stop left
     assert after[2] == pytest.approx(arrived + 100 + 1_000 / CITY_SPEED_MPS, abs=1.0)
 
     etas.set_stops([stop(3, C, arrived_at=arrived + 400)], arrived + 400)
     assert by_stop(etas.refresh(fix(C, arrived + 410), routing)) == {3: arrived + 400}
-    assert len(routing.calls) == 4  # at the last stop: nothing left to route
+    assert len(routing.calls) == 1  # at the last stop: nothing left to route
 
 
 def test_without_stops_there_is_nothing_to_compute() -> None:
