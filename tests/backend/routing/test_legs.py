@@ -22,9 +22,12 @@ def test_each_leg_runs_from_its_waypoint_to_the_next_even_when_the_lengths_are_o
 
     first, second = split_legs(route, [START, a, b])
 
-    assert first[0] == START and haversine_m(first[-1], a) < 1.0
-    assert haversine_m(second[0], a) < 1.0 and second[-1] == b
-    assert loop[0] in second and loop[0] not in first  # the loop belongs to the second leg
+    assert first[0] == START
+    assert haversine_m(first[-1], a) < 1.0
+    assert haversine_m(second[0], a) < 1.0
+    assert second[-1] == b
+    assert loop[0] in second  # the loop belongs to the second leg
+    assert loop[0] not in first
 
 
 def test_a_route_without_leg_lengths_falls_back_to_straight_legs() -> None:
