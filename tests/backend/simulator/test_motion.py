@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.simulator.motion import MotionConfig, Polyline, Trajectory, simulate_motion
+from backend.routing.legs import Polyline
+from backend.simulator.motion import MotionConfig, Trajectory, simulate_motion
 from shared.geo import Point, haversine_m
 from tests.backend.simulator.streets import BOULEVARD_ALBERT_1ER, path_length_m, street_legs
 
