@@ -28,9 +28,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import update
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.db import pending_messages, session_scope
 from backend.eta.estimate import StopEta, StopPlan
@@ -41,6 +41,7 @@ from backend.geofencing.deviation import (
     DeviationDetector,
     PlannedPath,
 )
+from backend.geofencing.live import budget_pause
 from backend.geofencing.route_fences import OpenStop
 from backend.geofencing.route_stops import DriverDay
 from backend.locations.fix import DriverRef, Fix
@@ -56,6 +57,10 @@ from shared.geo import Point, haversine_m
 log = logging.getLogger(__name__)
 
 _TIMER_S = 5.0  # how often drivers without fixes are looked at
+_COMPUTE_CHUNK = 4  # drivers per hop to the worker thread (short hops: the loop waits on the GIL)
+_DEVIATION_EVERY_S = 5.0  # a fix checked against the planned route this often per driver
+_WRITE_LINGER_S = 0.2  # gather what comes meanwhile into the same transaction
+_WRITE_BATCH = 2_000
 
 
 def _at(epoch_s: float) -> datetime:
@@ -87,6 +92,7 @@ class _Driver:
     stops_seen: int = -1  # id() of the stops list last computed with
     computed_at: float = float("-inf")  # the fix time last computed from
     computed_point: Point | None = None
+    deviation_checked_at: float = float("-inf")
 
 
 class LiveEtas:
@@ -154,9 +160,11 @@ class LiveEtas:
         if state.fix is not None and fix.recorded_at <= state.fix.recorded_at:
             return
         state.fix, state.fix_seen_at, state.day = fix, self._clock(), day
-        change = state.deviation.update(fix)
-        if change is not None:
-            self._queue_write("deviation", (driver, change))
+        if fix.recorded_at - state.deviation_checked_at >= _DEVIATION_EVERY_S:
+            state.deviation_checked_at = fix.recorded_at
+            change = state.deviation.update(fix)
+            if change is not None:
+                self._queue_write("deviation", (driver, change))
         if self._is_due(state, fix, day):
             self._due.add(driver.driver_id)
             self._idle.clear()
@@ -167,7 +175,10 @@ class LiveEtas:
             return False
         if id(day.stops) != state.stops_seen:
             return True
-        if fix.recorded_at - state.computed_at >= self.config.refresh_every_s:
+        since = fix.recorded_at - state.computed_at
+        if since < self.config.min_refresh_s:
+            return False
+        if since >= self.config.refresh_every_s:
             return True
         last = state.computed_point
         return last is None or haversine_m(last, Point(fix.lat, fix.lng)) >= (
@@ -193,9 +204,10 @@ class LiveEtas:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            for driver_id in sorted(self._due):
-                state = self._drivers.get(driver_id)
+            jobs: list[tuple[_Driver, Fix, DriverDay]] = []
+            for driver_id in sorted(self._due)[:_COMPUTE_CHUNK]:
                 self._due.discard(driver_id)
+                state = self._drivers.get(driver_id)
                 if state is None or state.fix is None or state.day is None:
                     continue
                 # A quiet driver: their last fix, moved on by the time since it came.
@@ -203,17 +215,21 @@ class LiveEtas:
                 fix = state.fix
                 if quiet >= self.config.refresh_every_s:
                     fix = fix._replace(recorded_at=fix.recorded_at + quiet)
-                day = state.day
-                try:
-                    update, path = await asyncio.to_thread(self._compute, state, fix, day)
-                except RoutingError as exc:
-                    self.metrics.inc("eta_routing_failures")
-                    log.warning("ETAs of driver %s: %s", driver_id, exc)
+                jobs.append((state, fix, state.day))
+            # One hop to a worker thread for a chunk of them (routing blocks), then a rest
+            # in proportion (a bounded share of a core): fixes come first.
+            started = time.perf_counter()
+            results = await asyncio.to_thread(self._compute_all, jobs)
+            for (state, fix, day), result in zip(jobs, results, strict=True):
+                if isinstance(result, BaseException):
+                    self.metrics.inc(
+                        "eta_routing_failures"
+                        if isinstance(result, RoutingError)
+                        else "eta_failures"
+                    )
+                    log.warning("ETAs of driver %s: %s", state.ref.driver_id, result)
                     continue
-                except Exception:
-                    self.metrics.inc("eta_failures")
-                    log.exception("ETAs of driver %s failed", driver_id)
-                    continue
+                update, path = result
                 state.stops_seen = id(day.stops)
                 state.computed_at, state.computed_point = fix.recorded_at, Point(fix.lat, fix.lng)
                 if path is not state.deviation.path:
@@ -221,8 +237,22 @@ class LiveEtas:
                 self.metrics.inc("eta_refreshes")
                 if update is not None and (update.changed or update.late):
                     self._queue_write("etas", (state.ref, update))
-            if not self._due:
+            await asyncio.sleep(budget_pause(time.perf_counter() - started))
+            if self._due:
+                self._wake.set()
+            else:
                 self._idle.set()
+
+    def _compute_all(
+        self, jobs: list[tuple[_Driver, Fix, DriverDay]]
+    ) -> list[tuple[EtaUpdate | None, PlannedPath | None] | BaseException]:
+        out: list[tuple[EtaUpdate | None, PlannedPath | None] | BaseException] = []
+        for state, fix, day in jobs:
+            try:
+                out.append(self._compute(state, fix, day))
+            except Exception as exc:  # one driver's failure is not the others'
+                out.append(exc)
+        return out
 
     def _compute(
         self, state: _Driver, fix: Fix, day: DriverDay
@@ -240,93 +270,96 @@ class LiveEtas:
             self.metrics.inc("eta_writes_dropped")
 
     async def _write_loop(self) -> None:
+        """Everything queued, in one transaction: a burst of ETA changes is one commit,
+        not one per driver (the history writer shares the database's write lock)."""
         while True:
-            kind, item = await self._writes.get()
+            batch = [await self._writes.get()]
+            await asyncio.sleep(_WRITE_LINGER_S)
+            while len(batch) < _WRITE_BATCH and not self._writes.empty():
+                batch.append(self._writes.get_nowait())
             try:
-                if kind == "etas":
-                    await self._store_etas(*item)
-                else:
-                    await self._store_deviation(*item)
+                await self._store(batch)
             except Exception:
                 self.metrics.inc("eta_write_failures")
-                log.exception("storing %s failed", kind)
+                log.exception("storing %d ETA updates and driver events failed", len(batch))
             finally:
-                self._writes.task_done()
+                for _ in batch:
+                    self._writes.task_done()
 
-    async def _store_etas(self, driver: DriverRef, update: EtaUpdate) -> None:
+    async def _store(self, batch: list[tuple[str, Any]]) -> None:
+        etas = [item for kind, item in batch if kind == "etas"]
+        deviations = [item for kind, item in batch if kind == "deviation"]
+        rows: list[tuple[DriverRef, DeviationChange, DriverEvent]] = []
+        # The latest ETA of each stop in the batch.
+        latest: dict[int, tuple[int, float]] = {}
+        for driver, found in etas:
+            for eta in found.changed:
+                latest[eta.stop_id] = (driver.org_id, eta.eta)
         async with session_scope(self._db) as session:
-            for eta in update.changed:
-                await session.exec(
-                    update_stop(eta.stop_id, driver.org_id).values(eta_at=_at(eta.eta))
+            if latest:
+                stops = Stop.__table__  # type: ignore[attr-defined]
+                connection = await session.connection()
+                await connection.execute(
+                    sa.update(stops)
+                    .where(
+                        stops.c.id == sa.bindparam("stop_id"),
+                        stops.c.org_id == sa.bindparam("org"),
+                    )
+                    .values(eta_at=sa.bindparam("eta")),
+                    [
+                        {"stop_id": stop_id, "org": org, "eta": _at(at)}
+                        for stop_id, (org, at) in latest.items()
+                    ],
                 )
-            for eta in update.late:
-                order = await session.get(Order, eta.order_id)
-                if order is None or order.org_id != driver.org_id:
-                    continue
-                assert eta.window_end is not None
-                await events.record(
-                    session,
-                    order,
-                    EventKind.LATE_RISK,
-                    None,
-                    details={
-                        "source": "eta",
-                        "stop_id": eta.stop_id,
-                        "eta": _at(eta.eta).isoformat(),
-                        "window_end": _at(eta.window_end).isoformat(),
-                        "late_by_s": round(eta.late_by_s),
-                    },
-                )
+            for driver, found in etas:
+                for eta in found.late:
+                    await self._record_late(session, driver, eta)
+            for driver, change in deviations:
+                row = _deviation_row(driver, change)
+                session.add(row)
+                rows.append((driver, change, row))
+            await session.flush()
         await self._publish_all(pending_messages(session))
-        for eta in update.changed:
-            body = {
-                "type": "eta",
-                "order_id": eta.order_id,
+        for driver, found in etas:
+            for eta in found.changed:
+                body = {
+                    "type": "eta",
+                    "order_id": eta.order_id,
+                    "stop_id": eta.stop_id,
+                    "eta": _at(eta.eta).isoformat(),
+                }
+                staff = orjson.dumps({**body, "driver_id": driver.driver_id})
+                await self._publish_all(
+                    [
+                        (order_channel(eta.order_id), orjson.dumps(body)),
+                        (org_channel(driver.org_id), staff),
+                    ]
+                )
+            self.metrics.add_all(
+                {"etas_published": len(found.changed), "late_risks": len(found.late)}
+            )
+        for driver, change, row in rows:
+            await self._publish_all([(org_channel(driver.org_id), _deviation_message(row))])
+            self.metrics.inc(f"driver_{change.kind.value}")
+
+    @staticmethod
+    async def _record_late(session: AsyncSession, driver: DriverRef, eta: StopEta) -> None:
+        order = await session.get(Order, eta.order_id)
+        if order is None or order.org_id != driver.org_id or eta.window_end is None:
+            return
+        await events.record(
+            session,
+            order,
+            EventKind.LATE_RISK,
+            None,
+            details={
+                "source": "eta",
                 "stop_id": eta.stop_id,
                 "eta": _at(eta.eta).isoformat(),
-            }
-            staff = orjson.dumps({**body, "driver_id": driver.driver_id})
-            await self._publish_all(
-                [
-                    (order_channel(eta.order_id), orjson.dumps(body)),
-                    (org_channel(driver.org_id), staff),
-                ]
-            )
-        self.metrics.add_all(
-            {"etas_published": len(update.changed), "late_risks": len(update.late)}
+                "window_end": _at(eta.window_end).isoformat(),
+                "late_by_s": round(eta.late_by_s),
+            },
         )
-
-    async def _store_deviation(self, driver: DriverRef, change: DeviationChange) -> None:
-        fix = change.fix
-        async with session_scope(self._db) as session:
-            row = DriverEvent(
-                org_id=driver.org_id,
-                driver_id=driver.driver_id,
-                kind=change.kind,
-                at=_at(fix.recorded_at),
-                lat=fix.lat,
-                lng=fix.lng,
-                details={
-                    "distance_m": round(change.distance_m),
-                    "left_at": _at(change.left_at).isoformat(),
-                },
-            )
-            session.add(row)
-            await session.flush()
-        message = orjson.dumps(
-            {
-                "type": "driver_event",
-                "event_id": row.id,
-                "driver_id": driver.driver_id,
-                "kind": change.kind,
-                "at": row.at.isoformat(),
-                "lat": row.lat,
-                "lng": row.lng,
-                "details": row.details,
-            }
-        )
-        await self._publish_all([(org_channel(driver.org_id), message)])
-        self.metrics.inc(f"driver_{change.kind.value}")
 
     async def _publish_all(self, messages: Sequence[tuple[str, bytes]]) -> None:
         if self._broker is None:
@@ -335,5 +368,32 @@ class LiveEtas:
             await self._broker.publish(channel, message)
 
 
-def update_stop(stop_id: int, org_id: int) -> Any:
-    return update(Stop).where(col(Stop.id) == stop_id, col(Stop.org_id) == org_id)
+def _deviation_row(driver: DriverRef, change: DeviationChange) -> DriverEvent:
+    fix = change.fix
+    return DriverEvent(
+        org_id=driver.org_id,
+        driver_id=driver.driver_id,
+        kind=change.kind,
+        at=_at(fix.recorded_at),
+        lat=fix.lat,
+        lng=fix.lng,
+        details={
+            "distance_m": round(change.distance_m),
+            "left_at": _at(change.left_at).isoformat(),
+        },
+    )
+
+
+def _deviation_message(row: DriverEvent) -> bytes:
+    return orjson.dumps(
+        {
+            "type": "driver_event",
+            "event_id": row.id,
+            "driver_id": row.driver_id,
+            "kind": row.kind,
+            "at": row.at.isoformat(),
+            "lat": row.lat,
+            "lng": row.lng,
+            "details": row.details,
+        }
+    )

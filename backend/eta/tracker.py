@@ -31,6 +31,8 @@ class EtaConfig:
     publish_change_s: float = 60.0  # publish a stop's ETA when it moved at least this much
     on_leg_m: float = 40.0  # this close to the routed leg (plus accuracy): still on it
     just_left_m: float = 200.0  # this close to the stop just finished: the leg starts there
+    min_refresh_s: float = 10.0  # however far the driver moved, not more often than this
+    reroute_every_s: float = 30.0  # off the leg, routed again at most this often
 
 
 class RouteSource(Protocol):
@@ -84,6 +86,7 @@ class RouteEtas:
     _legs: dict[tuple[Point, Point], "PlannedLeg"] = field(default_factory=dict)
     _driving: "PlannedLeg | None" = None  # the leg being driven, to the next stop
     _left_from: Point | None = None  # the stop last finished, until the next leg is routed
+    _rerouted_at: float = -math.inf  # when the driver was last routed from where they were
     planned_path: PlannedPath | None = None  # the remaining route as planned (deviation)
     last: list[StopEta] = field(default_factory=list)  # the ETAs last computed
 
@@ -125,8 +128,11 @@ class RouteEtas:
         """Whether ``fix`` warrants a recomputation."""
         if not self.stops:
             return False
-        if self._stops_changed or fix.recorded_at - self._last_at >= self.config.refresh_every_s:
+        since = fix.recorded_at - self._last_at
+        if self._stops_changed or since >= self.config.refresh_every_s:
             return True
+        if since < self.config.min_refresh_s:
+            return False
         last = self._last_point
         moved = haversine_m(last, Point(fix.lat, fix.lng)) if last is not None else math.inf
         return moved >= self.config.refresh_moved_m
@@ -184,7 +190,12 @@ class RouteEtas:
                 )
         if leg is not None and leg.path.length_m == 0:
             return leg.duration_s
+        rerouted = self._rerouted_at
+        if leg is not None and fix.recorded_at - rerouted < self.config.reroute_every_s:
+            # Off the road it was routed on moments ago: count down until the next routing.
+            return max(leg.duration_s - (fix.recorded_at - rerouted), 0.0)
         # Off the leg: route anew from here.
+        self._rerouted_at = fix.recorded_at
         head = self.stops[0]
         here = Point(fix.lat, fix.lng)
         route = routing.route([here, head.point])

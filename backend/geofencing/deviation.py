@@ -16,6 +16,7 @@ ends at a fix whose whole circle lies within the threshold: "a minute off" means
 without evidence of being near the route. Units: metres, seconds since the Unix epoch.
 """
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ from shared.geo import Point, bbox_of
 # Per segment, in the path's plane: start (x, y), direction (dx, dy), 1 / length² (0 for a
 # zero-length segment), metres from the path's start to the segment's start, length.
 _Segment = tuple[float, float, float, float, float, float, float]
+
+
+_MAX_CELLS_ALONG = 2_000  # cells along a path at most (a long path: bigger cells)
 
 
 class Nearest(NamedTuple):
@@ -78,6 +82,9 @@ class PlannedPath:
         xy = [self._plane.xy(p.lat, p.lng) for p in self._points]
         if len(xy) == 1:
             xy.append(xy[0])  # one point: one segment of zero length
+        # A very long path gets bigger cells, so building its index stays cheap.
+        total = sum(math.dist(a, b) for a, b in itertools.pairwise(xy))
+        self._cell_m = cell_m = max(cell_m, total / _MAX_CELLS_ALONG)
         segments: list[_Segment] = []
         cells: dict[tuple[int, int], list[int]] = {}
         along = 0.0

@@ -167,6 +167,10 @@ class GeofenceEngine:
         """The keys of the fences ``driver_id`` is inside now."""
         return set(self._inside.get(driver_id, ()))
 
+    def is_inside_any(self, driver_id: int) -> bool:
+        """Whether ``driver_id`` is inside any fence now (no copy: the per-batch question)."""
+        return driver_id in self._inside
+
     def forget_driver(self, driver_id: int) -> None:
         self._inside.pop(driver_id, None)
         self._newest.pop(driver_id, None)

@@ -29,7 +29,7 @@ from backend.geofencing.engine import FenceEvent, GeofenceEngine, Scope
 from backend.geofencing.org_fences import ZONE_PREFIX, org_fences
 from backend.geofencing.org_places import load_org_places
 from backend.geofencing.reach import Reach
-from backend.geofencing.route_fences import STOP_PREFIX, FenceRadii, route_fences
+from backend.geofencing.route_fences import STOP_PREFIX, FenceRadii, OpenStop, route_fences
 from backend.geofencing.route_stops import DriverDay, load_open_stops
 from backend.geofencing.stop_actions import StopActions
 from backend.geofencing.stop_rules import ArrivalConfig, StopActionKind, StopRules
@@ -41,6 +41,14 @@ from shared.geo import Point
 log = logging.getLogger(__name__)
 
 IDLE_FORGET_S = 600.0
+_REACH_CHUNK = 2  # drivers whose stops are routed per hop to a worker thread
+BACKGROUND_SHARE = 0.15  # of one core, at most, for routing work behind the live picture
+
+
+def budget_pause(busy_s: float, share: float = BACKGROUND_SHARE) -> float:
+    """How long to rest after ``busy_s`` of work to use at most ``share`` of a core (the
+    worker thread still holds the GIL the event loop needs)."""
+    return busy_s * (1.0 / share - 1.0)
 
 
 class FenceSink(Protocol):
@@ -92,6 +100,8 @@ class LiveGeofences:
             actions.on_applied = self.route_changed
         self.etas = etas
         self.reach = reach  # where vehicles park for addresses off the road (None: no routing)
+        self._reach_pending: dict[int, list[OpenStop]] = {}
+        self._reach_task: asyncio.Task[None] | None = None
         self.days: dict[int, DriverDay] = {}  # active driver -> their route today
         self._db = db
         self._refresh_interval_s = refresh_interval_s
@@ -121,6 +131,10 @@ class LiveGeofences:
                 await self._task
             self._task = None
         await self.zone_events.close()
+        if self._reach_task is not None:
+            self._reach_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reach_task
         if self.actions is not None:
             await self.actions.close()
         if self.etas is not None:
@@ -167,8 +181,14 @@ class LiveGeofences:
     ) -> None:
         """Arrived/arriving/left from the stop rules, then the ETAs' turn."""
         driver_id = driver.driver_id
-        if day.stops or self.rules.arrived(driver_id):
-            stop_events = [e for e in events if e.fence.key.startswith(STOP_PREFIX)]
+        stop_events = [e for e in events if e.fence.key.startswith(STOP_PREFIX)]
+        head_id = day.stops[0].stop_id if day.stops else None
+        quiet = (
+            not stop_events
+            and not self.engine.is_inside_any(driver_id)
+            and self.rules.quiet(driver_id, head_id)
+        )
+        if not quiet and (day.stops or self.rules.arrived(driver_id)):
             actions = self.rules.apply(
                 driver_id, day.stops, stop_events, self.engine.inside(driver_id), fixes
             )
@@ -212,22 +232,44 @@ class LiveGeofences:
         """Load the route fences of ``driver_ids`` now."""
         days = await load_open_stops(self._db, driver_ids)
         if self.reach is not None:
-            await self._add_parking(list(days.values()))
+            await self._add_parking(days)
         for driver_id, day in days.items():
             self.engine.replace_scope(
                 Scope.driver(driver_id), route_fences(driver_id, day.stops, self.radii)
             )
             self.days[driver_id] = day
 
-    async def _add_parking(self, days: list[DriverDay]) -> None:
+    async def _add_parking(self, days: dict[int, DriverDay]) -> None:
+        """Where vehicles park for the stops already known; the others are routed in the
+        background (a few drivers at a time, a bounded share of the CPU) and their fences
+        widened at the next load."""
         reach = self.reach
         assert reach is not None
-        unknown = any(not reach.known(Point(s.lat, s.lng)) for d in days for s in d.stops)
-        for day in days:
-            if unknown:  # routing: off the event loop
-                day.stops = await asyncio.to_thread(reach.apply, day.stops)
-            else:
-                day.stops = reach.apply(day.stops)
+        for driver_id, day in days.items():
+            day.stops = reach.apply(day.stops, route_unknown=False)
+            if any(not reach.known(Point(s.lat, s.lng)) for s in day.stops):
+                self._reach_pending[driver_id] = day.stops
+        if self._reach_pending and self._reach_task is None:
+            self._reach_task = asyncio.create_task(self._reach_loop(), name="geofence-reach")
+
+    async def _reach_loop(self) -> None:
+        reach = self.reach
+        assert reach is not None
+        try:
+            while self._reach_pending:
+                chunk = list(self._reach_pending.items())[:_REACH_CHUNK]
+                for driver_id, _ in chunk:
+                    del self._reach_pending[driver_id]
+                started = time.perf_counter()
+                try:
+                    await asyncio.to_thread(_reach_all, reach, [stops for _, stops in chunk])
+                except Exception:
+                    log.exception("finding where vehicles park failed")
+                for driver_id, _ in chunk:
+                    self.route_changed(driver_id)
+                await asyncio.sleep(budget_pause(time.perf_counter() - started))
+        finally:
+            self._reach_task = None
 
     async def refresh_orgs(self, org_ids: Iterable[int]) -> None:
         """Load the zone and depot fences of ``org_ids`` now."""
@@ -280,6 +322,11 @@ class LiveGeofences:
                 log.exception("loading fences failed; retrying")
                 self.metrics.inc("fence_refresh_failures")
             await asyncio.sleep(0.05)  # gather the changes of a burst into one query
+
+
+def _reach_all(reach: Reach, routes: list[list[OpenStop]]) -> None:
+    for stops in routes:
+        reach.apply(stops)
 
 
 def _counts(events: Sequence[FenceEvent]) -> dict[str, int]:

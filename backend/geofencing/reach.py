@@ -64,13 +64,17 @@ class Reach:
         with self._lock:
             return (round(at.lat, 6), round(at.lng, 6)) in self._known
 
-    def apply(self, stops: Iterable[OpenStop]) -> list[OpenStop]:
+    def apply(self, stops: Iterable[OpenStop], *, route_unknown: bool = True) -> list[OpenStop]:
         """``stops`` (a route's, in order) with where a vehicle gets to near each, routing
-        the unknown ones from the stop before (the first from the one after)."""
+        the unknown ones from the stop before (the first from the one after); with
+        ``route_unknown`` False, unknown ones are left as they are (no blocking)."""
         given = list(stops)
         points = [Point(s.lat, s.lng) for s in given]
         out = []
         for i, stop in enumerate(given):
+            if not route_unknown and not self.known(points[i]):
+                out.append(stop)
+                continue
             neighbour = points[i - 1] if i > 0 else points[min(1, len(points) - 1)]
             parking = self.parking(points[i], neighbour)
             if parking is None or parking.distance_m < 1.0:

@@ -83,6 +83,14 @@ class StopRules:
     def forget(self, driver_id: int) -> None:
         self._drivers.pop(driver_id, None)
 
+    def quiet(self, driver_id: int, head_id: int | None) -> bool:
+        """Whether a batch without stop-fence events, away from every fence, can change
+        nothing for ``driver_id`` (the common case, skipped at 20,000 fixes/s)."""
+        state = self._drivers.get(driver_id)
+        return (
+            state is not None and state.head == head_id and not state.dwelled and not state.arrived
+        )
+
     def arrived(self, driver_id: int) -> set[int]:
         """The stops ``driver_id`` is at now (arrived, not left)."""
         state = self._drivers.get(driver_id)
