@@ -166,9 +166,14 @@ async def test_skills_send_an_order_to_the_van_that_has_them(org: Org) -> None:
         f"/api/v1/drivers/{org.driver_ids[1]}", json={"vehicle_id": cold_van.json()["id"]}
     )
     plain = await orders(org, 3)
-    cold = await create_order(org.dispatcher, required_skills=["fridge"])
+    # Today's window, whatever the hour the suite runs at (the factory's default is "in an
+    # hour", which falls on tomorrow late in the evening).
+    today = {**dropoff_at(43.7380, 7.4220), "time_window": today_window(9, 17)}
+    cold = await create_order(org.dispatcher, dropoff=today, required_skills=["fridge"])
     assert cold["required_skills"] == ["fridge"]
-    checked = await create_order(org.dispatcher, required_skills=["id_check"])  # nobody has it
+    checked = await create_order(  # nobody has the skill
+        org.dispatcher, dropoff=today, required_skills=["id_check"]
+    )
     collect = await create_order(
         org.dispatcher,
         dropoff=None,
