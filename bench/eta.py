@@ -41,8 +41,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from backend.eta.estimate import StopPlan  # noqa: E402
-from backend.eta.tracker import RoutedStop, RouteEtas  # noqa: E402
+from backend.eta.live import routed  # noqa: E402
+from backend.eta.tracker import RouteEtas  # noqa: E402
 from backend.geofencing.engine import GeofenceEngine, Scope  # noqa: E402
 from backend.geofencing.reach import Reach  # noqa: E402
 from backend.geofencing.route_fences import FenceRadii, OpenStop, route_fences  # noqa: E402
@@ -173,20 +173,6 @@ def open_stop(stop: DayStop, arrived_at: float | None) -> OpenStop:
         window_start=stop.window_start,
         window_end=stop.window_end,
         arrived_at=arrived_at,
-    )
-
-
-def routed(stop: OpenStop) -> RoutedStop:
-    return RoutedStop(
-        Point(stop.lat, stop.lng),
-        StopPlan(
-            stop.stop_id,
-            stop.order_id,
-            stop.service_s,
-            stop.window_start,
-            stop.window_end,
-            stop.arrived_at,
-        ),
     )
 
 

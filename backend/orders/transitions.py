@@ -64,18 +64,8 @@ async def transition(
 
     now = utcnow()
     # Compare-and-set on the status: of two racing changes, the second gets a 409.
-    result = await session.exec(
-        update(Order)
-        .where(col(Order.id) == order.id, col(Order.status) == current)
-        .values(status=target, driver_id=driver_id, updated_at=now)
-    )
-    if result.rowcount != 1:
+    if not await _set_status(session, order, stops, current, target, now, driver_id=driver_id):
         raise ConflictError(f"order {order.id} changed meanwhile; reload and try again")
-    await session.refresh(order)
-
-    for stop in stops:
-        _touch_stop(stop, target, now)
-        session.add(stop)
     await events.record(
         session,
         order,
@@ -129,17 +119,8 @@ async def system_transition(
     except IllegalTransitionError:
         return False
     now = utcnow()
-    result = await session.exec(
-        update(Order)
-        .where(col(Order.id) == order.id, col(Order.status) == expected)
-        .values(status=target, updated_at=now)
-    )
-    if result.rowcount != 1:
+    if not await _set_status(session, order, stops, expected, target, now):
         return False
-    await session.refresh(order)
-    for stop in stops:
-        _touch_stop(stop, target, now)
-        session.add(stop)
     await events.record(
         session,
         order,
@@ -151,6 +132,31 @@ async def system_transition(
         lng=lng,
         details={"source": "geofence", **(details or {})},
     )
+    return True
+
+
+async def _set_status(
+    session: AsyncSession,
+    order: Order,
+    stops: list[Stop],
+    current: OrderStatus,
+    target: OrderStatus,
+    now: datetime,
+    **also: Any,
+) -> bool:
+    """Compare-and-set ``current → target`` (False: someone changed it first), then the
+    stops' actual times."""
+    result = await session.exec(
+        update(Order)
+        .where(col(Order.id) == order.id, col(Order.status) == current)
+        .values(status=target, updated_at=now, **also)
+    )
+    if result.rowcount != 1:
+        return False
+    await session.refresh(order)
+    for stop in stops:
+        _touch_stop(stop, target, now)
+        session.add(stop)
     return True
 
 
