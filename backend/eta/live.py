@@ -34,7 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.db import pending_messages, session_scope
 from backend.eta.estimate import StopEta, StopPlan
-from backend.eta.tracker import EtaConfig, EtaUpdate, RoutedStop, RouteEtas, RouteSource
+from backend.eta.tracker import EtaConfig, EtaUpdate, RoutedStop, RouteEtas, moved_on
 from backend.geofencing.deviation import (
     DeviationChange,
     DeviationConfig,
@@ -49,10 +49,10 @@ from backend.locations.metrics import Counters
 from backend.models import DriverEvent, Order, Stop
 from backend.orders import events
 from backend.realtime.broker import Broker
-from backend.routing.port import RoutingError
+from backend.routing.port import RouteSource, RoutingError
 from shared.channels import order_channel, org_channel
 from shared.enums import EventKind
-from shared.geo import Point, haversine_m
+from shared.geo import Point
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +146,6 @@ class LiveEtas:
         self._drivers.pop(driver_id, None)
         self._due.discard(driver_id)
 
-    def etas(self, driver_id: int) -> list[StopEta]:
-        """The driver's ETAs as last computed (in stop order)."""
-        state = self._drivers.get(driver_id)
-        return list(state.tracker.last) if state is not None else []
-
     def observe(self, driver: DriverRef, fix: Fix, day: DriverDay) -> None:
         state = self._drivers.get(driver.driver_id)
         if state is None:
@@ -175,15 +170,7 @@ class LiveEtas:
             return False
         if id(day.stops) != state.stops_seen:
             return True
-        since = fix.recorded_at - state.computed_at
-        if since < self.config.min_refresh_s:
-            return False
-        if since >= self.config.refresh_every_s:
-            return True
-        last = state.computed_point
-        return last is None or haversine_m(last, Point(fix.lat, fix.lng)) >= (
-            self.config.refresh_moved_m
-        )
+        return moved_on(self.config, state.computed_at, state.computed_point, fix)
 
     async def _timer_loop(self) -> None:
         """Recompute drivers who went quiet: time passes for their ETAs too."""

@@ -13,14 +13,13 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from backend.eta.estimate import StopEta, StopPlan, estimate
 from backend.eta.pace import Overrun, Pace
 from backend.geofencing.deviation import PlannedPath
 from backend.locations.fix import Fix
 from backend.routing.legs import split_legs
-from backend.routing.results import Route
+from backend.routing.port import RouteSource
 from shared.geo import Point, haversine_m
 
 
@@ -35,10 +34,17 @@ class EtaConfig:
     reroute_every_s: float = 30.0  # off the leg, routed again at most this often
 
 
-class RouteSource(Protocol):
-    """The routing port's one call needed here (blocking; any ``RoutingEngine`` fits)."""
-
-    def route(self, waypoints: Sequence[Point]) -> Route: ...
+def moved_on(config: EtaConfig, last_at: float, last_point: Point | None, fix: Fix) -> bool:
+    """Whether ``fix`` is far enough in time or space from the last computation (at
+    ``last_at``, from ``last_point``) to compute again, the stops being the same."""
+    since = fix.recorded_at - last_at
+    if since >= config.refresh_every_s:
+        return True
+    if since < config.min_refresh_s:
+        return False
+    if last_point is None:
+        return True
+    return haversine_m(last_point, Point(fix.lat, fix.lng)) >= config.refresh_moved_m
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,14 +134,7 @@ class RouteEtas:
         """Whether ``fix`` warrants a recomputation."""
         if not self.stops:
             return False
-        since = fix.recorded_at - self._last_at
-        if self._stops_changed or since >= self.config.refresh_every_s:
-            return True
-        if since < self.config.min_refresh_s:
-            return False
-        last = self._last_point
-        moved = haversine_m(last, Point(fix.lat, fix.lng)) if last is not None else math.inf
-        return moved >= self.config.refresh_moved_m
+        return self._stops_changed or moved_on(self.config, self._last_at, self._last_point, fix)
 
     def refresh(self, fix: Fix, routing: RouteSource) -> EtaUpdate | None:
         """Recompute from ``fix``. Routes (blocking) only when needed: stops the plan has
@@ -202,10 +201,6 @@ class RouteEtas:
         line = route.geometry if len(route.geometry) > 1 else [here, head.point]
         self._driving = PlannedLeg(route.duration_s, PlannedPath(line))
         return route.duration_s
-
-    def waypoints(self, fix: Fix) -> list[Point]:
-        """What to route: the driver's position, then every remaining stop."""
-        return [Point(fix.lat, fix.lng), *(s.point for s in self.stops)]
 
     def update(self, fix: Fix, legs_s: Sequence[float]) -> EtaUpdate:
         """Recompute from ``fix`` with the routed ``legs_s`` (one per remaining stop)."""

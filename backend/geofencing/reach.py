@@ -11,20 +11,14 @@ rules count standing there as standing at the stop.
 """
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 from backend.geofencing.route_fences import OpenStop
-from backend.routing.port import RoutingError
-from backend.routing.results import Route
+from backend.routing.port import RouteSource, RoutingError
 from shared.geo import Point, haversine_m
 
 MAX_REACH_M = 1_000.0  # farther than this, the fence would be meaningless: keep the default
-
-
-class RouteSource(Protocol):
-    def route(self, waypoints: Sequence[Point]) -> Route: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.config import Settings
 from backend.eta.live import LiveEtas
-from backend.eta.tracker import RouteSource
 from backend.geofencing.deviation import DeviationConfig
 from backend.geofencing.live import LiveGeofences
 from backend.geofencing.reach import Reach
@@ -37,6 +36,7 @@ from backend.locations.metrics import Counters
 from backend.locations.port import PositionFanOut
 from backend.locations.redis_positions import RedisPositions, merge
 from backend.realtime.broker import Broker
+from backend.routing.port import RouteSource
 
 log = logging.getLogger(__name__)
 

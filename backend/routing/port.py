@@ -29,6 +29,13 @@ class OffRoadError(RoutingError):
         )
 
 
+class RouteSource(Protocol):
+    """The one call most users need: a route through waypoints (any ``RoutingEngine``
+    fits). Blocking: call it off the event loop."""
+
+    def route(self, waypoints: Sequence[Point]) -> Route: ...
+
+
 class RoutingEngine(Protocol):
     """Blocking calls; callers run them off the event loop (``asyncio.to_thread``)."""
 

@@ -18,13 +18,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.config import Settings
 from backend.db import create_engine, session_scope
 from backend.models import Depot, Driver, Route, Stop, Vehicle
-from backend.routing.port import RoutingError
+from backend.routing.port import RouteSource, RoutingError
 from backend.simulator.gps import GpsConfig
 from backend.simulator.runner import (
     DriverPlan,
     DriverRun,
     PlannedStop,
-    RouteSource,
     Simulation,
     SimulationConfig,
 )

@@ -20,20 +20,12 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from backend.routing.port import RouteSource
 from backend.routing.results import Route
 from backend.simulator.gps import GpsConfig, SimulatedFix, sample_fixes
 from backend.simulator.motion import MotionConfig, Trajectory, simulate_motion
 from backend.simulator.sinks import FixSink
 from shared.geo import Point
-
-
-class RouteSource(Protocol):
-    """The one call the simulator needs from the routing port (any ``RoutingEngine`` fits).
-
-    Blocking; ``Simulation`` runs it in a worker thread.
-    """
-
-    def route(self, waypoints: Sequence[Point]) -> Route: ...
 
 
 class PlannedStop(NamedTuple):
