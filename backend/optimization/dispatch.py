@@ -241,12 +241,19 @@ async def propose(
     for state, point in zip(routes, free_points, strict=True):
         v = state.vehicle
         end = at((state.depot.lat, state.depot.lng)) if state.depot else None
-        shift_end = state.route.planned_end_at or epoch + timedelta(hours=22)
+        # A route without a planned end keeps no shift end: a late-evening order must not be
+        # refused because a default day had ended.
+        shift_end = state.route.planned_end_at
         plan_vehicle = PlanVehicle(
             id=str(state.route.id),
             start=at(point),
             end=end,
-            shift=(0, int((shift_end - epoch).total_seconds()) + 3600),
+            shift=(
+                0,
+                int((shift_end - epoch).total_seconds()) + 3600
+                if shift_end is not None
+                else UNBOUNDED,
+            ),
             capacity=(
                 capacity_of(v.capacity_weight_kg, v.capacity_volume_m3)
                 if v

@@ -1,16 +1,26 @@
 """Live dispatch over real HTTP: a new order is proposed into the running day where it adds
 least, applied on request, never before a stop a driver is on the way to; auto-dispatch."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from tests.backend.optimization.test_optimizations_api import fleet, today_window
+from tests.backend.optimization.test_optimizations_api import fleet
 from tests.factories import Org, assign, create_order
 
 # A line of stops along the harbour, west to east; the depot is west of them.
 EAST = [(43.7330, 7.4180), (43.7345, 7.4220), (43.7360, 7.4260), (43.7375, 7.4300)]
+
+
+def open_window() -> dict[str, str]:
+    """A window open from an hour ago for ten hours: wide whatever the hour the tests run at
+    (live dispatch plans today's routes, today being the server's UTC date)."""
+    now = datetime.now(UTC)
+    return {
+        "start": (now - timedelta(hours=1)).isoformat(),
+        "end": (now + timedelta(hours=10)).isoformat(),
+    }
 
 
 def dropoff(lat: float, lng: float) -> dict[str, Any]:
@@ -18,7 +28,7 @@ def dropoff(lat: float, lng: float) -> dict[str, Any]:
         "address": "Monaco",
         "lat": lat,
         "lng": lng,
-        "time_window": today_window(0, 23.9),
+        "time_window": open_window(),
         "service_time_s": 60,
     }
 
@@ -35,7 +45,7 @@ async def route_with(
         "/api/v1/routes",
         json={
             "driver_id": driver_id,
-            "service_date": date.today().isoformat(),
+            "service_date": datetime.now(UTC).date().isoformat(),
             "stops": [{"stop_id": s} for s in stop_ids],
         },
     )
