@@ -1,11 +1,17 @@
 """Live dispatch over real HTTP: a new order is proposed into the running day where it adds
 least, applied on request, never before a stop a driver is on the way to; auto-dispatch."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
 
+from backend.auth.principal import Principal
+from backend.config import Settings
+from backend.db import create_engine, session_scope
+from backend.optimization.dispatch import propose
+from backend.routing.router import fallback_router
+from shared.enums import Role
 from tests.backend.optimization.test_optimizations_api import fleet
 from tests.factories import Org, assign, create_order
 
@@ -261,3 +267,27 @@ async def test_a_soft_window_may_be_placed_late_live_a_hard_one_not(org: Org) ->
     )
     assert (await place(org.dispatcher, hard["id"]))["placed"] is False
     assert (await place(org.dispatcher, soft["id"]))["placed"] is True
+
+
+async def test_a_route_without_a_planned_end_takes_orders_late_in_the_evening(
+    org: Org, settings: Settings
+) -> None:
+    """At 23:30 (UTC, the service day's clock) a route with no planned end still takes a
+    new order: no default end of day is imposed on it."""
+    await fleet(org)
+    route, _ = await route_with(org, org.driver_ids[0], [EAST[0]], "published")
+    late = datetime.combine(datetime.now(UTC).date(), time(23, 30), tzinfo=UTC)
+    window = {"start": late.isoformat(), "end": (late + timedelta(hours=2)).isoformat()}
+    new = await create_order(
+        org.dispatcher, dropoff={**dropoff(*EAST[1]), "time_window": window}, weight_kg=1
+    )
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        async with session_scope(engine) as session:
+            staff = Principal(user_id=0, org_id=org.id, role=Role.DISPATCHER, driver_id=None)
+            placement = await propose(
+                session, fallback_router(settings), staff, new["id"], now=late
+            )
+    finally:
+        await engine.dispose()
+    assert placement.route_id == route, placement.reason
