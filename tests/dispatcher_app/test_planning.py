@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,7 +10,7 @@ from dispatcher_app.state.app import DispatcherAppState
 from dispatcher_app.state.planning import progress_text
 from shared.api_client import ApiClient
 from shared.schemas.optimization import BestSoFar, OptimizationOut, OptimizationStatus
-from tests.backend.optimization.test_optimizations_api import fleet, orders
+from tests.backend.optimization.test_optimizations_api import fleet, orders, utc_today
 from tests.factories import PASSWORD, Org
 
 
@@ -30,13 +30,14 @@ async def signed_in(org: Org, client: ApiClient) -> DispatcherAppState:
 async def test_plan_today_shows_progress_then_publishes_the_routes(
     org: Org, client: ApiClient
 ) -> None:
+    day = utc_today()
     await fleet(org)
-    planned = await orders(org, 8)
+    planned = await orders(org, 8, day)
     app = await signed_in(org, client)
     seen: list[str] = []
     app.planning.subscribe(lambda: seen.append(app.planning.text))
 
-    await app.planning.plan(date.today(), time_budget_s=1.5)
+    await app.planning.plan(day, time_budget_s=1.5)
 
     assert any(text.startswith("Planning…") for text in seen), seen
     job = app.planning.job
@@ -55,10 +56,11 @@ async def test_plan_today_shows_progress_then_publishes_the_routes(
 
 
 async def test_a_plan_can_be_cancelled_from_the_app(org: Org, client: ApiClient) -> None:
+    day = utc_today()
     await fleet(org)
-    await orders(org, 4)
+    await orders(org, 4, day)
     app = await signed_in(org, client)
-    running = asyncio.create_task(app.planning.plan(date.today(), time_budget_s=60))
+    running = asyncio.create_task(app.planning.plan(day, time_budget_s=60))
     for _ in range(100):
         if app.planning.running and app.planning.job is not None:
             break
@@ -72,7 +74,7 @@ async def test_a_plan_can_be_cancelled_from_the_app(org: Org, client: ApiClient)
 async def test_nothing_to_plan_is_said_plainly(org: Org, client: ApiClient) -> None:
     await fleet(org)
     app = await signed_in(org, client)
-    await app.planning.plan(date.today(), time_budget_s=1)
+    await app.planning.plan(utc_today(), time_budget_s=1)
     assert app.planning.text == "nothing to plan: no unassigned orders off routes"
 
 

@@ -130,11 +130,14 @@ async def test_history_range_and_paging(org: Org) -> None:
 
 
 async def test_day_exports_as_gpx_and_geojson(org: Org) -> None:
-    day = datetime.now(UTC).date()
-    start = datetime.combine(day, datetime.min.time(), UTC).timestamp()
-    now = time.time()
-    times = [t for t in (start + 1, start + 2, now - 2) if t < now - 1] or [now - 3, now - 2]
-    await post(org.driver, [fix(t, altitude_m=30.5 + i) for i, t in enumerate(times[:2])])
+    # Two fixes in the last seconds of yesterday (UTC, the server's day): past, and on one
+    # day, whatever the hour. (At 00:00:01 and 00:00:02 of today, they are not past yet in
+    # the first seconds after midnight; the test failed then.)
+    today = datetime.now(UTC).date()
+    day = today - timedelta(days=1)
+    midnight = datetime.combine(today, datetime.min.time(), UTC).timestamp()
+    times = [midnight - 2, midnight - 1]
+    await post(org.driver, [fix(t, altitude_m=30.5 + i) for i, t in enumerate(times)])
     driver_id = org.driver_ids[0]
     gpx = await org.dispatcher.get(
         f"/api/v1/drivers/{driver_id}/locations.gpx", params={"date": day.isoformat()}
@@ -158,9 +161,9 @@ async def test_day_exports_as_gpx_and_geojson(org: Org) -> None:
     assert feature["geometry"]["type"] == "LineString"
     assert feature["geometry"]["coordinates"][0] == [7.42, 43.73, 30.5]
     assert len(feature["properties"]["coordTimes"]) == 2
-    yesterday = (day - timedelta(days=1)).isoformat()
+    # The next day starts at midnight: the fix a second before it is not on it.
     empty = await org.dispatcher.get(
-        f"/api/v1/drivers/{driver_id}/locations.geojson", params={"date": yesterday}
+        f"/api/v1/drivers/{driver_id}/locations.geojson", params={"date": today.isoformat()}
     )
     assert empty.json()["geometry"] is None
 

@@ -32,15 +32,24 @@ async def fleet(org: Org, capacity_kg: float = 40) -> int:
     return depot_id
 
 
-def today_window(start_h: float, end_h: float) -> dict[str, str]:
-    day = datetime.combine(date.today(), datetime.min.time(), tzinfo=UTC)
+def utc_today() -> date:
+    """The day to plan: today as the server counts days (UTC). Read once per test, so the
+    orders' windows and the planned day agree even if midnight passes in between
+    (``date.today()`` is this machine's local date: another day around midnight off UTC)."""
+    return datetime.now(UTC).date()
+
+
+def day_window(day: date, start_h: float, end_h: float) -> dict[str, str]:
+    """A window on ``day``, from ``start_h`` to ``end_h`` hours after its midnight (UTC)."""
+    midnight = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
     return {
-        "start": (day + timedelta(hours=start_h)).isoformat(),
-        "end": (day + timedelta(hours=end_h)).isoformat(),
+        "start": (midnight + timedelta(hours=start_h)).isoformat(),
+        "end": (midnight + timedelta(hours=end_h)).isoformat(),
     }
 
 
-async def orders(org: Org, count: int, **overrides: Any) -> list[dict[str, Any]]:
+async def orders(org: Org, count: int, day: date, **overrides: Any) -> list[dict[str, Any]]:
+    """``count`` orders around Monaco, each open 09:00-17:00 UTC on ``day``."""
     rng = random.Random(count)
     made = []
     for _ in range(count):
@@ -48,7 +57,7 @@ async def orders(org: Org, count: int, **overrides: Any) -> list[dict[str, Any]]
             "address": "Monaco",
             "lat": 43.730 + rng.uniform(0, 0.015),
             "lng": 7.415 + rng.uniform(0, 0.015),
-            "time_window": today_window(9, 17),
+            "time_window": day_window(day, 9, 17),
             "service_time_s": 120,
         }
         made.append(await create_order(org.dispatcher, dropoff=dropoff, **overrides))
@@ -66,11 +75,12 @@ async def wait(client: httpx.AsyncClient, job_id: str, within_s: float) -> dict[
 
 
 async def test_a_day_is_planned_into_draft_routes(org: Org) -> None:
+    day = utc_today()
     await fleet(org)
-    planned = await orders(org, 12, weight_kg=5)
+    planned = await orders(org, 12, day, weight_kg=5)
     too_heavy = await create_order(org.dispatcher, weight_kg=90)  # over any van's 40 kg
     started = await org.dispatcher.post(
-        "/api/v1/optimizations", json={"service_date": date.today().isoformat(), "time_budget_s": 2}
+        "/api/v1/optimizations", json={"service_date": day.isoformat(), "time_budget_s": 2}
     )
     assert started.status_code == 202, started.text
     job = started.json()
@@ -106,18 +116,19 @@ async def test_a_day_is_planned_into_draft_routes(org: Org) -> None:
     # Planned orders are on routes now: a second plan has nothing but the heavy one.
     again = await org.dispatcher.post(
         "/api/v1/optimizations",
-        json={"service_date": date.today().isoformat(), "time_budget_s": 0.5},
+        json={"service_date": day.isoformat(), "time_budget_s": 0.5},
     )
     assert again.status_code == 202, again.text
     assert again.json()["order_count"] == 1
 
 
 async def test_a_running_plan_can_be_cancelled(org: Org) -> None:
+    day = utc_today()
     await fleet(org)
-    await orders(org, 6)
+    await orders(org, 6, day)
     started = await org.dispatcher.post(
         "/api/v1/optimizations",
-        json={"service_date": date.today().isoformat(), "time_budget_s": 120},
+        json={"service_date": day.isoformat(), "time_budget_s": 120},
     )
     job_id = started.json()["id"]
     await asyncio.sleep(1.0)
@@ -132,7 +143,7 @@ async def test_a_running_plan_can_be_cancelled(org: Org) -> None:
 
 
 async def test_bad_requests_say_what_is_wrong(org: Org, stranger: Org) -> None:
-    today = date.today().isoformat()
+    today = utc_today().isoformat()
     no_depot = await org.dispatcher.post("/api/v1/optimizations", json={"service_date": today})
     assert no_depot.status_code == 400
     assert "depot" in no_depot.json()["error"]["message"]
@@ -165,10 +176,11 @@ async def test_skills_send_an_order_to_the_van_that_has_them(org: Org) -> None:
     await org.admin.patch(
         f"/api/v1/drivers/{org.driver_ids[1]}", json={"vehicle_id": cold_van.json()["id"]}
     )
-    plain = await orders(org, 3)
-    # Today's window, whatever the hour the suite runs at (the factory's default is "in an
-    # hour", which falls on tomorrow late in the evening).
-    today = {**dropoff_at(43.7380, 7.4220), "time_window": today_window(9, 17)}
+    day = utc_today()
+    plain = await orders(org, 3, day)
+    # A window on the planned day, whatever the hour the suite runs at (the factory's default
+    # is "in an hour", which falls on tomorrow late in the evening).
+    today = {**dropoff_at(43.7380, 7.4220), "time_window": day_window(day, 9, 17)}
     cold = await create_order(org.dispatcher, dropoff=today, required_skills=["fridge"])
     assert cold["required_skills"] == ["fridge"]
     checked = await create_order(  # nobody has the skill
@@ -181,7 +193,7 @@ async def test_skills_send_an_order_to_the_van_that_has_them(org: Org) -> None:
     )
     started = await org.dispatcher.post(
         "/api/v1/optimizations",
-        json={"service_date": date.today().isoformat(), "time_budget_s": 1},
+        json={"service_date": day.isoformat(), "time_budget_s": 1},
     )
     assert started.status_code == 202, started.text
     job = await wait(org.dispatcher, started.json()["id"], 30)
@@ -200,8 +212,9 @@ async def test_skills_send_an_order_to_the_van_that_has_them(org: Org) -> None:
 async def test_soft_windows_and_breaks_are_planned_on_the_engine_that_expresses_them(
     org: Org,
 ) -> None:
+    day = utc_today()
     await fleet(org)
-    early = today_window(6, 6.01)  # closes 36 s after the shift starts: nobody gets there
+    early = day_window(day, 6, 6.01)  # closes 36 s after the shift starts: nobody gets there
     hard = await create_order(
         org.dispatcher, dropoff={**dropoff_at(43.7400, 7.4300), "time_window": early}
     )
@@ -214,7 +227,7 @@ async def test_soft_windows_and_breaks_are_planned_on_the_engine_that_expresses_
     started = await org.dispatcher.post(
         "/api/v1/optimizations",
         json={
-            "service_date": date.today().isoformat(),
+            "service_date": day.isoformat(),
             "time_budget_s": 1,
             "break_minutes": 30,
         },
@@ -232,7 +245,7 @@ async def test_soft_windows_and_breaks_are_planned_on_the_engine_that_expresses_
 
     bad = await org.dispatcher.post(
         "/api/v1/optimizations",
-        json={"service_date": date.today().isoformat(), "break_minutes": 500},
+        json={"service_date": day.isoformat(), "break_minutes": 500},
     )
     assert bad.status_code == 422
 
