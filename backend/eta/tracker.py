@@ -176,7 +176,7 @@ class RouteEtas:
         for pair, path, duration in zip(
             itertools.pairwise(chain), split_legs(route, chain), route.leg_durations_s, strict=True
         ):
-            self._legs[pair] = PlannedLeg(duration, PlannedPath(path))
+            self._legs[pair] = PlannedLeg(duration, PlannedPath(path, lazy=True))
 
     def _time_left_on_leg(self, fix: Fix, routing: RouteSource) -> float:
         leg = self._driving
@@ -199,7 +199,7 @@ class RouteEtas:
         here = Point(fix.lat, fix.lng)
         route = routing.route([here, head.point])
         line = route.geometry if len(route.geometry) > 1 else [here, head.point]
-        self._driving = PlannedLeg(route.duration_s, PlannedPath(line))
+        self._driving = PlannedLeg(route.duration_s, PlannedPath(line, lazy=True))
         return route.duration_s
 
     def update(self, fix: Fix, legs_s: Sequence[float]) -> EtaUpdate:

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from backend.geofencing.shapes import Plane
+from backend.geofencing.shapes import M_PER_DEG_LAT, Plane
 from backend.locations.fix import Fix
 from shared.enums import DriverEventKind
 from shared.geo import Point, bbox_of
@@ -30,6 +30,8 @@ from shared.geo import Point, bbox_of
 # Per segment, in the path's plane: start (x, y), direction (dx, dy), 1 / length² (0 for a
 # zero-length segment), metres from the path's start to the segment's start, length.
 _Segment = tuple[float, float, float, float, float, float, float]
+# The grid: segment indices by cell, and the rows and columns it spans.
+_Grid = tuple[dict[tuple[int, int], tuple[int, ...]], tuple[int, int], tuple[int, int]]
 
 
 _MAX_CELLS_ALONG = 2_000  # cells along a path at most (a long path: bigger cells)
@@ -59,51 +61,71 @@ class PlannedPath:
 
     __slots__ = (
         "_cell_m",
-        "_cells",
-        "_cols",
+        "_grid",
         "_length_m",
         "_plane",
         "_points",
-        "_rows",
         "_segments",
     )
 
-    def __init__(self, points: Sequence[Point], cell_m: float = 100.0) -> None:
+    def __init__(
+        self, points: Sequence[Point], cell_m: float = 100.0, *, lazy: bool = False
+    ) -> None:
+        """``lazy``: build the grid at the first query rather than now (a path that may
+        never be asked, or only from the thread that built it)."""
         if not points:
             raise ValueError("a planned path needs at least one point")
         if not cell_m > 0:
             raise ValueError("a grid cell needs a size above 0 m")
         self._points: tuple[Point, ...] = tuple(points)
-        self._cell_m = cell_m
         box = bbox_of(self._points)
-        self._plane = Plane.at(
+        self._plane = plane = Plane.at(
             Point((box.min_lat + box.max_lat) / 2, (box.min_lng + box.max_lng) / 2)
         )
-        xy = [self._plane.xy(p.lat, p.lng) for p in self._points]
+        lat0, lng0, kx = plane.origin.lat, plane.origin.lng, plane.m_per_deg_lng
+        xy = [((p.lng - lng0) * kx, (p.lat - lat0) * M_PER_DEG_LAT) for p in self._points]
         if len(xy) == 1:
             xy.append(xy[0])  # one point: one segment of zero length
-        # A very long path gets bigger cells, so building its index stays cheap.
-        total = sum(math.dist(a, b) for a, b in itertools.pairwise(xy))
-        self._cell_m = cell_m = max(cell_m, total / _MAX_CELLS_ALONG)
         segments: list[_Segment] = []
-        cells: dict[tuple[int, int], list[int]] = {}
         along = 0.0
-        for index in range(len(xy) - 1):
-            (ax, ay), (bx, by) = xy[index], xy[index + 1]
+        for (ax, ay), (bx, by) in itertools.pairwise(xy):
             dx, dy = bx - ax, by - ay
-            length = math.hypot(dx, dy)
-            inverse = 1.0 / (dx * dx + dy * dy) if length > 0 else 0.0
-            segments.append((ax, ay, dx, dy, inverse, along, length))
+            length2 = dx * dx + dy * dy
+            length = math.sqrt(length2)
+            segments.append((ax, ay, dx, dy, 1.0 / length2 if length2 > 0 else 0.0, along, length))
             along += length
-            for cell in self._cells_along(ax, ay, dx, dy, length):
-                filed = cells.setdefault(cell, [])
-                if not filed or filed[-1] != index:
-                    filed.append(index)
         self._length_m = along
         self._segments = tuple(segments)
-        self._cells = {cell: tuple(filed) for cell, filed in cells.items()}
-        self._rows = (min(c[0] for c in cells), max(c[0] for c in cells))
-        self._cols = (min(c[1] for c in cells), max(c[1] for c in cells))
+        # A very long path gets bigger cells, so building its index stays cheap.
+        self._cell_m = max(cell_m, along / _MAX_CELLS_ALONG)
+        self._grid: _Grid | None = None if lazy else self._build_grid()
+
+    def _build_grid(self) -> "_Grid":
+        """Each segment filed under the cells it touches. Most segments are shorter than a
+        cell: the cells spanned by their two ends hold them (a segment lies in the box of
+        its ends). A longer one is cut into pieces of at most a cell."""
+        size = self._cell_m
+        floor = math.floor
+        cells: dict[tuple[int, int], list[int]] = {}
+        for index, (ax, ay, dx, dy, _, _, length) in enumerate(self._segments):
+            if length <= size:
+                i0, i1 = floor(ax / size), floor((ax + dx) / size)
+                j0, j1 = floor(ay / size), floor((ay + dy) / size)
+                if i0 == i1 and j0 == j1:
+                    cells.setdefault((i0, j0), []).append(index)
+                    continue
+                touched: Iterable[tuple[int, int]] = [
+                    (i, j)
+                    for i in range(min(i0, i1), max(i0, i1) + 1)
+                    for j in range(min(j0, j1), max(j0, j1) + 1)
+                ]
+            else:
+                touched = self._cells_along(ax, ay, dx, dy, length)
+            for cell in touched:
+                cells.setdefault(cell, []).append(index)
+        rows = (min(c[0] for c in cells), max(c[0] for c in cells))
+        cols = (min(c[1] for c in cells), max(c[1] for c in cells))
+        return {cell: tuple(filed) for cell, filed in cells.items()}, rows, cols
 
     def _cells_along(
         self, ax: float, ay: float, dx: float, dy: float, length: float
@@ -145,10 +167,14 @@ class PlannedPath:
         anywhere); should the rings then cost more than the path itself, every segment is
         measured once instead.
         """
+        grid = self._grid
+        if grid is None:
+            grid = self._grid = self._build_grid()
+        cells, rows, cols = grid
         px, py = self._plane.xy(lat, lng)
         size = self._cell_m
         ci, cj = math.floor(px / size), math.floor(py / size)
-        (row_low, row_high), (col_low, col_high) = self._rows, self._cols
+        (row_low, row_high), (col_low, col_high) = rows, cols
         # Chebyshev ring index of the first and the last ring that meet the grid.
         first = max(row_low - ci, ci - row_high, col_low - cj, cj - col_high, 0)
         last = max(ci - row_low, row_high - ci, cj - col_low, col_high - cj)
@@ -157,12 +183,12 @@ class PlannedPath:
         best = (search_m * search_m, -1, 0.0)  # squared distance, segment, t
         examined = visited = 0
         budget = len(self._segments) + 8
-        cells, segments = self._cells, self._segments
+        segments = self._segments
         for k in range(first, last + 1):
             bound = edge + (k - 1) * size if k > 0 else 0.0
             if bound * bound > best[0]:
                 break
-            ring = _ring(ci, cj, k, self._rows, self._cols)
+            ring = _ring(ci, cj, k, rows, cols)
             visited += len(ring)
             if visited > budget:
                 return self._linear(px, py, search_m)

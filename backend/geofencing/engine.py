@@ -14,6 +14,8 @@ organisation's zone is ever checked against another's drivers. Checked per fix: 
 fences of the fix's grid cell (:mod:`backend.geofencing.grid`) in the driver's scope and
 in their organisation's, and the fences the driver is inside now (to see the exit). Fixes
 older than the driver's newest checked fix are skipped: a late replay must not move anyone.
+A batch of fixes whose cells hold no fence of the driver's, nor of their organisation's,
+while the driver is inside none, is passed over as a whole (the common case).
 """
 
 import itertools
@@ -29,6 +31,7 @@ from backend.locations.fix import DriverRef, Fix
 _NEVER = float("-inf")
 EXIT_FIXES = 2  # consecutive fixes beyond a fence's band before it is left
 _NO_SCOPE = -1  # the number of a scope without fences: no cell is filed under it
+_BATCH_CELLS = 9  # a batch spanning at most this many cells is first looked at as a whole
 
 
 class Transition(StrEnum):
@@ -185,6 +188,12 @@ class GeofenceEngine:
             numbers.get(Scope.driver(driver_id), _NO_SCOPE),
             numbers.get(Scope.org(driver.org_id), _NO_SCOPE),
         )
+        if driver_id not in self._inside and self._nothing_near(scopes, fixes):
+            # The common case, a whole batch at once: no fence in any cell the batch spans.
+            newest = max(f.recorded_at for f in fixes) if fixes else _NEVER
+            if newest > self._newest.get(driver_id, _NEVER):
+                self._newest[driver_id] = newest
+            return events
         ordered = fixes if _in_order(fixes) else sorted(fixes, key=lambda f: f.recorded_at)
         for fix in ordered:
             if fix.recorded_at <= self._newest.get(driver_id, _NEVER):
@@ -192,6 +201,25 @@ class GeofenceEngine:
             self._newest[driver_id] = fix.recorded_at
             self._check_one(driver_id, scopes, fix, events)
         return events
+
+    def _nothing_near(self, scopes: tuple[int, int], fixes: Sequence[Fix]) -> bool:
+        """Whether no fence of ``scopes`` is filed in any cell of the batch's bounding box
+        (a batch spread over more than a few cells is looked at fix by fix instead)."""
+        if not fixes:
+            return True
+        grid = self._grid
+        lats = [f.lat for f in fixes]
+        lngs = [f.lng for f in fixes]
+        low_i, low_j = grid.cell(min(lats), min(lngs))
+        high_i, high_j = grid.cell(max(lats), max(lngs))
+        if (high_i - low_i + 1) * (high_j - low_j + 1) > _BATCH_CELLS:
+            return False
+        own, org = scopes
+        for i in range(low_i, high_i + 1):
+            for j in range(low_j, high_j + 1):
+                if grid.at(own, (i, j)) or grid.at(org, (i, j)):
+                    return False
+        return True
 
     def _check_one(
         self, driver_id: int, scopes: tuple[int, int], fix: Fix, events: list[FenceEvent]

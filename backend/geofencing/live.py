@@ -41,6 +41,7 @@ from shared.geo import Point
 log = logging.getLogger(__name__)
 
 IDLE_FORGET_S = 600.0
+_REFRESH_CHUNK = 200  # drivers whose stops are loaded and applied between two fixes' turns
 _REACH_CHUNK = 2  # drivers whose stops are routed per hop to a worker thread
 BACKGROUND_SHARE = 0.15  # of one core, at most, for routing work behind the live picture
 
@@ -229,15 +230,24 @@ class LiveGeofences:
         return set(self._org_of.values())
 
     async def refresh(self, driver_ids: Sequence[int]) -> None:
-        """Load the route fences of ``driver_ids`` now."""
-        days = await load_open_stops(self._db, driver_ids)
-        if self.reach is not None:
-            await self._add_parking(days)
-        for driver_id, day in days.items():
-            self.engine.replace_scope(
-                Scope.driver(driver_id), route_fences(driver_id, day.stops, self.radii)
-            )
-            self.days[driver_id] = day
+        """Load the route fences of ``driver_ids`` now: a few hundred drivers at a time,
+        fixes served in between. A driver whose stops did not change keeps their day as
+        it was (fences, stop rules and ETAs have nothing new to look at)."""
+        ids = list(driver_ids)
+        for start in range(0, len(ids), _REFRESH_CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            days = await load_open_stops(self._db, ids[start : start + _REFRESH_CHUNK])
+            if self.reach is not None:
+                await self._add_parking(days)
+            for driver_id, day in days.items():
+                old = self.days.get(driver_id)
+                if old is not None and old.stops == day.stops and old.departed == day.departed:
+                    continue
+                self.engine.replace_scope(
+                    Scope.driver(driver_id), route_fences(driver_id, day.stops, self.radii)
+                )
+                self.days[driver_id] = day
 
     async def _add_parking(self, days: dict[int, DriverDay]) -> None:
         """Where vehicles park for the stops already known; the others are routed in the

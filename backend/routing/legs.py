@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from backend.routing.results import Route
-from shared.geo import Point, bearing_deg, haversine_m
+from shared.geo import EARTH_RADIUS_M, Point, bearing_deg
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -31,9 +31,17 @@ class Polyline:
     def of(cls, points: Sequence[Point]) -> "Polyline":
         if not points:
             raise ValueError("a polyline needs at least one point")
-        steps = [haversine_m(a, b) for a, b in itertools.pairwise(points)]
+        kept = tuple(Point(p.lat, p.lng) for p in points)
+        coords = np.radians(np.array(kept, dtype=np.float64).reshape(-1, 2))
+        lat, lng = coords[:, 0], coords[:, 1]
+        # Haversine between consecutive points, all at once (as shared.geo.haversine_m).
+        h = (
+            np.sin(np.diff(lat) / 2) ** 2
+            + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(np.diff(lng) / 2) ** 2
+        )
+        steps = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
         cumulative = np.concatenate(([0.0], np.cumsum(steps, dtype=np.float64)))
-        return cls(tuple(Point(p.lat, p.lng) for p in points), cumulative)
+        return cls(kept, cumulative)
 
     @property
     def length_m(self) -> float:
@@ -138,8 +146,11 @@ def split_legs(route: Route, waypoints: Sequence[Point]) -> list[list[Point]]:
     )
     out = []
     cum = polyline.cumulative_m
+    points = polyline.points
     for k in range(legs):
         a, b = float(bounds[k]), float(bounds[k + 1])
-        inner = [polyline.points[i] for i in range(len(cum)) if a < float(cum[i]) < b]
-        out.append([polyline.point_at(a), *inner, polyline.point_at(b)])
+        # The vertices strictly between a and b (cum never decreases).
+        first = int(np.searchsorted(cum, a, side="right"))
+        last = int(np.searchsorted(cum, b, side="left"))
+        out.append([polyline.point_at(a), *points[first:last], polyline.point_at(b)])
     return out

@@ -99,7 +99,7 @@ class EmbeddedOsrm:
             raise RoutingError("a route needs at least two waypoints")
         params = osrm.RouteParameters(
             coordinates=r.lnglat(waypoints),
-            geometries="geojson",
+            geometries="polyline6",
             overview="full",
             generate_hints=False,
         )
@@ -117,7 +117,7 @@ class EmbeddedOsrm:
         params = osrm.MatchParameters(
             coordinates=r.lnglat(trace),
             timestamps=[int(t) for t in timestamps_s] if timestamps_s else [],
-            geometries="geojson",
+            geometries="polyline6",
             overview="full",
             gaps="split",
             tidy=False,

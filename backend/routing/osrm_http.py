@@ -105,7 +105,7 @@ class HttpOsrm:
     def route(self, waypoints: Sequence[Point]) -> Route:
         if len(waypoints) < 2:
             raise RoutingError("a route needs at least two waypoints")
-        answer = self._get("route", waypoints, {"geometries": "geojson", "overview": "full"})
+        answer = self._get("route", waypoints, {"geometries": "polyline6", "overview": "full"})
         return r.parse_route(answer, waypoints, self.max_snap_m)
 
     def nearest(self, point: Point) -> Snap:
@@ -116,7 +116,7 @@ class HttpOsrm:
     ) -> MatchedTrace:
         if len(trace) < 2:
             raise RoutingError("a trace needs at least two fixes")
-        params = {"geometries": "geojson", "overview": "full", "gaps": "split"}
+        params = {"geometries": "polyline6", "overview": "full", "gaps": "split"}
         if timestamps_s:
             params["timestamps"] = ";".join(str(int(t)) for t in timestamps_s)
         return r.parse_match(self._get("match", trace, params), trace)

@@ -211,14 +211,16 @@ def test_a_point_on_any_segment_is_at_distance_zero(
     query=st.tuples(st.floats(-8_000, 8_000), st.floats(-8_000, 8_000)),
     search_m=st.one_of(st.floats(0, 5_000), st.just(math.inf)),
     cell_m=st.sampled_from([10.0, 75.0, 250.0, 2_000.0]),
+    lazy=st.booleans(),
 )
 def test_the_index_agrees_with_measuring_every_segment(
     corners: list[tuple[float, float]],
     query: tuple[float, float],
     search_m: float,
     cell_m: float,
+    lazy: bool,
 ) -> None:
-    path = PlannedPath([at(*c) for c in corners], cell_m=cell_m)
+    path = PlannedPath([at(*c) for c in corners], cell_m=cell_m, lazy=lazy)
     p = at(*query)
     exact = brute_force(path, p)
     found = path.distance_m(p.lat, p.lng, search_m)

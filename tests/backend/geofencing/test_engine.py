@@ -268,3 +268,43 @@ def test_within_and_beyond_agree_with_the_signed_distance(
         if abs(abs(distance) - margin) > 1e-6:  # not exactly on the edge of the test
             assert shape.within(*p, margin) == (distance <= -margin), shape
             assert shape.beyond(*p, margin) == (distance > margin), shape
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(-1500, 1500), st.floats(-1500, 1500)), min_size=1, max_size=60),
+    st.lists(st.integers(1, 12), min_size=1, max_size=30),
+    st.integers(0, 2**32 - 1),
+)
+def test_batches_fire_the_same_events_as_single_fixes(
+    walk: list[tuple[float, float]], sizes: list[int], seed: int
+) -> None:
+    """However a track is cut into batches (the app sends what it has), the events are
+    those of the fixes checked one by one: passing over a batch far from every fence
+    must not change what happens when it comes near one."""
+    rng = random.Random(seed)
+    fences = [
+        Fence(
+            f"stop:{k}",
+            Circle(
+                north_of(rng.uniform(-1200, 1200), rng.uniform(-1200, 1200)), rng.uniform(30, 300)
+            ),
+            driver_id=7,
+            dwell_s=rng.choice([0.0, 20.0]),
+        )
+        for k in range(4)
+    ]
+    zone = Fence("zone:1", Circle(north_of(-800, 800), 250.0), org_id=ORG)
+    track = [fix(north_of(n, e), float(t)) for t, (n, e) in enumerate(walk)]
+    one_by_one, batched = GeofenceEngine(), GeofenceEngine()
+    for engine in (one_by_one, batched):
+        engine.put_all([*fences, zone])
+    expected = [e for f in track for e in one_by_one.check(DRIVER, [f])]
+    got, start, k = [], 0, 0
+    while start < len(track):
+        size = sizes[k % len(sizes)]
+        got.extend(batched.check(DRIVER, track[start : start + size]))
+        start, k = start + size, k + 1
+    assert [(e.fence.key, e.transition, e.fix) for e in got] == [
+        (e.fence.key, e.transition, e.fix) for e in expected
+    ]

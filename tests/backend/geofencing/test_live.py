@@ -139,6 +139,29 @@ async def test_a_finished_stop_loses_its_fences_at_the_next_load(world: World) -
     }
 
 
+async def test_a_reload_that_finds_nothing_new_leaves_the_day_alone(world: World) -> None:
+    """The periodic reload of every active driver costs the drivers whose stops did not
+    change nothing more: same day (so no ETA is recomputed for it), same fences."""
+    now = datetime.now(UTC).timestamp()
+    await world.pipeline.ingest(world.driver, [toward(DEPOT, 3_000, now - 5)])
+    await fences_loaded(world)
+    geofences = world.pipeline.geofences
+    assert geofences is not None
+    driver_id = world.driver.driver_id
+    day = geofences.days[driver_id]
+    fence = geofences.engine.get(stop_key(world.dropoff_stop, "arrival"))
+    await geofences.refresh([driver_id])
+    assert geofences.days[driver_id] is day
+    assert geofences.engine.get(stop_key(world.dropoff_stop, "arrival")) is fence
+    async with session_scope(world.db) as session:
+        order = await session.get(Order, world.order_id)
+        assert order is not None
+        order.status = OrderStatus.PICKED_UP
+    await geofences.refresh([driver_id])
+    assert geofences.days[driver_id] is not day
+    assert [s.stop_id for s in geofences.days[driver_id].stops] == [world.dropoff_stop]
+
+
 def test_the_nearby_fence_must_be_wider_than_the_arrival_fence(tmp_path: object) -> None:
     with pytest.raises(ValidationError, match="GEOFENCE_NEARBY_M must be wider"):
         make_settings(tmp_path, geofence_arrival_m=300, geofence_nearby_m=200)  # type: ignore[arg-type]
