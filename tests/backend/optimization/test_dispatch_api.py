@@ -20,12 +20,14 @@ EAST = [(43.7330, 7.4180), (43.7345, 7.4220), (43.7360, 7.4260), (43.7375, 7.430
 
 
 def open_window() -> dict[str, str]:
-    """A window open from an hour ago for ten hours: wide whatever the hour the tests run at
-    (live dispatch plans today's routes, today being the server's UTC date)."""
+    """A window open from an hour ago for ten hours, and at least until 02:00 after today
+    (UTC): wide whatever the hour the tests run at (live dispatch plans today's routes,
+    today being the server's UTC date), late evening included."""
     now = datetime.now(UTC)
+    after_today = datetime.combine(now.date(), time(0), tzinfo=UTC) + timedelta(hours=26)
     return {
         "start": (now - timedelta(hours=1)).isoformat(),
-        "end": (now + timedelta(hours=10)).isoformat(),
+        "end": max(now + timedelta(hours=10), after_today).isoformat(),
     }
 
 
