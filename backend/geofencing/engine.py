@@ -27,6 +27,7 @@ from typing import Literal, NamedTuple
 from backend.geofencing.grid import Grid
 from backend.geofencing.shapes import Shape, size_m
 from backend.locations.fix import DriverRef, Fix
+from shared.geo import BBox
 
 _NEVER = float("-inf")
 EXIT_FIXES = 2  # consecutive fixes beyond a fence's band before it is left
@@ -188,9 +189,11 @@ class GeofenceEngine:
             numbers.get(Scope.driver(driver_id), _NO_SCOPE),
             numbers.get(Scope.org(driver.org_id), _NO_SCOPE),
         )
+        if not fixes:
+            return events
         if driver_id not in self._inside and self._nothing_near(scopes, fixes):
             # The common case, a whole batch at once: no fence in any cell the batch spans.
-            newest = max(f.recorded_at for f in fixes) if fixes else _NEVER
+            newest = max(f.recorded_at for f in fixes)
             if newest > self._newest.get(driver_id, _NEVER):
                 self._newest[driver_id] = newest
             return events
@@ -203,23 +206,12 @@ class GeofenceEngine:
         return events
 
     def _nothing_near(self, scopes: tuple[int, int], fixes: Sequence[Fix]) -> bool:
-        """Whether no fence of ``scopes`` is filed in any cell of the batch's bounding box
-        (a batch spread over more than a few cells is looked at fix by fix instead)."""
-        if not fixes:
-            return True
-        grid = self._grid
+        """Whether no fence of ``scopes`` is filed under any cell of the batch's bounding
+        box (a batch spread over more than a few cells is looked at fix by fix instead)."""
         lats = [f.lat for f in fixes]
         lngs = [f.lng for f in fixes]
-        low_i, low_j = grid.cell(min(lats), min(lngs))
-        high_i, high_j = grid.cell(max(lats), max(lngs))
-        if (high_i - low_i + 1) * (high_j - low_j + 1) > _BATCH_CELLS:
-            return False
-        own, org = scopes
-        for i in range(low_i, high_i + 1):
-            for j in range(low_j, high_j + 1):
-                if grid.at(own, (i, j)) or grid.at(org, (i, j)):
-                    return False
-        return True
+        box = BBox(min(lats), min(lngs), max(lats), max(lngs))
+        return self._grid.any_under(scopes, box, _BATCH_CELLS) is False
 
     def _check_one(
         self, driver_id: int, scopes: tuple[int, int], fix: Fix, events: list[FenceEvent]

@@ -51,6 +51,17 @@ class Grid[K: Hashable, S: Hashable]:
             if not keys:
                 del self._cells[slot]
 
+    def any_under(self, scopes: Iterable[S], box: BBox, max_cells: int) -> bool | None:
+        """Whether anything is filed in ``scopes`` under a cell of ``box``; None (don't
+        know) when the box spans more than ``max_cells`` cells (too costly to walk)."""
+        low_lat, low_lng = self.cell(box.min_lat, box.min_lng)
+        high_lat, high_lng = self.cell(box.max_lat, box.max_lng)
+        if (high_lat - low_lat + 1) * (high_lng - low_lng + 1) > max_cells:
+            return None
+        wanted = tuple(scopes)
+        cells = self._cells
+        return any((scope, i, j) in cells for i, j in self._cells_of(box) for scope in wanted)
+
     def at(self, scope: S, cell: Cell) -> set[K] | None:
         """The keys filed in ``scope`` under ``cell`` (a superset of the fences holding
         any point of that cell), or None."""

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from backend.routing.geodesy import haversine_rad_m
 from backend.routing.results import Route
-from shared.geo import EARTH_RADIUS_M, Point, bearing_deg
+from shared.geo import Point, bearing_deg
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -34,12 +35,7 @@ class Polyline:
         kept = tuple(Point(p.lat, p.lng) for p in points)
         coords = np.radians(np.array(kept, dtype=np.float64).reshape(-1, 2))
         lat, lng = coords[:, 0], coords[:, 1]
-        # Haversine between consecutive points, all at once (as shared.geo.haversine_m).
-        h = (
-            np.sin(np.diff(lat) / 2) ** 2
-            + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(np.diff(lng) / 2) ** 2
-        )
-        steps = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+        steps = haversine_rad_m(lat[:-1], lng[:-1], lat[1:], lng[1:])
         cumulative = np.concatenate(([0.0], np.cumsum(steps, dtype=np.float64)))
         return cls(kept, cumulative)
 

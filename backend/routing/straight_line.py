@@ -13,9 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from backend.routing.geodesy import haversine_rad_m
 from backend.routing.port import RoutingError
 from backend.routing.results import MatchedTrace, Matrix, Route, Snap
-from shared.geo import EARTH_RADIUS_M, Point, haversine_m
+from shared.geo import Point, haversine_m
 
 
 def _haversine_grid_m(
@@ -25,14 +26,7 @@ def _haversine_grid_m(
     :func:`shared.geo.haversine_m`, vectorised)."""
     src = np.radians(np.array(sources, dtype=np.float64).reshape(-1, 2))
     dst = np.radians(np.array(destinations, dtype=np.float64).reshape(-1, 2))
-    lat1, lng1 = src[:, 0:1], src[:, 1:2]
-    lat2, lng2 = dst[:, 0], dst[:, 1]
-    h = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lng2 - lng1) / 2) ** 2
-    )
-    grid: npt.NDArray[np.float64] = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
-    return grid
+    return haversine_rad_m(src[:, 0:1], src[:, 1:2], dst[:, 0], dst[:, 1])
 
 
 class StraightLine:
