@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from backend.geofencing.shapes import M_PER_DEG_LAT, Plane
+from backend.geofencing.shapes import Plane
 from backend.locations.fix import Fix
 from shared.enums import DriverEventKind
 from shared.geo import Point, bbox_of
@@ -82,8 +82,7 @@ class PlannedPath:
         self._plane = plane = Plane.at(
             Point((box.min_lat + box.max_lat) / 2, (box.min_lng + box.max_lng) / 2)
         )
-        lat0, lng0, kx = plane.origin.lat, plane.origin.lng, plane.m_per_deg_lng
-        xy = [((p.lng - lng0) * kx, (p.lat - lat0) * M_PER_DEG_LAT) for p in self._points]
+        xy = plane.xy_all(self._points)
         if len(xy) == 1:
             xy.append(xy[0])  # one point: one segment of zero length
         segments: list[_Segment] = []

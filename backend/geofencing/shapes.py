@@ -30,6 +30,11 @@ class Plane:
     def xy(self, lat: float, lng: float) -> tuple[float, float]:
         return (lng - self.origin.lng) * self.m_per_deg_lng, (lat - self.origin.lat) * M_PER_DEG_LAT
 
+    def xy_all(self, points: Sequence[Point]) -> list[tuple[float, float]]:
+        """:meth:`xy` of every point, in one loop (no call per point: long paths)."""
+        lat0, lng0, kx = self.origin.lat, self.origin.lng, self.m_per_deg_lng
+        return [((p.lng - lng0) * kx, (p.lat - lat0) * M_PER_DEG_LAT) for p in points]
+
 
 def _segment_distance(px: float, py: float, ax: float, ay: float, bx: float, by: float) -> float:
     dx, dy = bx - ax, by - ay
@@ -80,7 +85,7 @@ class Polygon:
             raise ValueError("a polygon needs at least three distinct vertices")
         plane = Plane.at(points[0])
         object.__setattr__(self, "_plane", plane)
-        object.__setattr__(self, "_ring", tuple(plane.xy(p.lat, p.lng) for p in points))
+        object.__setattr__(self, "_ring", tuple(plane.xy_all(points)))
 
     def _contains(self, px: float, py: float) -> bool:
         inside = False
@@ -142,7 +147,7 @@ class Corridor:
             raise ValueError("a corridor needs a width above 0 m")
         plane = Plane.at(self.points[0])
         object.__setattr__(self, "_plane", plane)
-        object.__setattr__(self, "_line", tuple(plane.xy(p.lat, p.lng) for p in self.points))
+        object.__setattr__(self, "_line", tuple(plane.xy_all(self.points)))
 
     def signed_distance_m(self, lat: float, lng: float) -> float:
         px, py = self._plane.xy(lat, lng)
