@@ -51,6 +51,7 @@ class Context:
     current_at: float
     seen: Container[float]
     seen_in_batch: set[float] = field(default_factory=set)
+    message: str = ""  # the last refusal's message (set by _refusal)
 
 
 Step = Callable[[Fix, Context], str | None]  # a message when the fix is refused
@@ -139,6 +140,52 @@ STEPS: tuple[tuple[Rejection, Step], ...] = (
 )
 
 
+_INF = math.inf
+
+
+def _plainly_fine(fix: Fix, ctx: Context) -> bool:
+    """True only if every step of :data:`STEPS` would let ``fix`` through: the same tests,
+    inlined, in one call instead of seven (the cleaning ran ~7 µs a fix, the largest single
+    cost of the ingest loop at 20,000 fixes/s). Every comparison is False for NaN and the
+    infinities are excluded outright, so an unusual fix answers False and goes through the
+    steps, which name the reason. ``tests/backend/locations/test_cleaning.py`` checks that
+    the two agree on generated fixes."""
+    lat, lng, t, _, speed, heading, accuracy, altitude, battery, _ = fix
+    config = ctx.config
+    if not (
+        -90.0 <= lat <= 90.0
+        and -180.0 <= lng <= 180.0
+        and (lat != 0.0 or lng != 0.0)
+        and -_INF < t < _INF
+        and t - ctx.now <= config.max_clock_skew_s
+        and ctx.now - t <= config.max_age_s
+        and (accuracy is None or (0.0 <= accuracy < _INF and accuracy <= config.max_accuracy_m))
+        and (speed is None or -_INF < speed < _INF)
+        and (heading is None or -_INF < heading < _INF)
+        and (altitude is None or -_INF < altitude < _INF)
+        and (battery is None or -_INF < battery < _INF)
+        and t != ctx.current_at
+        and t not in ctx.seen_in_batch
+        and t not in ctx.seen
+    ):
+        return False
+    prev = ctx.previous
+    if prev is None:
+        return True
+    bound = (abs(lat - prev.lat) + abs(lng - prev.lng)) * _METRES_PER_DEGREE_BOUND
+    return bound <= config.max_speed_mps * abs(t - prev.recorded_at)
+
+
+def _refusal(fix: Fix, ctx: Context) -> Rejection | None:
+    """The first step that refuses ``fix`` and its message (None: every step lets it by)."""
+    for reason, step in STEPS:
+        message = step(fix, ctx)
+        if message is not None:
+            ctx.message = message
+            return reason
+    return None
+
+
 def _sort_key(item: tuple[int, Fix]) -> tuple[float, int]:
     t = item[1].recorded_at
     return (t if math.isfinite(t) else math.inf, item[0])
@@ -175,20 +222,19 @@ def clean(
         ):
             previous = last_current
         ctx.previous = previous
-        for reason, step in STEPS:
-            message = step(fix, ctx)
-            if message is not None:
-                rejected.append(Rejected(index, reason, message))
-                break
+        if not _plainly_fine(fix, ctx):
+            reason = _refusal(fix, ctx)
+            if reason is not None:
+                rejected.append(Rejected(index, reason, ctx.message))
+                continue
+        item = Accepted(index, fix, fix.recorded_at < current_at)
+        accepted.append(item)
+        if item.history_only:
+            result.history_only += 1
         else:
-            item = Accepted(index, fix, fix.recorded_at < current_at)
-            accepted.append(item)
-            if item.history_only:
-                result.history_only += 1
-            else:
-                result.newest = item  # the newest so far, in time order
-            seen_in_batch.add(fix.recorded_at)
-            previous = fix
+            result.newest = item  # the newest so far, in time order
+        seen_in_batch.add(fix.recorded_at)
+        previous = fix
     if not in_order:
         accepted.sort(key=lambda a: a.index)
         rejected.sort(key=lambda r: r.index)

@@ -11,6 +11,7 @@ time without "T", NaN) is read again through FixIn, which names the problem per 
 clean batch takes the fast way and a batch with a bad fix gets the answer it always got.
 """
 
+import re
 import sys
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -30,21 +31,21 @@ Finite = Annotated[float, msgspec.Meta(ge=-_FINITE, le=_FINITE)]
 Percent = Annotated[float, msgspec.Meta(ge=0.0, le=100.0)]
 # RFC 3339 with "T", at most microseconds and a zone: a form pydantic and fromisoformat read
 # to the same instant (pydantic truncates a 7th fraction digit, others would round it).
-TimeText = Annotated[
-    str,
-    msgspec.Meta(
-        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
-        r"(Z|[+-][0-9]{2}:[0-9]{2})$"
-    ),
-]
+# Checked in _fixes rather than as a msgspec ``pattern``: the same expression costs msgspec
+# ~1.8 µs a string and a compiled pattern's own match ~0.6 µs.
+_TIME_TEXT = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
 
 
-class FixWire(msgspec.Struct, forbid_unknown_fields=True):
-    """FixIn's fields and limits, for msgspec (strict: no numbers as text, no epochs)."""
+class FixWire(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """FixIn's fields and limits, for msgspec (strict: no numbers as text, no epochs).
+    Numbers and text only, so the garbage collector need not track it (``gc=False``)."""
 
     lat: Latitude
     lng: Longitude
-    recorded_at: TimeText
+    recorded_at: str  # shaped like _TIME_TEXT, checked in _fixes
     speed_mps: NonNegative | None = None
     heading_deg: Heading | None = None
     accuracy_m: NonNegative | None = None
@@ -74,9 +75,14 @@ _BODY = msgspec.json.Decoder(BatchBody | Batch)
 
 
 def _fixes(wire: list[FixWire], received_at: float) -> list[Fix]:
-    """Raises ValueError for a time of the right shape that is no date (February 30th)."""
+    """Raises ValueError for a time not shaped like ``_TIME_TEXT``, or of that shape but no
+    date (February 30th)."""
     app = Source.APP
     parse = datetime.fromisoformat
+    shaped = _TIME_TEXT.match
+    for w in wire:
+        if shaped(w.recorded_at) is None:
+            raise ValueError(f"recorded_at {w.recorded_at!r}: not RFC 3339 with T and a zone")
     return [
         Fix(
             w.lat,

@@ -114,3 +114,95 @@ def test_the_current_position_never_moves_backwards(times: list[float], current:
         assert a.history_only == (a.fix.recorded_at < current)
     if cleaned.newest is not None:
         assert cleaned.newest.fix.recorded_at > current
+
+
+def _by_the_steps(batch: list[Fix], last: Fix | None, seen: set[float]) -> list[str | None]:
+    """Each fix's fate when every fix goes through the seven named steps (the reference)."""
+    from backend.locations import cleaning
+
+    quick = cleaning._plainly_fine
+    cleaning._plainly_fine = lambda fix, ctx: False  # type: ignore[assignment]
+    try:
+        cleaned = clean(batch, last, NOW, CONFIG, seen)
+    finally:
+        cleaning._plainly_fine = quick  # type: ignore[assignment]
+    out: list[str | None] = [None] * len(batch)
+    for r in cleaned.rejected:
+        out[r.index] = r.reason.value
+    return out
+
+
+optional = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.floats(43.6, 43.8), coordinates),
+            st.one_of(st.floats(7.3, 7.5), coordinates),
+            st.one_of(st.floats(NOW - 4000, NOW + 100), st.floats()),
+            optional,
+            optional,
+            st.one_of(st.none(), st.floats(-10, 300), st.floats()),
+            optional,
+            optional,
+        ),
+        max_size=12,
+    ),
+    st.one_of(st.none(), st.floats(NOW - 4000, NOW)),
+    st.sets(st.floats(NOW - 4000, NOW), max_size=3),
+)
+def test_the_quick_check_of_ordinary_fixes_agrees_with_the_named_steps(
+    raw: list[
+        tuple[
+            float,
+            float,
+            float,
+            float | None,
+            float | None,
+            float | None,
+            float | None,
+            float | None,
+        ]
+    ],
+    current: float | None,
+    seen: set[float],
+) -> None:
+    """Most fixes pass one inlined check instead of seven steps; every fix gets the same
+    answer (and reason) as when each goes through the steps."""
+    batch = [
+        Fix(lat, lng, t, NOW, speed, heading, accuracy, altitude, battery)
+        for lat, lng, t, speed, heading, accuracy, altitude, battery in raw
+    ]
+    last = fix(t=current) if current is not None else None
+    cleaned = clean(batch, last, NOW, CONFIG, seen)
+    got: list[str | None] = [None] * len(batch)
+    for r in cleaned.rejected:
+        got[r.index] = r.reason.value
+    assert got == _by_the_steps(batch, last, seen)
+
+
+def test_ordinary_fixes_are_checked_in_one_step() -> None:
+    """The quick check really is what an ordinary batch goes through (not the seven steps)."""
+    from backend.locations import cleaning
+
+    ordinary = [
+        fix(t=NOW - 10 + k, lat=43.73 + k * 1e-5, accuracy_m=5.0, speed_mps=3.0) for k in range(10)
+    ]
+    calls = 0
+    original = cleaning._refusal
+
+    def counting(f: Fix, ctx: cleaning.Context) -> Rejection | None:
+        nonlocal calls
+        calls += 1
+        return original(f, ctx)
+
+    cleaning._refusal = counting  # type: ignore[assignment]
+    try:
+        cleaned = clean(ordinary, fix(t=NOW - 20), NOW, CONFIG)
+        assert len(cleaned.accepted) == 10
+        assert calls == 0
+        clean([fix(lat=0.0, lng=0.0)], None, NOW, CONFIG)
+        assert calls == 1
+    finally:
+        cleaning._refusal = original  # type: ignore[assignment]
