@@ -196,7 +196,7 @@ def play(run: DriverRun, stops: list[DayStop], engine: EmbeddedOsrm) -> Outcome:
             j += 1
         cleaned = clean(fixes[i:j], current, tick, CleaningConfig())
         i = j
-        batch = [a.fix for a in cleaned.accepted if not a.history_only]
+        batch = cleaned.fresh
         if not batch:
             continue
         current = batch[-1]

@@ -60,7 +60,12 @@ class Grid[K: Hashable, S: Hashable]:
             return None
         wanted = tuple(scopes)
         cells = self._cells
-        return any((scope, i, j) in cells for i, j in self._cells_of(box) for scope in wanted)
+        for i in range(low_lat, high_lat + 1):  # plain loops: this runs for every batch
+            for j in range(low_lng, high_lng + 1):
+                for scope in wanted:
+                    if (scope, i, j) in cells:
+                        return True
+        return False
 
     def at(self, scope: S, cell: Cell) -> set[K] | None:
         """The keys filed in ``scope`` under ``cell`` (a superset of the fences holding

@@ -22,7 +22,7 @@ degrees, metres, seconds since the Unix epoch.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 GRID_M = 100.0
 TAU_S = 5.0
@@ -36,11 +36,15 @@ _LAT_STEP = GRID_M / _M_PER_DEG_LAT
 class Cell:
     row: int
     col: int
+    # Worked out once per cell, not at every fix that stays in it.
+    centre: tuple[float, float] = field(init=False, compare=False)
+    m_per_deg_lng: float = field(init=False, compare=False)  # at the centre's latitude
 
-    @property
-    def centre(self) -> tuple[float, float]:
-        lat = (self.row + 0.5) * _LAT_STEP
-        return round(lat, 5), round((self.col + 0.5) * _lng_step(self.row), 5)
+    def __post_init__(self) -> None:
+        lat = round((self.row + 0.5) * _LAT_STEP, 5)
+        centre = (lat, round((self.col + 0.5) * _lng_step(self.row), 5))
+        object.__setattr__(self, "centre", centre)
+        object.__setattr__(self, "m_per_deg_lng", _M_PER_DEG_LAT * math.cos(math.radians(lat)))
 
 
 def _lng_step(row: int) -> float:
@@ -58,7 +62,7 @@ def _metres_outside(cell: Cell, lat: float, lng: float) -> float:
     """How far (metres, the larger axis) the point lies outside ``cell``; 0 inside."""
     centre_lat, centre_lng = cell.centre
     dy = abs(lat - centre_lat) * _M_PER_DEG_LAT
-    dx = abs(lng - centre_lng) * _M_PER_DEG_LAT * math.cos(math.radians(centre_lat))
+    dx = abs(lng - centre_lng) * cell.m_per_deg_lng
     return max(dy - GRID_M / 2, dx - GRID_M / 2, 0.0)
 
 

@@ -238,6 +238,8 @@ class LocationFanOut:
     async def _apply(
         self, driver_id: int, state: _Driver, vis: visibility.DriverVisibility
     ) -> None:
+        if vis == state.vis:
+            return  # the usual refresh: nothing moved; the cached sets stay (no churn)
         before = state.vis or visibility.NOBODY
         for order_id in before.on_route - vis.on_route:
             if self._order_driver.get(order_id) == driver_id:

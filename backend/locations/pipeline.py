@@ -127,23 +127,21 @@ class Pipeline:
             self.current.recent(driver_id),
         )
         history_only = cleaned.history_only
-        counts = {"fixes_received": len(fixes), "fixes_accepted": len(cleaned.accepted)}
+        counts = {"fixes_received": len(fixes), "fixes_accepted": len(cleaned.fixes)}
         if history_only:
             counts["fixes_history_only"] = history_only
         for r in cleaned.rejected:
             key = f"rejected_{r.reason.value}"
             counts[key] = counts.get(key, 0) + 1
         self.metrics.add_all(counts)
-        if cleaned.accepted:
-            accepted = [a.fix for a in cleaned.accepted]
+        if cleaned.fixes:
+            accepted = cleaned.fixes
             times = [f.recorded_at for f in accepted]
             # Reserved before the awaits, so a concurrent retry of this batch is a duplicate.
             self.current.remember(driver_id, times)
             if self.geofences is not None and len(accepted) > history_only:
-                fresh = accepted
-                if history_only:  # a late replay must not move anyone through a fence
-                    fresh = [a.fix for a in cleaned.accepted if not a.history_only]
-                self.geofences.check(driver, fresh)
+                # A late replay (history only) must not move anyone through a fence.
+                self.geofences.check(driver, cleaned.fresh)
             newest = cleaned.newest
             if newest is not None and self.current.update(driver, newest.fix):
                 if self.shared is not None:
@@ -155,7 +153,7 @@ class Pipeline:
                 self.current.forget(driver_id, times)
                 raise
         return IngestResult(
-            accepted=len(cleaned.accepted), rejected=cleaned.rejected, history_only=history_only
+            accepted=len(cleaned.fixes), rejected=cleaned.rejected, history_only=history_only
         )
 
     def forget_driver(self, org_id: int, driver_id: int) -> None:

