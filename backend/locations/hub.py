@@ -1,9 +1,10 @@
 """Sockets' side of the broker: one broker subscription per channel, bounded per-socket queues.
 
 The :class:`Hub` subscribes to each broker channel once, however many local sockets watch it
-(with Redis that is one subscription per channel per worker, not per socket), and hands each
-message to every :class:`Subscriber` on that channel without awaiting anything: a socket that
-never reads cannot slow the broker, the pipeline or any other socket.
+(with Redis that is one subscription per channel per worker, not per socket; the in-process
+broker calls the hub back within ``publish`` instead, without a task or a queue per channel),
+and hands each message to every :class:`Subscriber` on that channel without awaiting
+anything: a socket that never reads cannot slow the broker, the pipeline or any other socket.
 
 Per socket, a :class:`Subscriber` keeps
 - **events** (order events) in arrival order, never dropped. Past ``MAX_EVENTS`` unsent
@@ -15,10 +16,12 @@ Per socket, a :class:`Subscriber` keeps
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import deque
+from collections.abc import Callable
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
@@ -58,7 +61,9 @@ class Subscriber:
         self._fleet_merged: dict[int, Any] | None = None  # several, merged per driver
         self._customer_position: bytes | None = None
         self._wake = asyncio.Event()
-        self.overflowed = asyncio.Event()
+        self.overflowed = False  # past MAX_EVENTS: the socket must close (events would be lost)
+        self.ended = False  # the socket is closing: its writer stops waiting
+        self.on_end: Callable[[], None] | None = None  # called once, when it ends
         self.order_done = False
         self.dropped_positions = 0
 
@@ -73,7 +78,8 @@ class Subscriber:
             if kind is Kind.ORDER:
                 self._note_status(message)
             if len(self._events) >= MAX_EVENTS:
-                self.overflowed.set()
+                self.overflowed = True
+                self.end()
                 return
             self._events.append(message)
         self._wake.set()
@@ -97,9 +103,22 @@ class Subscriber:
             self._fleet_raw = None
         self._fleet_merged.update(_by_driver(message))
 
+    def end(self) -> None:
+        """The socket is closing (client gone, too slow, credential expired): wake its
+        writer, which stops; :meth:`take` has nothing more to give."""
+        if self.ended:
+            return
+        self.ended = True
+        self._wake.set()
+        if self.on_end is not None:
+            self.on_end()
+
     async def take(self) -> list[bytes]:
-        """Wait for output, then return every pending frame: events first, then positions."""
+        """Wait for output, then return every pending frame: events first, then positions
+        (nothing once :meth:`end` was called)."""
         await self._wake.wait()
+        if self.ended:
+            return []
         self._wake.clear()
         frames = list(self._events)
         self._events.clear()
@@ -118,12 +137,21 @@ def _by_driver(frame: bytes) -> dict[int, Any]:
     return {p["driver_id"]: p for p in orjson.loads(frame)["positions"]}
 
 
+@runtime_checkable
+class Listening(Protocol):
+    """A broker that can call back on publish (the in-process one): no task per channel."""
+
+    def listen(self, channel: str, callback: Callable[[bytes], None]) -> Callable[[], None]: ...
+
+
 class Hub:
     def __init__(self, broker: Broker) -> None:
         self._broker = broker
         self._members: dict[str, dict[Subscriber, Kind]] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
         self._ready: dict[str, asyncio.Event] = {}
+        self._listening = broker if isinstance(broker, Listening) else None
+        self._unlisten: dict[str, Callable[[], None]] = {}
 
     @property
     def sockets(self) -> int:
@@ -133,10 +161,16 @@ class Hub:
         """Deliver ``channels`` to ``subscriber`` from now on (returns once subscribed)."""
         for channel, kind in channels.items():
             self._members.setdefault(channel, {})[subscriber] = kind
-            if channel not in self._pumps:
+            if self._listening is not None:
+                if channel not in self._unlisten:
+                    deliver = functools.partial(self._deliver, channel)
+                    self._unlisten[channel] = self._listening.listen(channel, deliver)
+            elif channel not in self._pumps:
                 self._ready[channel] = asyncio.Event()
                 self._pumps[channel] = asyncio.create_task(self._pump(channel))
         for channel in channels:
+            if channel not in self._ready:
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._ready[channel].wait(), 5)
 
@@ -149,7 +183,12 @@ class Hub:
             if not members:
                 del self._members[channel]
                 self._ready.pop(channel, None)
-                self._pumps.pop(channel).cancel()
+                unlisten = self._unlisten.pop(channel, None)
+                if unlisten is not None:
+                    unlisten()
+                pump = self._pumps.pop(channel, None)
+                if pump is not None:
+                    pump.cancel()
 
     async def close(self) -> None:
         pumps = list(self._pumps.values())
@@ -159,7 +198,14 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._pumps.clear()
+        for unlisten in self._unlisten.values():
+            unlisten()
+        self._unlisten.clear()
         self._members.clear()
+
+    def _deliver(self, channel: str, message: bytes) -> None:
+        for subscriber, kind in list(self._members.get(channel, {}).items()):
+            subscriber.deliver(kind, message)
 
     async def _pump(self, channel: str) -> None:
         while True:
@@ -171,8 +217,7 @@ class Hub:
                 self._ready[channel].set()
                 message = await first
                 while True:
-                    for subscriber, kind in list(self._members.get(channel, {}).items()):
-                        subscriber.deliver(kind, message)
+                    self._deliver(channel, message)
                     message = await anext(messages)
             except asyncio.CancelledError:
                 raise

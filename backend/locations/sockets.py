@@ -22,17 +22,25 @@ sent when the token expires while the socket is open: reconnect with a refreshed
 read too slowly and would have lost events: reload over HTTP and reconnect.
 
 No database session is held while a socket is open: one short session at connect only.
+
+Served on raw ASGI messages by :class:`LiveSockets`, ahead of the framework (like the driver
+socket, :mod:`backend.locations.ingest_ws`): thousands of customers hold these sockets, and
+through the framework each one kept ~220 objects alive (39 coroutines, 6 tasks) that the
+garbage collector walks again and again; here it is about a third of that — one task
+writes, one reads (to hear the client leave), a timer ends the credential's time.
 """
 
 import asyncio
 import contextlib
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 import orjson
-from fastapi import APIRouter, WebSocket
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.auth import tokens
 from backend.auth.service import user_for_token
@@ -44,7 +52,8 @@ from backend.tracking_links import service as tracking
 from shared.channels import fleet_positions_channel, order_channel, org_channel
 from shared.enums import Role
 
-router = APIRouter(tags=["live"])
+FLEET_PATH = "/api/v1/fleet/ws"
+_TRACK_PATH = re.compile(r"/api/v1/track/([^/]+)/ws")
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -53,25 +62,59 @@ CLOSE_EXPIRED = 4410
 _CLOSE_TIMEOUT_S = 2.0
 
 
-@router.websocket("/fleet/ws")
-async def fleet_ws(websocket: WebSocket, token: str = "") -> None:
+class LiveSockets:
+    """ASGI layer answering the fleet and tracking sockets itself; everything else goes on
+    to ``app``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            path = scope["path"]
+            if path == FLEET_PATH:
+                await _guarded(fleet_ws(scope, receive, send))
+                return
+            track = _TRACK_PATH.fullmatch(path)
+            if track is not None:
+                await _guarded(track_ws(scope, receive, send, track.group(1)))
+                return
+        await self.app(scope, receive, send)
+
+
+async def _guarded(serving: Any) -> None:
+    with contextlib.suppress(OSError):  # sending to a client that left
+        await serving
+
+
+async def _accepted(receive: Receive, send: Send) -> bool:
+    if (await receive())["type"] != "websocket.connect":
+        return False
+    await send({"type": "websocket.accept"})
+    return True
+
+
+async def fleet_ws(scope: Scope, receive: Receive, send: Send) -> None:
     """Live positions and order events of the caller's organisation (admin, dispatcher).
 
     Browsers cannot set headers on a WebSocket, so the access token travels as the
     ``token`` query parameter: ``/api/v1/fleet/ws?token=<access token>``. It is checked when
     the socket opens; reconnect with a fresh token after a ``4401``.
     """
-    state: AppState = websocket.app.state.lastmile
-    await websocket.accept()
+    state: AppState = scope["app"].state.lastmile
+    if not await _accepted(receive, send):
+        return
+    query = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"))
+    token = (query.get("token") or [""])[0]
     try:
         async with state.socket_opens, AsyncSession(state.engine) as session:
             user = await user_for_token(session, state.settings, token, "access")
     except AppError as exc:
-        await _close(websocket, CLOSE_UNAUTHORIZED, exc.message)
+        await _close(send, CLOSE_UNAUTHORIZED, exc.message)
         return
     expires_at = tokens.decode(state.settings.secret_key, token, "access").expires_at
     if user.role not in (Role.ADMIN, Role.DISPATCHER):
-        await _close(websocket, CLOSE_FORBIDDEN, "only admins and dispatchers watch the fleet")
+        await _close(send, CLOSE_FORBIDDEN, "only admins and dispatchers watch the fleet")
         return
     channels = {
         org_channel(user.org_id): Kind.EVENTS,
@@ -82,17 +125,17 @@ async def fleet_ws(websocket: WebSocket, token: str = "") -> None:
     if positions:
         first.append(positions_frame({p.driver.driver_id: p.fix for p in positions}))
     ending = _Ending(expires_at, CLOSE_UNAUTHORIZED, "the access token expired: reconnect")
-    await _serve(websocket, state, channels, first, ending)
+    await serve(state, receive, send, channels, first, ending)
 
 
-@router.websocket("/track/{token}/ws")
-async def track_ws(websocket: WebSocket, token: str) -> None:
+async def track_ws(scope: Scope, receive: Receive, send: Send, token: str) -> None:
     """A customer's live view of one order: the approximate driver position (only while
     the order is the driver's current or next stop) and its status events. No sign-in;
     the tracking token is the key. The first frame after ``hello`` is ``{"type":
     "snapshot", "view": <the same body as GET /api/v1/track/{token}>}``."""
-    state: AppState = websocket.app.state.lastmile
-    await websocket.accept()
+    state: AppState = scope["app"].state.lastmile
+    if not await _accepted(receive, send):
+        return
     try:
         async with state.socket_opens, AsyncSession(state.engine) as session:
             link = await tracking.resolve(session, token)
@@ -100,10 +143,10 @@ async def track_ws(websocket: WebSocket, token: str) -> None:
                 session, link, locate=state.fanout.customer_position
             )
     except tracking.LinkExpiredError as exc:
-        await _close(websocket, CLOSE_EXPIRED, exc.message)
+        await _close(send, CLOSE_EXPIRED, exc.message)
         return
     except AppError as exc:
-        await _close(websocket, CLOSE_NOT_FOUND, exc.message)
+        await _close(send, CLOSE_NOT_FOUND, exc.message)
         return
     channels = {order_channel(link.order_id): Kind.ORDER}
     first = [
@@ -111,7 +154,7 @@ async def track_ws(websocket: WebSocket, token: str) -> None:
         _json({"type": "snapshot", "view": view.model_dump(mode="json")}),
     ]
     ending = _Ending(link.expires_at.timestamp(), CLOSE_EXPIRED, "this tracking link has expired")
-    await _serve(websocket, state, channels, first, ending)
+    await serve(state, receive, send, channels, first, ending)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,57 +166,77 @@ class _Ending:
     reason: str
 
 
-async def _serve(
-    websocket: WebSocket,
+async def serve(
     state: AppState,
+    receive: Receive,
+    send: Send,
     channels: dict[str, Kind],
     first: list[bytes],
     ending: _Ending,
 ) -> None:
+    """Send ``first``, then whatever ``channels`` bring, until the client leaves, reads too
+    slowly (``4008``) or the credential runs out (``ending``). A send the client does not
+    read blocks; the end of the socket interrupts it."""
     subscriber = Subscriber()
     await state.hub.join(subscriber, channels)
-    tasks: list[asyncio.Task[Any]] = []
+    writer = asyncio.current_task()
+    assert writer is not None
+    expired = sending = interrupted = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        subscriber.end()
+
+    def interrupt() -> None:  # the subscriber ended: a blocked send must not hold the socket
+        nonlocal interrupted
+        if sending:
+            interrupted = True
+            writer.cancel()
+
+    subscriber.on_end = interrupt
+    timer = asyncio.get_running_loop().call_later(max(0.0, ending.at - time.time()), expire)
+    reader = asyncio.create_task(_read(receive, subscriber))
     try:
-        for frame in first:
-            await websocket.send_text(frame.decode())
-        writer = asyncio.create_task(_write(websocket, subscriber))
-        reader = asyncio.create_task(_read(websocket))
-        overflow = asyncio.create_task(subscriber.overflowed.wait())
-        tasks = [writer, reader, overflow]
-        timeout = max(0.0, ending.at - time.time())
-        done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        if overflow in done:
-            await _close(websocket, CLOSE_TOO_SLOW, "too slow: reload and reconnect")
-        elif not done:
-            await _close(websocket, ending.code, ending.reason)
+        frames = first
+        while not subscriber.ended:
+            for frame in frames:
+                sending = True
+                await send({"type": "websocket.send", "text": frame.decode()})
+                sending = False
+            frames = await subscriber.take()
+    except asyncio.CancelledError:
+        if not interrupted:
+            raise  # the server is stopping
+        writer.uncancel()
     except Exception:
-        pass  # the client went away mid-send; nothing to tell it
+        subscriber.end()  # the client went away mid-send; nothing to tell it
     finally:
+        sending = False
+        timer.cancel()
         state.hub.leave(subscriber, channels)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+    if subscriber.overflowed:
+        await _close(send, CLOSE_TOO_SLOW, "too slow: reload and reconnect")
+    elif expired:
+        await _close(send, ending.code, ending.reason)
 
 
-async def _write(websocket: WebSocket, subscriber: Subscriber) -> None:
-    while True:
-        for frame in await subscriber.take():
-            await websocket.send_text(frame.decode())
-
-
-async def _read(websocket: WebSocket) -> None:
+async def _read(receive: Receive, subscriber: Subscriber) -> None:
     """Read (and ignore) what the client sends, until it disconnects."""
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
+    try:
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+    finally:
+        subscriber.end()
 
 
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+async def _close(send: Send, code: int, reason: str) -> None:
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(websocket.close(code, reason[:120]), _CLOSE_TIMEOUT_S)
+        close = send({"type": "websocket.close", "code": code, "reason": reason[:120]})
+        await asyncio.wait_for(close, _CLOSE_TIMEOUT_S)
 
 
 def _json(body: dict[str, Any]) -> bytes:
