@@ -12,6 +12,7 @@ import operator
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 
+from backend.locations.current import micros
 from backend.locations.fix import Fix, Rejected, Rejection
 from shared.geo import EARTH_RADIUS_M, Point, haversine_m
 
@@ -64,9 +65,9 @@ class Context:
     config: CleaningConfig
     previous: Fix | None  # the accepted fix just before this one in time, if known
     # recorded_at values already accepted for this driver: the current position's, the
-    # driver's recent ones, and this batch's so far
+    # driver's recent ones (as whole microseconds, :func:`micros`), and this batch's so far
     current_at: float
-    seen: Container[float]
+    seen: Container[int]
     seen_in_batch: set[float] = field(default_factory=set)
     message: str = ""  # the last refusal's message (set by _refusal)
 
@@ -119,7 +120,7 @@ def poor_accuracy(fix: Fix, ctx: Context) -> str | None:
 
 def duplicate(fix: Fix, ctx: Context) -> str | None:
     t = fix.recorded_at
-    if t == ctx.current_at or t in ctx.seen_in_batch or t in ctx.seen:
+    if t == ctx.current_at or t in ctx.seen_in_batch or micros(t) in ctx.seen:
         return "a fix with this recorded_at was already accepted"
     return None
 
@@ -166,7 +167,7 @@ def _plainly_fine(
     config: CleaningConfig,
     previous: Fix | None,
     current_at: float,
-    seen: Container[float],
+    seen: Container[int],
     seen_in_batch: set[float],
 ) -> bool:
     """True only if every step of :data:`STEPS` would let ``fix`` through: the same tests,
@@ -190,7 +191,7 @@ def _plainly_fine(
         and (battery is None or -_INF < battery < _INF)
         and t != current_at
         and t not in seen_in_batch
-        and t not in seen
+        and int(t * 1_000_000) not in seen  # micros(t), inlined
     ):
         return False
     if previous is None:
@@ -219,12 +220,13 @@ def clean(
     last_current: Fix | None,
     now: float,
     config: CleaningConfig,
-    seen: Container[float] = frozenset(),
+    seen: Container[int] = frozenset(),
 ) -> Cleaned:
     """Run every fix of one driver's batch through :data:`STEPS`.
 
     ``last_current`` is the driver's current position before this batch; ``seen`` the
-    recorded_at values recently accepted for the driver (duplicates of a retried batch).
+    recorded_at values recently accepted for the driver, as whole microseconds
+    (:func:`micros`; duplicates of a retried batch).
     """
     current_at = last_current.recorded_at if last_current is not None else -math.inf
     seen_in_batch: set[float] = set()

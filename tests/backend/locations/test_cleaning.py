@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.locations.cleaning import CleaningConfig, clean
+from backend.locations.current import micros
 from backend.locations.fix import Fix, Rejection
 
 NOW = 1_900_000_000.0
@@ -45,7 +46,7 @@ def test_each_reason_is_named() -> None:
 def test_duplicates_within_a_batch_and_against_the_current_position() -> None:
     assert reasons([fix(t=NOW - 5), fix(t=NOW - 5)]) == [None, "duplicate"]
     assert reasons([fix(t=NOW - 5)], last=fix(t=NOW - 5)) == ["duplicate"]
-    cleaned = clean([fix(t=NOW - 5), fix(t=NOW - 4)], None, NOW, CONFIG, seen={NOW - 4})
+    cleaned = clean([fix(t=NOW - 5), fix(t=NOW - 4)], None, NOW, CONFIG, seen={micros(NOW - 4)})
     assert [(r.index, r.reason) for r in cleaned.rejected] == [(1, Rejection.DUPLICATE)]
 
 
@@ -118,16 +119,16 @@ def test_the_current_position_never_moves_backwards(times: list[float], current:
         assert cleaned.newest.fix.recorded_at > current
 
 
-def _by_the_steps(batch: list[Fix], last: Fix | None, seen: set[float]) -> list[str | None]:
+def _by_the_steps(batch: list[Fix], last: Fix | None, seen: set[int]) -> list[str | None]:
     """Each fix's fate when every fix goes through the seven named steps (the reference)."""
     from backend.locations import cleaning
 
     quick = cleaning._plainly_fine
-    cleaning._plainly_fine = lambda *args: False  # type: ignore[assignment]
+    cleaning._plainly_fine = lambda *args: False
     try:
         cleaned = clean(batch, last, NOW, CONFIG, seen)
     finally:
-        cleaning._plainly_fine = quick  # type: ignore[assignment]
+        cleaning._plainly_fine = quick
     out: list[str | None] = [None] * len(batch)
     for r in cleaned.rejected:
         out[r.index] = r.reason.value
@@ -177,11 +178,12 @@ def test_the_quick_check_of_ordinary_fixes_agrees_with_the_named_steps(
         for lat, lng, t, speed, heading, accuracy, altitude, battery in raw
     ]
     last = fix(t=current) if current is not None else None
-    cleaned = clean(batch, last, NOW, CONFIG, seen)
+    recent = {micros(t) for t in seen}
+    cleaned = clean(batch, last, NOW, CONFIG, recent)
     got: list[str | None] = [None] * len(batch)
     for r in cleaned.rejected:
         got[r.index] = r.reason.value
-    assert got == _by_the_steps(batch, last, seen)
+    assert got == _by_the_steps(batch, last, recent)
 
 
 def test_ordinary_fixes_are_checked_in_one_step() -> None:
@@ -207,4 +209,4 @@ def test_ordinary_fixes_are_checked_in_one_step() -> None:
         clean([fix(lat=0.0, lng=0.0)], None, NOW, CONFIG)
         assert calls == 1
     finally:
-        cleaning._refusal = original  # type: ignore[assignment]
+        cleaning._refusal = original
