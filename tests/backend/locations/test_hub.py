@@ -83,53 +83,43 @@ class FakeSocket:
         self.sent.append(message)
 
 
-def _state(hub: Hub) -> Any:
-    return SimpleNamespace(hub=hub)
+def serving(broker: MemoryBroker, client: FakeSocket, lasts_s: float = 3600) -> asyncio.Task[None]:
+    """One order-channel socket served for ``client`` in a task, its credential good for
+    ``lasts_s`` seconds; its first frame is ``{}``."""
+    state: Any = SimpleNamespace(hub=Hub(broker))
+    ending = _Ending(time.time() + lasts_s, CLOSE_EXPIRED, "this tracking link has expired")
+    channels = {"order:1": Kind.ORDER}
+    return asyncio.create_task(serve(state, client.receive, client.send, channels, [b"{}"], ending))
 
 
 async def test_a_socket_too_far_behind_is_closed_with_4008_and_leaves_the_hub() -> None:
-    broker = MemoryBroker()
-    hub = Hub(broker)
-    client = FakeSocket()
-    ending = _Ending(time.time() + 3600, CLOSE_EXPIRED, "expired")
-    serving = asyncio.create_task(
-        serve(_state(hub), client.receive, client.send, {"order:1": Kind.ORDER}, [b"{}"], ending)
-    )
+    broker, client = MemoryBroker(), FakeSocket()
+    socket = serving(broker, client)
     await asyncio.sleep(0.05)
     client.stuck.set()
     await broker.publish("order:1", event(0))  # the writer now blocks sending this one
     await asyncio.sleep(0.05)
     for n in range(1, MAX_EVENTS + 2):
         await broker.publish("order:1", event(n))
-    await asyncio.wait_for(serving, 5)  # the blocked send is interrupted
+    await asyncio.wait_for(socket, 5)  # the blocked send is interrupted
     assert client.sent[-1]["type"] == "websocket.close"
     assert client.sent[-1]["code"] == CLOSE_TOO_SLOW
     assert broker._listeners == {}  # it left the hub
 
 
 async def test_the_socket_closes_with_the_credentials_code_when_it_expires() -> None:
-    hub = Hub(MemoryBroker())
     client = FakeSocket()
-    ending = _Ending(time.time() + 0.2, CLOSE_EXPIRED, "this tracking link has expired")
-    await asyncio.wait_for(
-        serve(_state(hub), client.receive, client.send, {"order:1": Kind.ORDER}, [b"{}"], ending),
-        5,
-    )
+    await asyncio.wait_for(serving(MemoryBroker(), client, lasts_s=0.2), 5)
     assert client.sent[0] == {"type": "websocket.send", "text": "{}"}
     assert client.sent[-1]["type"] == "websocket.close"
     assert client.sent[-1]["code"] == CLOSE_EXPIRED
 
 
 async def test_a_client_that_leaves_ends_the_socket_without_a_close_frame() -> None:
-    broker = MemoryBroker()
-    hub = Hub(broker)
-    client = FakeSocket()
-    ending = _Ending(time.time() + 3600, CLOSE_EXPIRED, "expired")
-    serving = asyncio.create_task(
-        serve(_state(hub), client.receive, client.send, {"order:1": Kind.ORDER}, [b"{}"], ending)
-    )
+    broker, client = MemoryBroker(), FakeSocket()
+    socket = serving(broker, client)
     await asyncio.sleep(0.05)
     client.gone.set()
-    await asyncio.wait_for(serving, 5)
+    await asyncio.wait_for(socket, 5)
     assert [m["type"] for m in client.sent] == ["websocket.send"]
     assert broker._listeners == {}
