@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """The driver socket, the drivers' batch POST and the fleet and tracking sockets
         are answered ahead of every other middleware (each answers its own errors; see
         their modules): per request, the error, telemetry and body-limit wrappers cost more
-        than storing the fixes, and per held socket the framework's layers kept ~150
+        than storing the fixes, and per held socket the framework's layers kept ~90
         objects alive for the garbage collector to walk."""
         return DriverSocket(LiveSockets(DriverBatchFastPath(framework_stack())))
 

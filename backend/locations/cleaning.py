@@ -69,7 +69,6 @@ class Context:
     current_at: float
     seen: Container[int]
     seen_in_batch: set[float] = field(default_factory=set)
-    message: str = ""  # the last refusal's message (set by _refusal)
 
 
 Step = Callable[[Fix, Context], str | None]  # a message when the fix is refused
@@ -200,13 +199,12 @@ def _plainly_fine(
     return bound <= config.max_speed_mps * abs(t - previous.recorded_at)
 
 
-def _refusal(fix: Fix, ctx: Context) -> Rejection | None:
+def _refusal(fix: Fix, ctx: Context) -> tuple[Rejection, str] | None:
     """The first step that refuses ``fix`` and its message (None: every step lets it by)."""
     for reason, step in STEPS:
         message = step(fix, ctx)
         if message is not None:
-            ctx.message = message
-            return reason
+            return reason, message
     return None
 
 
@@ -252,9 +250,9 @@ def clean(
             if ctx is None:
                 ctx = Context(now, config, previous, current_at, seen, seen_in_batch)
             ctx.previous = previous
-            reason = _refusal(fix, ctx)
-            if reason is not None:
-                rejected.append(Rejected(index, reason, ctx.message))
+            refused = _refusal(fix, ctx)
+            if refused is not None:
+                rejected.append(Rejected(index, *refused))
                 continue
         history_only = fix.recorded_at < current_at
         if history_only:

@@ -26,8 +26,9 @@ No database session is held while a socket is open: one short session at connect
 Served on raw ASGI messages by :class:`LiveSockets`, ahead of the framework (like the driver
 socket, :mod:`backend.locations.ingest_ws`): thousands of customers hold these sockets, and
 through the framework each one kept ~220 objects alive (39 coroutines, 6 tasks) that the
-garbage collector walks again and again; here it is about a third of that — one task
-writes, one reads (to hear the client leave), a timer ends the credential's time.
+garbage collector walks again and again; here it is about half of that (~116, most of them
+uvicorn's and websockets' own) — one task writes, one reads (to hear the client leave), a
+timer ends the credential's time, and the in-process broker calls the hub back.
 """
 
 import asyncio
@@ -202,8 +203,10 @@ async def serve(
         while not subscriber.ended:
             for frame in frames:
                 sending = True
-                await send({"type": "websocket.send", "text": frame.decode()})
-                sending = False
+                try:
+                    await send({"type": "websocket.send", "text": frame.decode()})
+                finally:
+                    sending = False  # also when it failed: ending then interrupts nothing
             frames = await subscriber.take()
     except asyncio.CancelledError:
         if not interrupted:
@@ -212,7 +215,6 @@ async def serve(
     except Exception:
         subscriber.end()  # the client went away mid-send; nothing to tell it
     finally:
-        sending = False
         timer.cancel()
         state.hub.leave(subscriber, channels)
         reader.cancel()

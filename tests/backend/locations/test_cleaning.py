@@ -196,7 +196,7 @@ def test_ordinary_fixes_are_checked_in_one_step() -> None:
     calls = 0
     original = cleaning._refusal
 
-    def counting(f: Fix, ctx: cleaning.Context) -> Rejection | None:
+    def counting(f: Fix, ctx: cleaning.Context) -> tuple[Rejection, str] | None:
         nonlocal calls
         calls += 1
         return original(f, ctx)

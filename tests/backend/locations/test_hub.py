@@ -123,3 +123,20 @@ async def test_a_client_that_leaves_ends_the_socket_without_a_close_frame() -> N
     await asyncio.wait_for(socket, 5)
     assert [m["type"] for m in client.sent] == ["websocket.send"]
     assert broker._listeners == {}
+
+
+async def test_a_send_that_fails_ends_the_socket_quietly() -> None:
+    """The client vanished mid-send: the socket ends without an error and leaves the hub
+    (no subscription left behind for a client that is gone)."""
+
+    class Vanished(FakeSocket):
+        async def send(self, message: Message) -> None:
+            raise OSError("connection reset")
+
+    broker = MemoryBroker()
+    socket = serving(broker, Vanished())
+    await asyncio.wait_for(asyncio.shield(socket), 5)
+    await asyncio.sleep(0)
+    assert not socket.cancelled()
+    assert socket.exception() is None
+    assert broker._listeners == {}
