@@ -18,6 +18,7 @@ without evidence of being near the route. Units: metres, seconds since the Unix 
 
 import itertools
 import math
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
@@ -30,8 +31,22 @@ from shared.geo import Point, bbox_of
 # Per segment, in the path's plane: start (x, y), direction (dx, dy), 1 / length² (0 for a
 # zero-length segment), metres from the path's start to the segment's start, length.
 _Segment = tuple[float, float, float, float, float, float, float]
-# The grid: segment indices by cell, and the rows and columns it spans.
-_Grid = tuple[dict[tuple[int, int], tuple[int, ...]], tuple[int, int], tuple[int, int]]
+# The grid: per cell key (see ``_key``), where its segment numbers lie in the flat array
+# (``start << _COUNT_BITS | count``); the flat array; the rows and columns it spans. Plain
+# ints and one array rather than a tuple key and a tuple of numbers per cell: a route's
+# grid lives until its next re-route, and thousands of small tuples per route were half of
+# what the collector's young passes walked under load (bench/README, session 8).
+_Grid = tuple[dict[int, int], "array[int]", tuple[int, int], tuple[int, int]]
+
+# Cell (i, j) is the int i * _ROW + j: unique while |j| < 2**31 (cells are metres from the
+# path's centre divided by at least 100 m).
+_ROW = 1 << 32
+_COUNT_BITS = 24  # segments filed in one cell, at most 16 M
+_COUNT_MASK = (1 << _COUNT_BITS) - 1
+
+
+def _key(i: int, j: int) -> int:
+    return i * _ROW + j
 
 
 _MAX_CELLS_ALONG = 2_000  # cells along a path at most (a long path: bigger cells)
@@ -93,6 +108,8 @@ class PlannedPath:
             length = math.sqrt(length2)
             segments.append((ax, ay, dx, dy, 1.0 / length2 if length2 > 0 else 0.0, along, length))
             along += length
+        if len(segments) > _COUNT_MASK:
+            raise ValueError(f"a planned path has at most {_COUNT_MASK:,} segments")
         self._length_m = along
         self._segments = tuple(segments)
         # A very long path gets bigger cells, so building its index stays cheap.
@@ -105,39 +122,54 @@ class PlannedPath:
         its ends). A longer one is cut into pieces of at most a cell."""
         size = self._cell_m
         floor = math.floor
-        cells: dict[tuple[int, int], list[int]] = {}
+        # (cell key, segment) pairs as one int each, sorted: by cell, then by segment.
+        filed: list[int] = []
+        add = filed.append
+        shift = _COUNT_BITS
         for index, (ax, ay, dx, dy, _, _, length) in enumerate(self._segments):
             if length <= size:
                 i0, i1 = floor(ax / size), floor((ax + dx) / size)
                 j0, j1 = floor(ay / size), floor((ay + dy) / size)
                 if i0 == i1 and j0 == j1:
-                    cells.setdefault((i0, j0), []).append(index)
+                    add(((i0 * _ROW + j0) << shift) | index)
                     continue
-                touched: Iterable[tuple[int, int]] = [
-                    (i, j)
-                    for i in range(min(i0, i1), max(i0, i1) + 1)
-                    for j in range(min(j0, j1), max(j0, j1) + 1)
-                ]
+                for i in range(min(i0, i1), max(i0, i1) + 1):
+                    for j in range(min(j0, j1), max(j0, j1) + 1):
+                        add(((i * _ROW + j) << shift) | index)
             else:
-                touched = self._cells_along(ax, ay, dx, dy, length)
-            for cell in touched:
-                cells.setdefault(cell, []).append(index)
-        rows = (min(c[0] for c in cells), max(c[0] for c in cells))
-        cols = (min(c[1] for c in cells), max(c[1] for c in cells))
-        return {cell: tuple(filed) for cell, filed in cells.items()}, rows, cols
+                for key in self._cells_along(ax, ay, dx, dy, length):
+                    add((key << shift) | index)
+        filed.sort()
+        cells: dict[int, int] = {}
+        flat = array("l", bytes(8 * len(filed)))
+        rows_seen: set[int] = set()
+        cols_seen: set[int] = set()
+        previous = None
+        for position, pair in enumerate(filed):
+            key = pair >> shift
+            flat[position] = pair & _COUNT_MASK
+            if key == previous:
+                cells[key] += 1
+            else:
+                previous = key
+                cells[key] = (position << shift) | 1
+                i, j = divmod(key + (_ROW >> 1), _ROW)
+                rows_seen.add(i)
+                cols_seen.add(j - (_ROW >> 1))
+        rows = (min(rows_seen), max(rows_seen))
+        cols = (min(cols_seen), max(cols_seen))
+        return cells, flat, rows, cols
 
-    def _cells_along(
-        self, ax: float, ay: float, dx: float, dy: float, length: float
-    ) -> set[tuple[int, int]]:
+    def _cells_along(self, ax: float, ay: float, dx: float, dy: float, length: float) -> set[int]:
         size = self._cell_m
         pieces = max(1, math.ceil(length / size))
-        found: set[tuple[int, int]] = set()
+        found: set[int] = set()
         for k in range(pieces):
             x0, y0 = ax + dx * k / pieces, ay + dy * k / pieces
             x1, y1 = ax + dx * (k + 1) / pieces, ay + dy * (k + 1) / pieces
             for i in range(math.floor(min(x0, x1) / size), math.floor(max(x0, x1) / size) + 1):
                 for j in range(math.floor(min(y0, y1) / size), math.floor(max(y0, y1) / size) + 1):
-                    found.add((i, j))
+                    found.add(i * _ROW + j)
         return found
 
     @property
@@ -169,7 +201,7 @@ class PlannedPath:
         grid = self._grid
         if grid is None:
             grid = self._grid = self._build_grid()
-        cells, rows, cols = grid
+        cells, flat, rows, cols = grid
         px, py = self._plane.xy(lat, lng)
         size = self._cell_m
         ci, cj = math.floor(px / size), math.floor(py / size)
@@ -192,11 +224,13 @@ class PlannedPath:
             if visited > budget:
                 return self._linear(px, py, search_m)
             for cell in ring:
-                filed = cells.get(cell)
-                if filed is None:
+                where = cells.get(cell)
+                if where is None:
                     continue
-                examined += len(filed)
-                best = _scan(px, py, filed, segments, best)
+                start = where >> _COUNT_BITS
+                count = where & _COUNT_MASK
+                examined += count
+                best = _scan(px, py, flat[start : start + count], segments, best)
         d2, index, t = best
         if index < 0:
             return None
@@ -243,35 +277,38 @@ def _scan(
     return best_d2, best_index, best_t
 
 
-def _ring_offsets(k: int) -> tuple[tuple[int, int], ...]:
+def _ring_offsets(k: int) -> tuple[int, ...]:
     return tuple(
-        (di, dj) for di in range(-k, k + 1) for dj in range(-k, k + 1) if max(abs(di), abs(dj)) == k
+        _key(di, dj)
+        for di in range(-k, k + 1)
+        for dj in range(-k, k + 1)
+        if max(abs(di), abs(dj)) == k
     )
 
 
-# The first rings, unclipped (a cell outside the grid is simply not in it): most checks
-# read ring 0 and 1 only, and building them cell by cell cost a third of a check.
+# The first rings, unclipped (a cell outside the grid is simply not in it), as offsets of
+# cell keys: most checks read ring 0 and 1 only, and building them cell by cell cost a
+# third of a check.
 _NEAR_RINGS = tuple(_ring_offsets(k) for k in range(4))
 
 
-def _ring(
-    ci: int, cj: int, k: int, rows: tuple[int, int], cols: tuple[int, int]
-) -> list[tuple[int, int]]:
-    """The cells at Chebyshev distance ``k`` from ``(ci, cj)``; from ring 4 on, only
-    those inside the grid's extent."""
+def _ring(ci: int, cj: int, k: int, rows: tuple[int, int], cols: tuple[int, int]) -> list[int]:
+    """The keys of the cells at Chebyshev distance ``k`` from ``(ci, cj)``; from ring 4
+    on, only those inside the grid's extent."""
     if k < len(_NEAR_RINGS):
-        return [(ci + di, cj + dj) for di, dj in _NEAR_RINGS[k]]
+        centre = ci * _ROW + cj
+        return [centre + offset for offset in _NEAR_RINGS[k]]
     row_low, row_high = rows
     col_low, col_high = cols
     j_from, j_to = max(cj - k, col_low), min(cj + k, col_high)
-    cells: list[tuple[int, int]] = []
+    cells: list[int] = []
     for i in (ci - k, ci + k):
         if row_low <= i <= row_high:
-            cells.extend((i, j) for j in range(j_from, j_to + 1))
+            cells.extend(i * _ROW + j for j in range(j_from, j_to + 1))
     i_from, i_to = max(ci - k + 1, row_low), min(ci + k - 1, row_high)
     for j in (cj - k, cj + k):
         if col_low <= j <= col_high:
-            cells.extend((i, j) for i in range(i_from, i_to + 1))
+            cells.extend(i * _ROW + j for i in range(i_from, i_to + 1))
     return cells
 
 
