@@ -7,75 +7,116 @@ on every pass. Those pauses, not the work per fix, set the p99 fix-to-dispatcher
 ``gc.freeze()`` after start moves those objects out of the collector's sight for good (they
 live as long as the process anyway); cycles made later are still collected.
 
-The high thresholds keep collections rare under a steady load, but they let a *burst* of
-long-lived objects pile up in generation 1: 3,000 sockets opening within a minute leave
-~600,000 objects (coroutines, tasks, queues, protocol state) that all meet in one
-generation-1 pass of ~0.5 s, seconds later, in the middle of the traffic. :class:`SurvivorWatch`
-counts what waits in generation 1 after each young collection and makes the next collection
-a generation-1 one when that is more than a short pass can walk, so such a burst is
-collected in passes of tens of milliseconds; under a steady load little survives and the
-rare passes stay rare.
+The high thresholds keep collections rare under a steady load (at 20,000 fixes/s the young
+generation rarely reaches 50,000: what the pipeline makes it frees), but a *burst* of
+long-lived objects meets them in big passes: 2,000 sockets opening within seconds leave
+~230,000 objects (coroutines, tasks, queues, protocol state), and with a young pass every
+50,000 of them, each also walking what the last one left in generation 1, the passes took
+35-110 ms each while the traffic went on. :class:`SurvivorWatch` notices the burst (many
+objects outlive a young pass) and collects it in small passes: a young pass every
+10,000 objects, each second one including generation 1, as long as most of what each pass
+walks survives it; then the steady thresholds return.
 """
 
 import gc
 from collections.abc import Callable
 from typing import Any
 
-# Python's defaults are (2000, 10, 10)
+# Python 3.12's defaults are (700, 10, 10)
 THRESHOLDS = (50_000, 20, 100)
-# Objects waiting in generation 1 after which it is collected at the next collection: a
-# pass over them and the young ones takes some tens of milliseconds on the server's objects.
-SURVIVORS = 30_000
+# Objects waiting in generation 1 after a young pass that mean a burst of long-lived ones.
+SURVIVORS = 10_000
+# While a burst lasts: the young generation's threshold, and the share of a young pass's
+# survivors still alive at the next pass for the burst to go on. (A pass walks only live
+# objects and cycles, so its own survival rate says nothing: whether its survivors stay
+# alive does. Objects in flight die by reference counting before the next pass comes.)
+BURST_YOUNG = 10_000
+BURST_SHARE = 0.75
+# Generation-1 passes a burst lasts at most (each over ~2 x BURST_YOUNG objects: ~7,000
+# sockets' worth): objects alive at a pass may be in flight rather than long-lived, and
+# this bounds what such a misreading costs; a longer burst is noticed again.
+BURST_PASSES = 40
 
 
-def _in_generation_1() -> int:
-    return len(gc.get_objects(1))  # ~1 ms per 50,000 objects
+def _in_generation(generation: int) -> int:
+    return len(gc.get_objects(generation))  # ~1 ms per 50,000 objects
 
 
 class SurvivorWatch:
-    """A ``gc.callbacks`` entry: after a young collection, if ``limit`` objects or more
-    wait in generation 1, set its threshold to 0 so the next automatic collection includes
-    it; the threshold goes back afterwards. Generation 2's threshold (counted in
-    generation-1 passes) is raised by the number of early passes, so full collections stay
-    as rare as without them.
+    """A ``gc.callbacks`` entry. After a young collection, if ``limit`` objects or more
+    wait in generation 1, a burst has begun: the young threshold drops to ``burst_young``
+    and generation 1's to 0, so collections come in small passes, every second one
+    including generation 1. The burst goes on while at least ``share`` of what each young
+    pass left in generation 1 is still alive when the generation-1 pass after it starts,
+    for at most ``max_passes`` generation-1 passes; then the steady thresholds return.
+    Generation 2's threshold (counted in generation-1 passes) is raised by the number of
+    passes bursts added, so full collections (a walk over every object the server holds,
+    ~1 s with thousands of sockets) do not come sooner.
 
-    ``survivors`` and ``set_threshold`` are parameters for the tests."""
+    ``counted`` (objects in a generation) and ``set_threshold`` are parameters for the
+    tests."""
 
     def __init__(
         self,
         limit: int = SURVIVORS,
         thresholds: tuple[int, int, int] = THRESHOLDS,
         *,
-        survivors: Callable[[], int] = _in_generation_1,
+        burst_young: int = BURST_YOUNG,
+        share: float = BURST_SHARE,
+        max_passes: int = BURST_PASSES,
+        counted: Callable[[int], int] = _in_generation,
         set_threshold: Callable[..., None] = gc.set_threshold,
     ) -> None:
         self.limit = limit
         self.thresholds = thresholds
-        self._survivors = survivors
+        self.burst_young = burst_young
+        self.share = share
+        self.max_passes = max_passes
+        self._counted = counted
         self._set_threshold = set_threshold
-        self.early = False  # the next collection is made a generation-1 one
-        self._extra = 0  # early passes since the last full one
-        self.forced = 0  # how many times (for tests and curiosity)
+        self.bursting = False
+        self._left = 0  # what the last young pass left in generation 1
+        self._alive = 0  # of those, still there when the generation-1 pass started
+        self._passes = 0  # generation-1 passes of the burst under way
+        self._extra = 0  # generation-1 passes bursts added since the last full one
+        self.bursts = 0  # how many began (for tests and curiosity)
+        self.burst_passes = 0
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        generation = info["generation"]
+        if phase == "start":
+            if self.bursting and generation == 1:
+                self._alive = self._counted(1)
+            return
         if phase != "stop":
             return
         young, middle, old = self.thresholds
-        generation = info["generation"]
-        if generation >= 1:
-            if generation == 2:
-                self._extra = 0
-            if self.early or generation == 2:
-                # An early pass must not bring the next full one closer: a full pass
-                # walks every object the server holds (~1 s with thousands of sockets).
-                self.early = False
-                self._set_threshold(young, middle, old + self._extra)
+        if generation == 2:
+            self._extra = 0
+            self.bursting = False
+            self._set_threshold(young, middle, old)
             return
-        if not self.early and self._survivors() >= self.limit:
-            self.early = True
-            self.forced += 1
+        if generation == 1:
+            if not self.bursting:
+                return
             self._extra += 1
-            self._set_threshold(young, 0, old + self._extra)
+            self._passes += 1
+            self.burst_passes += 1
+            if self._alive < self.share * self._left or self._passes >= self.max_passes:
+                self.bursting = False
+                self._set_threshold(young, middle, old + self._extra)
+            else:
+                self._set_threshold(self.burst_young, 0, old + self._extra)
+            return
+        waiting = self._counted(1)
+        if self.bursting:
+            self._left = waiting
+        elif waiting >= self.limit:
+            self._left = waiting
+            self.bursting = True
+            self._passes = 0
+            self.bursts += 1
+            self._set_threshold(self.burst_young, 0, old + self._extra)
 
 
 _watch: SurvivorWatch | None = None

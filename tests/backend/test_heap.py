@@ -10,8 +10,10 @@ from backend.heap import SurvivorWatch
 
 
 class FakeHeap:
+    """Objects per generation as the collector would leave them, and the thresholds set."""
+
     def __init__(self) -> None:
-        self.waiting = 0  # objects in generation 1
+        self.objects = [0, 0]  # generations 0 and 1
         self.thresholds: list[tuple[int, ...]] = []
 
     def set_threshold(self, *values: int) -> None:
@@ -20,15 +22,25 @@ class FakeHeap:
 
 def watch_on(heap: FakeHeap, limit: int = 100) -> SurvivorWatch:
     return SurvivorWatch(
-        limit, (500, 20, 100), survivors=lambda: heap.waiting, set_threshold=heap.set_threshold
+        limit,
+        (500, 20, 100),
+        burst_young=50,
+        counted=lambda generation: heap.objects[generation],
+        set_threshold=heap.set_threshold,
     )
 
 
-def collected(watch: SurvivorWatch, generation: int, heap: FakeHeap, survived: int = 0) -> None:
+def collected(
+    watch: SurvivorWatch, generation: int, heap: FakeHeap, survived: int = 0, died: int = 0
+) -> None:
+    """A pass; ``died``: of the objects waiting in generation 1, how many were freed (by
+    reference counting) before it; ``survived``: young objects that outlive it."""
+    heap.objects[1] -= died
     watch("start", {"generation": generation})
-    # What a pass leaves in generation 1: the young survivors, or nothing after a pass
-    # that included generation 1 (its survivors went on to generation 2).
-    heap.waiting = heap.waiting + survived if generation == 0 else 0
+    if generation == 0:
+        heap.objects[1] += survived  # the young survivors wait in generation 1
+    else:
+        heap.objects[1] = 0  # they went on to generation 2
     watch("stop", {"generation": generation, "collected": 0, "uncollectable": 0})
 
 
@@ -39,30 +51,67 @@ def test_a_steady_heap_keeps_the_thresholds() -> None:
         collected(watch, 0, heap, survived=5)  # a few objects outlive each young pass
     collected(watch, 1, heap)  # the collector's own generation-1 pass, the 20th
     assert heap.thresholds == []
-    assert watch.forced == 0
+    assert watch.bursts == 0
 
 
-def test_survivors_make_the_next_collection_include_generation_1_without_hastening_a_full_one() -> (
-    None
-):
+def test_a_burst_is_collected_in_small_passes_while_what_survives_stays_alive() -> None:
     heap = FakeHeap()
     watch = watch_on(heap)
     collected(watch, 0, heap, survived=60)
-    assert heap.thresholds == []
-    collected(watch, 0, heap, survived=60)  # 120 waiting in generation 1
-    assert heap.thresholds == [(500, 0, 101)]
-    collected(watch, 0, heap, survived=60)  # still early until generation 1 is collected
-    assert heap.thresholds == [(500, 0, 101)]
-    collected(watch, 1, heap)
-    assert heap.thresholds[-1] == (500, 20, 101)
-    collected(watch, 0, heap, survived=60)
-    assert len(heap.thresholds) == 2
-    collected(watch, 0, heap, survived=60)
-    collected(watch, 1, heap)
-    assert heap.thresholds[-2:] == [(500, 0, 102), (500, 20, 102)]
-    collected(watch, 2, heap)  # a full pass: the count of early passes starts again
+    assert heap.thresholds == []  # 60 waiting: no burst yet
+    collected(watch, 0, heap, survived=400)  # 460 waiting: a burst
+    assert heap.thresholds == [(50, 0, 100)]
+    assert watch.bursting
+    # Small passes; every generation-1 one raises generation 2's threshold by one.
+    collected(watch, 1, heap, died=10)  # 450 of 460 still alive: go on
+    assert heap.thresholds[-1] == (50, 0, 101)
+    collected(watch, 0, heap, survived=50)
+    collected(watch, 1, heap, died=5)  # 45 of 50
+    assert heap.thresholds[-1] == (50, 0, 102)
+    assert watch.bursting
+    collected(watch, 0, heap, survived=50)
+    collected(watch, 1, heap, died=30)  # 20 of 50: they were in flight; the burst is over
+    assert heap.thresholds[-1] == (500, 20, 103)
+    assert not watch.bursting
+    collected(watch, 0, heap, survived=5)
+    assert len(heap.thresholds) == 4  # steady again
+    collected(watch, 2, heap)  # a full pass: the count of added passes starts again
     assert heap.thresholds[-1] == (500, 20, 100)
-    assert watch.forced == 2
+    assert (watch.bursts, watch.burst_passes) == (1, 3)
+
+
+def test_objects_in_flight_at_a_pass_end_the_burst_at_the_next_one() -> None:
+    heap = FakeHeap()
+    watch = watch_on(heap)
+    collected(watch, 0, heap, survived=300)  # a big request's objects, alive at the pass
+    assert watch.bursting
+    collected(watch, 1, heap, died=290)  # gone by the next one
+    assert not watch.bursting
+    assert heap.thresholds == [(50, 0, 100), (500, 20, 101)]
+
+
+def test_a_burst_ends_after_its_last_pass_even_if_everything_survives() -> None:
+    heap = FakeHeap()
+    watch = watch_on(heap)
+    watch.max_passes = 3
+    collected(watch, 0, heap, survived=200)
+    for _ in range(2):
+        collected(watch, 1, heap)
+        collected(watch, 0, heap, survived=50)
+    assert watch.bursting
+    collected(watch, 1, heap)
+    assert not watch.bursting
+    assert heap.thresholds[-1] == (500, 20, 103)
+
+
+def test_a_full_pass_in_a_burst_ends_it() -> None:
+    heap = FakeHeap()
+    watch = watch_on(heap)
+    collected(watch, 0, heap, survived=200)
+    assert watch.bursting
+    collected(watch, 2, heap)
+    assert not watch.bursting
+    assert heap.thresholds[-1] == (500, 20, 100)
 
 
 @pytest.fixture
@@ -80,39 +129,51 @@ def real_collector() -> Iterator[None]:
             gc.disable()
 
 
-def older_passes() -> int:
-    stats = gc.get_stats()
-    return int(stats[1]["collections"]) + int(stats[2]["collections"])
+class PassSizes:
+    """Records how many objects each automatic pass walks (young, plus generation 1 for a
+    generation-1 pass): the length of the pause, in objects."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start" and info["generation"] < 2:
+            generations = range(info["generation"] + 1)
+            self.sizes.append(sum(len(gc.get_objects(g)) for g in generations))
 
 
-def generation_1_passes(burst: int, watch: SurvivorWatch | None) -> int:
-    gc.set_threshold(2_000, 20, 100)
+def largest_pass(burst: int, watch: SurvivorWatch | None) -> int:
+    gc.set_threshold(20_000, 10, 100)
+    sizes = PassSizes()
+    gc.callbacks.append(sizes)  # first: it sees each pass before the watch changes anything
     if watch is not None:
         gc.callbacks.append(watch)
-    before = older_passes()
     kept: list[Any] = [[i] for i in range(burst)]  # long-lived: alive to the end
-    after = older_passes()
+    gc.callbacks.remove(sizes)
     if watch is not None:
         gc.callbacks.remove(watch)
     del kept
-    return after - before
+    return max(sizes.sizes)
 
 
 @pytest.mark.usefixtures("real_collector")
 def test_with_the_real_collector_a_burst_is_collected_in_smaller_passes() -> None:
-    # 200,000 lists: the thresholds alone make a generation-1 pass every 20 young ones
-    # (~40,000 survivors each); the watch makes one when 10,000 objects wait.
-    plain = generation_1_passes(200_000, None)
-    watch = SurvivorWatch(10_000, (2_000, 20, 100))
-    watched = generation_1_passes(200_000, watch)
-    assert watch.forced >= 10
-    assert watched >= 3 * max(plain, 1)
+    # 300,000 long-lived lists. With the thresholds alone, every 10th young pass walks
+    # the survivors of the 9 before it: ~200,000 objects at once. With the watch, the
+    # young passes after the first are 2,000 objects, and generation-1 ones twice that.
+    plain = largest_pass(300_000, None)
+    watch = SurvivorWatch(10_000, (20_000, 10, 100), burst_young=2_000)
+    watched = largest_pass(300_000, watch)
+    assert plain >= 200_000
+    assert watch.bursts >= 1
+    assert watch.burst_passes >= 20
+    assert watched <= 45_000  # the first young pass (20,000) and the one after it
 
 
 @pytest.mark.usefixtures("real_collector")
-def test_with_the_real_collector_short_lived_garbage_forces_nothing() -> None:
-    gc.set_threshold(2_000, 20, 100)
-    watch = SurvivorWatch(10_000, (2_000, 20, 100))
+def test_with_the_real_collector_short_lived_garbage_starts_no_burst() -> None:
+    gc.set_threshold(20_000, 20, 100)
+    watch = SurvivorWatch(10_000, (20_000, 20, 100), burst_young=2_000)
     gc.callbacks.append(watch)
     try:
         for _ in range(50):
@@ -120,4 +181,4 @@ def test_with_the_real_collector_short_lived_garbage_forces_nothing() -> None:
             del batch
     finally:
         gc.callbacks.remove(watch)
-    assert watch.forced == 0
+    assert watch.bursts == 0
