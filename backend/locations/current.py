@@ -5,13 +5,16 @@ Also remembers each driver's recently accepted ``recorded_at`` values, so a batc
 sends again (its acknowledgement was lost) is recognised as duplicates.
 """
 
-from collections import deque
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from backend.locations.fix import DriverRef, Fix
 
-RECENT_PER_DRIVER = 1024  # ~17 min of 1 Hz fixes: covers a retried batch of up to 500
+# A driver's newest recorded_at values remembered: at least this many (~17 min of 1 Hz
+# fixes, covering a retried batch of up to 500), at most twice as many.
+RECENT_PER_DRIVER = 1024
 
 
 def micros(recorded_at: float) -> int:
@@ -30,10 +33,52 @@ class Position:
     fix: Fix
 
 
-@dataclass(slots=True)
-class _Recent:
-    order: deque[int] = field(default_factory=deque)  # micros(recorded_at), oldest first
-    members: set[int] = field(default_factory=set)
+class RecentTimes:
+    """One driver's newest accepted ``recorded_at`` values (as :func:`micros`), sorted, in
+    one array: 8 bytes a value and nothing for the garbage collector to walk. Fixes mostly
+    come in time order, so remembering one is an append and asking about one a comparison
+    with the newest; a late one (an offline replay) is found or placed by bisection.
+
+    Replaced a set plus an arrival-order deque (~70 bytes a value, three hash-table or
+    deque operations a fix): at 20,000 fixes/s from 1,000 drivers, a full window (1,024
+    values) each cost ~70 MB spread over the heap, touched at random by every fix."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        self._values = array("q")
+
+    def __contains__(self, value: object) -> bool:
+        values = self._values
+        if not isinstance(value, int) or not values or value > values[-1]:
+            return False
+        return values[bisect_left(values, value)] == value
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def add(self, recorded_at: Iterable[float], keep: int = RECENT_PER_DRIVER) -> None:
+        """Remember these; first, if the window holds over ``2 * keep`` values, only the
+        newest ``keep`` stay (so what this call adds stays until the next one)."""
+        values = self._values
+        if len(values) > 2 * keep:
+            del values[: len(values) - keep]
+        for at in recorded_at:  # a plain loop: runs for every fix
+            value = int(at * 1_000_000)  # micros(at), inlined
+            if not values or value > values[-1]:
+                values.append(value)
+            else:
+                where = bisect_left(values, value)
+                if values[where] != value:
+                    values.insert(where, value)
+
+    def discard(self, recorded_at: Iterable[float]) -> None:
+        values = self._values
+        for at in recorded_at:
+            value = micros(at)
+            where = bisect_left(values, value)
+            if where < len(values) and values[where] == value:
+                del values[where]
 
 
 class CurrentPositions:
@@ -42,36 +87,27 @@ class CurrentPositions:
     def __init__(self) -> None:
         self._by_driver: dict[int, Position] = {}
         self._by_org: dict[int, dict[int, Position]] = {}
-        self._recent: dict[int, _Recent] = {}
+        self._recent: dict[int, RecentTimes] = {}
 
     def get(self, driver_id: int) -> Fix | None:
         position = self._by_driver.get(driver_id)
         return position.fix if position is not None else None
 
-    def recent(self, driver_id: int) -> frozenset[int] | set[int]:
+    def recent(self, driver_id: int) -> RecentTimes | frozenset[int]:
         """The driver's recently accepted ``recorded_at`` values, as :func:`micros`."""
-        recent = self._recent.get(driver_id)
-        return recent.members if recent is not None else frozenset()
+        return self._recent.get(driver_id) or frozenset()
 
     def remember(self, driver_id: int, recorded_at: Iterable[float]) -> None:
         recent = self._recent.get(driver_id)
         if recent is None:
-            recent = self._recent[driver_id] = _Recent()
-        members, order = recent.members, recent.order
-        for at in recorded_at:  # a plain loop: runs for every fix
-            value = int(at * 1_000_000)  # micros(at), inlined
-            if value not in members:
-                order.append(value)
-                members.add(value)
-        while len(order) > RECENT_PER_DRIVER:
-            members.discard(order.popleft())
+            recent = self._recent[driver_id] = RecentTimes()
+        recent.add(recorded_at)
 
     def forget(self, driver_id: int, recorded_at: Iterable[float]) -> None:
         """Undo :meth:`remember` for fixes that could not be stored."""
         recent = self._recent.get(driver_id)
         if recent is not None:
-            for value in recorded_at:
-                recent.members.discard(micros(value))
+            recent.discard(recorded_at)
 
     def update(self, driver: DriverRef, fix: Fix) -> bool:
         """Make ``fix`` the driver's position unless it is older; True if it moved."""
