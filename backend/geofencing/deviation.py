@@ -141,7 +141,7 @@ class PlannedPath:
                     add((key << shift) | index)
         filed.sort()
         cells: dict[int, int] = {}
-        flat = array("l", bytes(8 * len(filed)))
+        flat = array("q", bytes(8 * len(filed)))
         rows_seen: set[int] = set()
         cols_seen: set[int] = set()
         previous = None
