@@ -121,10 +121,29 @@ class Settings(BaseSettings):
     pod_radius_m: float = Field(
         default=200.0, gt=0, description="a proof taken further from the address is flagged"
     )
+    pod_s3_bucket: str | None = Field(
+        default=None,
+        min_length=3,
+        description="keep proof files in this S3-compatible bucket instead of the data dir "
+        "(credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY); the bucket must exist",
+    )
+    pod_s3_endpoint_url: str | None = Field(
+        default=None,
+        description="the S3-compatible server (MinIO, Ceph RGW, R2...); empty: AWS S3",
+    )
+    pod_s3_region: str | None = Field(default=None, description="the bucket's region")
+    pod_s3_prefix: str = Field(default="proofs", description="key prefix in the bucket")
     failure_follow_ups: dict[str, str] = Field(
         default_factory=dict,
         description="failed delivery: reason -> follow-up (reattempt_today, next_day, "
         "safe_place, return_to_depot), over the defaults; JSON in the environment",
+    )
+    reattempt_after_min: float = Field(
+        default=60,
+        ge=0,
+        le=720,
+        description="a same-day re-attempt (customer out, no access) is planned no sooner "
+        "than this many minutes after the failure",
     )
     dispatch_max_resequenced_stops: int = Field(
         default=3,

@@ -7,7 +7,8 @@ Exceptions::
     ├── UnauthorizedError   401  missing, invalid or expired credentials
     ├── ForbiddenError      403  signed in, but the role may not do this
     ├── NotFoundError       404  does not exist, or is outside the caller's scope
-    └── ConflictError       409  clashes with what is stored (duplicate, illegal transition)
+    ├── ConflictError       409  clashes with what is stored (duplicate, illegal transition)
+    └── UnavailableError    503  a service we depend on (e.g. the proof store) failed
 
 Every error reaches the client as ``{"error": {"code", "message", "details"}}``.
 422 is reserved for payload validation, raised by FastAPI itself.
@@ -58,3 +59,10 @@ class UnprocessableError(AppError):
 
     status_code = 422
     code = "validation_error"
+
+
+class UnavailableError(AppError):
+    """A service the request needs did not answer or refused (nothing was stored)."""
+
+    status_code = 503
+    code = "unavailable"

@@ -12,6 +12,7 @@ from backend.locations.fanout import LocationFanOut
 from backend.locations.hub import Hub
 from backend.locations.pipeline import Pipeline
 from backend.optimization.jobs import Planner
+from backend.pod.storage import ProofStore
 from backend.realtime.broker import Broker
 from backend.routing.router import RoadRouter
 
@@ -34,3 +35,5 @@ class AppState:
     # its first frame, it does not fail with a pool timeout, and HTTP requests keep
     # connections of their own.
     socket_opens: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
+    # Where proof files go: made at the first proof (see backend.pod.router.proof_store).
+    proofs: ProofStore | None = None

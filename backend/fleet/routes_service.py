@@ -44,8 +44,12 @@ async def _place_stops(session: AsyncSession, route: Route, wanted: Sequence[Rou
             )
         ).all()
     }
+    # A finished order's stop may keep its place on its own route (the sequence of a day in
+    # progress is rewritten around what is done), not join another.
     closed = sorted(
-        i for i, s in stops.items() if i is not None and orders[s.order_id].status in TERMINAL
+        i
+        for i, s in stops.items()
+        if i is not None and orders[s.order_id].status in TERMINAL and s.route_id != route.id
     )
     if closed:
         raise ConflictError(f"stops {closed} belong to orders that are finished")

@@ -11,6 +11,7 @@ the remaining stops keep their order. Raises AppErrors; never commits.
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace as dc_replace
 from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import col, select
@@ -21,6 +22,7 @@ from backend.crud import get_in_org
 from backend.errors import ConflictError
 from backend.fleet.routes_service import update_route
 from backend.models import Depot, Driver, Order, Route, Stop, Vehicle
+from backend.optimization.checks import latest
 from backend.optimization.insertion import ActiveRoute, Insertion, Remaining, best_insertion
 from backend.optimization.plan import Point, capacity_of, ceil_matrix, job_of
 from backend.optimization.plan_io import epoch_of, order_input, road_matrix
@@ -175,10 +177,15 @@ async def propose(
     max_moved: int = 0,
     delays: dict[int, int] | None = None,
     moving: bool = False,
+    only_route: int | None = None,
+    not_before: datetime | None = None,
 ) -> Placement:
     """Where ``order_id`` would go in today's active routes (nothing is changed).
     ``delays``: route id -> seconds its driver reported running late. ``moving``: the order
-    is on a route already and may go elsewhere (its stop is taken out of consideration)."""
+    is on a route already and may go elsewhere (its stop is taken out of consideration).
+    ``only_route``: that route or none. ``not_before``: its drop-off may not be served
+    earlier (a re-attempt: the customer was out); then waiting counts like driving, so it
+    goes where the route passes by that time rather than next with the driver idle."""
     now = now or datetime.now(UTC)
     order, stops = await _order_and_stops(session, principal.org_id, order_id)
     if OrderStatus(order.status) not in INSERTABLE:
@@ -195,6 +202,8 @@ async def propose(
         raise ConflictError(f"order {order_id} is already on route {dropoff.route_id}")
     service_date = now.date()
     routes = await _active_routes(session, principal.org_id, service_date, leave_out=order_id)
+    if only_route is not None:
+        routes = [r for r in routes if r.route.id == only_route]
     if not routes:
         return Placement(order_id, None, None, (), 0, "no published or running route today")
     epoch = epoch_of(service_date)
@@ -291,13 +300,22 @@ async def propose(
             )
         )
     new_job = job_for(order, stops)
+    if not_before is not None:
+        later = _not_before(new_job, int((not_before - epoch).total_seconds()))
+        if later is None:
+            return Placement(
+                order_id, None, None, (), 0, "its delivery window closes before it may be served"
+            )
+        new_job = later
     problem = Problem(
         ceil_matrix(durations),
         ceil_matrix(distances),
         tuple(vehicles),
         (*jobs.values(), new_job),
     )
-    found = best_insertion(problem, active, new_job, max_moved=max_moved)
+    found = best_insertion(
+        problem, active, new_job, max_moved=max_moved, waiting_counts=not_before is not None
+    )
     if found is None:
         return Placement(
             order_id,
@@ -308,6 +326,17 @@ async def propose(
             "no active route can take it within its window, capacity and shift",
         )
     return _placement(order, found, routes, stops, epoch)
+
+
+def _not_before(job: Job, earliest_s: int) -> Job | None:
+    """``job`` with its drop-off not served before ``earliest_s``; None if its hard window
+    (or a soft one's latest lateness) ends before that."""
+    visit = job.delivery
+    if earliest_s > latest(visit):
+        return None
+    # A soft window's lateness still counts from its own end (a start after it is late).
+    window = (max(visit.window[0], earliest_s), visit.window[1])
+    return dc_replace(job, delivery=dc_replace(visit, window=window))
 
 
 def _placement(

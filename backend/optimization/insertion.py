@@ -60,14 +60,16 @@ def _walk(
     route: ActiveRoute,
     stops: Sequence[Remaining],
     starts: list[int] | None = None,
+    wait_weight: int = 0,
 ) -> tuple[int, int, int] | None:
     """(cost, drive s, distance m) of driving ``stops`` from the route's free point, or
     None when a window, the capacity, the stop cap or the shift end is broken. A soft
-    window's lateness adds its cost. ``starts``, if given, receives each stop's start."""
+    window's lateness adds its cost; each second of waiting for a window to open costs
+    ``wait_weight``. ``starts``, if given, receives each stop's start."""
     dur, dist = problem.durations, problem.distances
     cap = problem.capacity(route.vehicle)
     load = list(route.load)
-    t, here, drive, metres, late_cost = route.free_at_s, route.location, 0, 0, 0
+    t, here, drive, metres, late_cost, waited = route.free_at_s, route.location, 0, 0, 0, 0
     deliveries = route.stops_done
     pickups_ahead = {s.job.id for s in stops if s.kind is StopKind.PICKUP}
     for stop in stops:
@@ -78,7 +80,9 @@ def _walk(
         visit = stop.visit
         drive += dur[here][visit.location]
         metres += dist[here][visit.location]
-        t = max(t + dur[here][visit.location], visit.window[0])
+        arrive = t + dur[here][visit.location]
+        t = max(arrive, visit.window[0])
+        waited += t - arrive
         if t > visit.window[1]:
             if t > latest(visit):
                 return None
@@ -104,21 +108,31 @@ def _walk(
         t += dur[here][vehicle.end]
     if t > vehicle.shift[1]:
         return None
-    return drive * weights.duration + metres * weights.distance + late_cost, drive, metres
+    cost = drive * weights.duration + metres * weights.distance + late_cost + waited * wait_weight
+    return cost, drive, metres
 
 
 def best_insertion(
-    problem: Problem, routes: Sequence[ActiveRoute], job: Job, max_moved: int = 0
+    problem: Problem,
+    routes: Sequence[ActiveRoute],
+    job: Job,
+    max_moved: int = 0,
+    *,
+    waiting_counts: bool = False,
 ) -> Insertion | None:
     """Where ``job`` costs least to add, or None if no route can take it. With
     ``max_moved`` > 0, up to that many of the route's other (unlocked) stops may then be
-    moved, one at a time, each only if it lowers the cost: a bounded re-optimisation."""
+    moved, one at a time, each only if it lowers the cost: a bounded re-optimisation.
+    ``waiting_counts``: a second spent waiting for a window to open costs as much as a
+    second of driving (a job that may not be served before some time goes where the route
+    passes by then, not next with the driver idle until it opens)."""
     best: Insertion | None = None
     weights = weights_for(problem)
+    wait = weights.duration if waiting_counts else 0
     for route in routes:
         if not job.skills <= route.vehicle.skills:
             continue
-        base = _walk(problem, weights, route, route.stops)
+        base = _walk(problem, weights, route, route.stops, wait_weight=wait)
         if base is None:
             continue  # already infeasible as it stands: leave it to the dispatcher
         with_job = _carrying(problem, route, job)
@@ -138,7 +152,7 @@ def best_insertion(
             candidate.insert(j, delivery)
             if pickup is not None and i is not None:
                 candidate.insert(i, pickup)  # i <= j: the pickup comes first
-            walked = _walk(problem, weights, with_job, candidate)
+            walked = _walk(problem, weights, with_job, candidate, wait_weight=wait)
             if walked is None:
                 continue
             added = walked[0] - base[0]
@@ -148,7 +162,7 @@ def best_insertion(
         return None
     route = _carrying(problem, next(r for r in routes if r.vehicle.id == best.vehicle_id), job)
     if max_moved > 0:
-        best = _resequence(problem, weights, route, best, job.id, max_moved)
+        best = _resequence(problem, weights, route, best, job.id, max_moved, wait)
     starts: list[int] = []
     _walk(problem, weights, route, best.stops, starts)
     return replace(best, starts=tuple(starts))
@@ -172,12 +186,13 @@ def _resequence(
     inserted: Insertion,
     new_job: str,
     max_moved: int,
+    wait: int = 0,
 ) -> Insertion:
     """Relocate up to ``max_moved`` other stops (best move first) while that saves cost."""
-    base = _walk(problem, weights, route, route.stops)
+    base = _walk(problem, weights, route, route.stops, wait_weight=wait)
     assert base is not None
     current = list(inserted.stops)
-    walked = _walk(problem, weights, route, current)
+    walked = _walk(problem, weights, route, current, wait_weight=wait)
     assert walked is not None
     moved: list[str] = []
     while len(moved) < max_moved:
@@ -190,7 +205,7 @@ def _resequence(
                 if j == i:
                     continue
                 candidate = [*rest[:j], item, *rest[j:]]
-                found = _walk(problem, weights, route, candidate)
+                found = _walk(problem, weights, route, candidate, wait_weight=wait)
                 if found is None or found[0] >= walked[0]:
                     continue
                 if best is None or found[0] < best[0][0]:

@@ -2,12 +2,15 @@
 
 The failure event carries the reason, the note, the follow-up, the customer notice to send
 and the sealed photos. The follow-up is a second event by the system (no actor): back to the
-same driver at the end of today's route, rescheduled, or nothing (the parcel goes back to the
-depot). ``safe_place`` is not a failure for the order: it is delivered, with the reason and
-the photo on the delivery event. ``client_id`` makes the report idempotent.
+same driver's route today (the parcel is in their van) where the live-insertion optimiser
+finds it cheapest once the re-attempt delay has passed, or at the end of the route when it
+fits nowhere; rescheduled; or nothing (the parcel goes back to the depot). ``safe_place``
+is not a failure for the order: it is delivered, with the reason and the photo on the
+delivery event. ``client_id`` makes the report idempotent.
 """
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
@@ -15,9 +18,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.errors import ConflictError, ForbiddenError
-from backend.models import Order, OrderEvent, Stop
+from backend.errors import AppError, ConflictError, ForbiddenError
+from backend.fleet.routes_service import update_route
+from backend.models import Order, OrderEvent, Route, Stop
 from backend.models.types import utcnow
+from backend.optimization.dispatch import Placement, propose
 from backend.orders import events, transitions
 from backend.pod.failures import (
     NOTICES,
@@ -34,8 +39,11 @@ from backend.pod.service import (
     validate_photos,
 )
 from backend.pod.storage import ProofStore
+from backend.routing.port import RoutingError
+from backend.routing.router import RoadRouter
 from shared.enums import EventKind, OrderStatus, StopKind
 from shared.lifecycle import IllegalTransitionError, check_transition
+from shared.schemas.fleet import RouteStopIn, RouteUpdate
 from shared.schemas.orders import TransitionRequest
 
 S = OrderStatus
@@ -85,8 +93,14 @@ async def record_failure(
     report: FailureInput,
     follow_up_overrides: dict[str, str] | None = None,
     max_upload: int = MAX_BYTES,
+    *,
+    routing: RoadRouter | None = None,
+    reattempt_after: timedelta = timedelta(hours=1),
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Fail (or, for a safe place, deliver) ``order``; the answer for the driver app."""
+    """Fail (or, for a safe place, deliver) ``order``; the answer for the driver app.
+    ``routing`` places a same-day re-attempt on the road network (without it, or if the
+    road engine fails, the re-attempt goes to the end of the route)."""
     assert order.id is not None
     if principal.driver_id is None or order.driver_id != principal.driver_id:
         raise ForbiddenError("only the driver delivering this order reports a failure")
@@ -138,7 +152,8 @@ async def record_failure(
     try:
         await transitions.transition(session, principal, order, request, {"failure": failure})
         if follow_up is FollowUp.REATTEMPT_TODAY:
-            await _back_to_driver(session, order)
+            when = (now or datetime.now(UTC)) + reattempt_after
+            await _back_to_driver(session, principal, order, routing, when, now)
         elif follow_up is FollowUp.NEXT_DAY:
             await _system_move(session, order, S.RESCHEDULED, follow_up)
         await session.flush()
@@ -149,7 +164,11 @@ async def record_failure(
 
 
 async def _system_move(
-    session: AsyncSession, order: Order, target: OrderStatus, follow_up: FollowUp
+    session: AsyncSession,
+    order: Order,
+    target: OrderStatus,
+    follow_up: FollowUp,
+    more: dict[str, Any] | None = None,
 ) -> None:
     """A follow-up status change made by the platform itself (no actor on the event)."""
     current = OrderStatus(order.status)
@@ -171,17 +190,59 @@ async def _system_move(
         None,
         from_status=current,
         to_status=target,
-        details={"follow_up": follow_up.value},
+        details={"follow_up": follow_up.value, **(more or {})},
     )
 
 
-async def _back_to_driver(session: AsyncSession, order: Order) -> None:
-    """Reattempt today: the same driver, the drop-off reopened at the end of its route."""
+async def _back_to_driver(
+    session: AsyncSession,
+    principal: Principal,
+    order: Order,
+    routing: RoadRouter | None,
+    not_before: datetime,
+    now: datetime | None,
+) -> None:
+    """Reattempt today: the same driver's route, where the insertion optimiser finds it
+    cheapest for a visit no earlier than ``not_before`` (waiting counts as driving, so it
+    lands where the route passes by then); at the end of the route if it fits nowhere."""
+    assert order.id is not None
     dropoff = (
         await session.exec(
             select(Stop).where(Stop.order_id == order.id, Stop.kind == StopKind.DROPOFF)
         )
     ).first()
+    placed: Placement | None = None
+    why = "no road engine"
+    if routing is not None and dropoff is not None and dropoff.route_id is not None:
+        try:
+            placed = await propose(
+                session,
+                routing,
+                principal,
+                order.id,
+                now=now,
+                only_route=dropoff.route_id,
+                not_before=not_before,
+            )
+        except (AppError, RoutingError) as error:  # the follow-up still happens
+            why = str(error)
+        else:
+            why = placed.reason or ""
+    if dropoff is not None:
+        dropoff.actual_arrival_at = dropoff.actual_departure_at = None
+        dropoff.planned_arrival_at = None
+        session.add(dropoff)
+    if placed is not None and placed.route_id is not None:
+        await _system_move(
+            session, order, S.ASSIGNED, FollowUp.REATTEMPT_TODAY, {"placed": "optimised"}
+        )
+        route = await session.get(Route, placed.route_id)
+        assert route is not None
+        current = (await session.exec(select(Stop).where(Stop.route_id == route.id))).all()
+        planned = {s.id: s.planned_arrival_at for s in current} | dict(placed.arrivals)
+        stops = [RouteStopIn(stop_id=i, planned_arrival_at=planned.get(i)) for i in placed.stop_ids]
+        await update_route(session, route, RouteUpdate(stops=stops))
+        return
     if dropoff is not None and dropoff.route_id is not None:
         last = (
             await session.exec(
@@ -189,8 +250,11 @@ async def _back_to_driver(session: AsyncSession, order: Order) -> None:
             )
         ).first()
         dropoff.sequence = (last or 0) + 1
-    if dropoff is not None:
-        dropoff.actual_arrival_at = dropoff.actual_departure_at = None
-        dropoff.planned_arrival_at = None
         session.add(dropoff)
-    await _system_move(session, order, S.ASSIGNED, FollowUp.REATTEMPT_TODAY)
+    await _system_move(
+        session,
+        order,
+        S.ASSIGNED,
+        FollowUp.REATTEMPT_TODAY,
+        {"placed": "end_of_route", "why": why},
+    )

@@ -3,7 +3,9 @@
 Each reason has a follow-up, configurable per deployment (``LASTMILE_FAILURE_FOLLOW_UPS``,
 a JSON object reason -> follow-up); the defaults are what most couriers do:
 
-* ``reattempt_today`` — the order goes back to the same driver, at the end of today's route;
+* ``reattempt_today`` — the order goes back into the same driver's route today, where the
+  live-insertion optimiser finds it cheapest no sooner than ``LASTMILE_REATTEMPT_AFTER_MIN``
+  (at the end of the route if it fits nowhere);
 * ``next_day`` — the order is rescheduled (off the route; dispatch plans it for another day);
 * ``return_to_depot`` — the order stays failed and the parcel goes back (dispatch marks it
   returned when it is in);

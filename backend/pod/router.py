@@ -1,6 +1,7 @@
 """``POST /api/v1/orders/{id}/pod`` (the driver completes a delivery with its proof) and
 ``GET /api/v1/orders/{id}/pod/verify`` (recompute the tamper seal)."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ from backend.pod.service import (
     record_proof,
     verify_proof,
 )
-from backend.pod.storage import LocalProofStore
+from backend.pod.storage import LocalProofStore, ProofStore
 from backend.responses import ERRORS
 from backend.state import AppState
 
@@ -37,8 +38,22 @@ ClientId = Annotated[
 ]
 
 
-def proof_store(state: AppState) -> LocalProofStore:
-    return LocalProofStore(Path(state.settings.data_dir) / "proofs")
+def proof_store(state: AppState) -> ProofStore:
+    """The configured store, made once per app (an S3 client is costly to build)."""
+    if state.proofs is None:
+        settings = state.settings
+        if settings.pod_s3_bucket:
+            from backend.pod.s3_store import S3ProofStore  # boto3 only when configured
+
+            state.proofs = S3ProofStore(
+                settings.pod_s3_bucket,
+                endpoint_url=settings.pod_s3_endpoint_url or None,
+                region=settings.pod_s3_region or None,
+                prefix=settings.pod_s3_prefix,
+            )
+        else:
+            state.proofs = LocalProofStore(Path(settings.data_dir) / "proofs")
+    return state.proofs
 
 
 def _both_or_neither(lat: float | None, lng: float | None) -> None:
@@ -199,9 +214,10 @@ async def report_failure(
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
     lng: Annotated[float | None, Form(ge=-180, le=180)] = None,
 ) -> dict[str, Any]:
-    """The delivery could not be made. The reason's follow-up happens at once: back to the
-    same driver at the end of today's route, rescheduled, left at a safe place (with a
-    photo: the order is delivered), or returned to the depot. The answer names the
+    """The delivery could not be made. The reason's follow-up happens at once: back into
+    the same driver's route today (placed by the live-insertion optimiser no sooner than
+    the re-attempt delay; the event says where and why), rescheduled, left at a safe place
+    (with a photo: the order is delivered), or returned to the depot. The answer names the
     follow-up and the customer notice it calls for."""
     order = await get_order_to_write(session, principal, order_id)
     _both_or_neither(lat, lng)
@@ -222,6 +238,8 @@ async def report_failure(
         report,
         follow_up_overrides=state.settings.failure_follow_ups,
         max_upload=limit,
+        routing=state.routing,
+        reattempt_after=timedelta(minutes=state.settings.reattempt_after_min),
     )
 
 

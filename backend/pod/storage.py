@@ -1,5 +1,6 @@
-"""Where proof files live, behind one interface: local files by default (an S3-compatible
-store is the scale-out option, not written yet). Keys are relative paths we generate."""
+"""Where proof files live, behind one interface: local files by default, or any
+S3-compatible bucket (:mod:`backend.pod.s3_store`) when several workers or machines must
+see the same proofs. Keys are relative paths we generate."""
 
 import os
 import re
@@ -11,9 +12,19 @@ _KEY = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)*$")
 
 
 class ProofStore(Protocol):
+    """``put`` stores the whole object or nothing; ``get`` raises ``FileNotFoundError``
+    for a key that is not there; ``delete`` of a missing key is no error. A store that
+    cannot be reached raises :class:`backend.errors.UnavailableError`."""
+
     def put(self, key: str, data: bytes) -> None: ...
     def get(self, key: str) -> bytes: ...
     def delete(self, key: str) -> None: ...
+
+
+def checked_key(key: str) -> str:
+    if not _KEY.match(key) or ".." in key.split("/"):
+        raise ValueError(f"not a proof key: {key!r}")
+    return key
 
 
 class LocalProofStore:
@@ -24,9 +35,7 @@ class LocalProofStore:
         self.root = root
 
     def _path(self, key: str) -> Path:
-        if not _KEY.match(key) or ".." in key.split("/"):
-            raise ValueError(f"not a proof key: {key!r}")
-        return self.root / key
+        return self.root / checked_key(key)
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)

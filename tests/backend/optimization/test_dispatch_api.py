@@ -293,3 +293,17 @@ async def test_a_route_without_a_planned_end_takes_orders_late_in_the_evening(
     finally:
         await engine.dispose()
     assert placement.route_id == route, placement.reason
+
+
+async def test_an_order_is_applied_to_a_route_whose_first_stops_are_delivered(org: Org) -> None:
+    await fleet(org)
+    route, stops = await route_with(org, org.driver_ids[0], [EAST[0], EAST[1]], "in_progress")
+    first = (await org.dispatcher.get(f"/api/v1/routes/{route}")).json()["stops"][0]["order_id"]
+    for to in ("en_route", "delivered"):
+        moved = await org.driver.post(f"/api/v1/orders/{first}/transitions", json={"to": to})
+        assert moved.status_code == 200, moved.text
+    new = await create_order(org.dispatcher, dropoff=dropoff(*EAST[2]), weight_kg=1)
+    applied = await place(org.dispatcher, new["id"], apply=True)
+    assert applied["applied"] is True
+    # The delivered stop keeps its place at the head of the day.
+    assert await stops_of(org.dispatcher, route) == [*stops, new["stops"][0]["id"]]

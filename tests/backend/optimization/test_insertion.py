@@ -123,3 +123,21 @@ def test_a_drop_off_never_ends_up_before_its_pickup() -> None:
     assert found is not None
     stops = order(found.stops)
     assert stops.index("pair:p") < stops.index("pair:d")
+
+
+def test_when_waiting_counts_a_late_opening_job_goes_where_the_route_passes_by_then() -> None:
+    # Stops at 2, 6 and 9 served from 1100, 1560 and 1920 s; the new one (at 3, on the way)
+    # may not be served before 2400. With free waiting it goes on the way and the van idles
+    # there for 19 minutes; when waiting costs like driving, it is visited after the last
+    # stop (a 10-minute drive back, no idling).
+    a, b, c = drop("a", 2), drop("b", 6), drop("c", 9)
+    new = drop("new", 3, window=(2400, 10**6))
+    van = Vehicle("van", 0, None, capacity=(10,))
+    p = problem([a, b, c, new], [van])
+    idle = best_insertion(p, [route(van, 1, [a, b, c], load=3)], new)
+    assert idle is not None
+    assert order(idle.stops) == ["a:d", "new:d", "b:d", "c:d"]
+    busy = best_insertion(p, [route(van, 1, [a, b, c], load=3)], new, waiting_counts=True)
+    assert busy is not None
+    assert order(busy.stops) == ["a:d", "b:d", "c:d", "new:d"]
+    assert busy.starts[-1] >= 2400
