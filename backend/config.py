@@ -138,6 +138,13 @@ class Settings(BaseSettings):
         description="failed delivery: reason -> follow-up (reattempt_today, next_day, "
         "safe_place, return_to_depot), over the defaults; JSON in the environment",
     )
+    tracking_guesses_per_min: float = Field(
+        default=20,
+        gt=0,
+        le=10_000,
+        description="unknown tracking tokens an address may try per minute (20 at once); "
+        "then every tracking look-up from it is refused with 429 until one is back",
+    )
     reattempt_after_min: float = Field(
         default=60,
         ge=0,

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backend.errors import AppError
+from backend.errors import AppError, TooManyRequestsError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    if isinstance(exc, TooManyRequestsError):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
 
 

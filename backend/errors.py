@@ -8,6 +8,7 @@ Exceptions::
     ├── ForbiddenError      403  signed in, but the role may not do this
     ├── NotFoundError       404  does not exist, or is outside the caller's scope
     ├── ConflictError       409  clashes with what is stored (duplicate, illegal transition)
+    ├── TooManyRequestsError 429 slow down (``Retry-After`` says for how long)
     └── UnavailableError    503  a service we depend on (e.g. the proof store) failed
 
 Every error reaches the client as ``{"error": {"code", "message", "details"}}``.
@@ -59,6 +60,15 @@ class UnprocessableError(AppError):
 
     status_code = 422
     code = "validation_error"
+
+
+class TooManyRequestsError(AppError):
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after_s: float, code: str | None = None) -> None:
+        self.retry_after_s = max(1, round(retry_after_s + 0.5))
+        super().__init__(message, code=code, details={"retry_after_s": self.retry_after_s})
 
 
 class UnavailableError(AppError):

@@ -44,6 +44,7 @@ from backend.routing.api import router as routing_router
 from backend.routing.startup import load_routing
 from backend.state import AppState
 from backend.tiles import router as tiles
+from backend.tracking_links.guessing import GuessLimiter
 from backend.tracking_links.router import router as track_router
 from backend.tracking_page import router as tracking_page
 from backend.zones.router import router as zones_router
@@ -82,6 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             fanout=fanout,
             hub=hub,
             planner=planner,
+            guesses=GuessLimiter(
+                settings.tracking_guesses_per_min, max(1.0, settings.tracking_guesses_per_min)
+            ),
         )
         settle_heap()
         try:

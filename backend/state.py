@@ -15,6 +15,7 @@ from backend.optimization.jobs import Planner
 from backend.pod.storage import ProofStore
 from backend.realtime.broker import Broker
 from backend.routing.router import RoadRouter
+from backend.tracking_links.guessing import GuessLimiter
 
 
 @dataclass(slots=True)
@@ -37,3 +38,5 @@ class AppState:
     socket_opens: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
     # Where proof files go: made at the first proof (see backend.pod.router.proof_store).
     proofs: ProofStore | None = None
+    # Addresses sending unknown tracking tokens (see backend.tracking_links.guessing).
+    guesses: GuessLimiter = field(default_factory=GuessLimiter)

@@ -45,7 +45,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.auth import tokens
 from backend.auth.service import user_for_token
-from backend.errors import AppError
+from backend.errors import AppError, TooManyRequestsError
 from backend.locations.fanout import positions_frame
 from backend.locations.hub import CLOSE_TOO_SLOW, Kind, Subscriber
 from backend.state import AppState
@@ -60,6 +60,7 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_EXPIRED = 4410
+CLOSE_TOO_MANY_GUESSES = 4429
 _CLOSE_TIMEOUT_S = 2.0
 
 
@@ -139,12 +140,18 @@ async def track_ws(scope: Scope, receive: Receive, send: Send, token: str) -> No
         return
     try:
         async with state.socket_opens, AsyncSession(state.engine) as session:
-            link = await tracking.resolve(session, token)
+            client = scope.get("client")
+            link = await tracking.resolve(
+                session, token, state.guesses, client[0] if client else None
+            )
             view = await tracking.view_for_link(
                 session, link, locate=state.fanout.customer_position
             )
     except tracking.LinkExpiredError as exc:
         await _close(send, CLOSE_EXPIRED, exc.message)
+        return
+    except TooManyRequestsError as exc:
+        await _close(send, CLOSE_TOO_MANY_GUESSES, exc.message)
         return
     except AppError as exc:
         await _close(send, CLOSE_NOT_FOUND, exc.message)

@@ -1,6 +1,6 @@
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -10,6 +10,7 @@ from backend.models import Order, Stop
 from backend.models.types import utcnow
 from backend.orders import events
 from backend.responses import ERRORS
+from backend.state import AppState
 from backend.tracking_links import service
 from backend.tracking_links.self_service import (
     FINISHED,
@@ -35,19 +36,36 @@ router = APIRouter(prefix="/track", tags=["tracking"])
 @router.get(
     "/{token}",
     response_model=TrackingView,
-    responses={**ERRORS(404), 410: {"description": "The link has expired"}},
+    responses={
+        **ERRORS(404),
+        410: {"description": "The link has expired"},
+        429: {"description": "Too many unknown tracking links tried from this address"},
+    },
 )
-async def track(token: str, session: SessionDep, state: StateDep) -> TrackingView:
+async def track(token: str, request: Request, session: SessionDep, state: StateDep) -> TrackingView:
     """The public view of one order through its tracking token. No sign-in needed.
 
     ``driver_position`` is the driver's approximate position (a ~100 m grid cell around a
     smoothed track, never the raw fix), only while this order is the driver's current or
     next stop; otherwise null. Live updates: the WebSocket ``/api/v1/track/{token}/ws``."""
-    return await service.tracking_view(session, token, locate=state.fanout.customer_position)
+    return await service.tracking_view(
+        session,
+        token,
+        locate=state.fanout.customer_position,
+        guesses=state.guesses,
+        client=caller(request),
+    )
 
 
-async def _order_and_dropoff(session: AsyncSession, token: str) -> tuple[Order, Stop]:
-    link = await service.resolve(session, token)
+def caller(request: Request) -> str | None:
+    """The client's address (behind a trusted proxy, the one it forwarded)."""
+    return request.client.host if request.client else None
+
+
+async def _order_and_dropoff(
+    session: AsyncSession, token: str, state: AppState, request: Request
+) -> tuple[Order, Stop]:
+    link = await service.resolve(session, token, state.guesses, caller(request))
     order = await session.get(Order, link.order_id)
     assert order is not None
     stops = (await session.exec(select(Stop).where(Stop.order_id == order.id))).all()
@@ -75,12 +93,12 @@ def _result(
     responses={**ERRORS(404, 409, 422), 410: {"description": "The link has expired"}},
 )
 async def change_instructions(
-    token: str, body: InstructionsChange, session: SessionDep
+    token: str, body: InstructionsChange, request: Request, session: SessionDep, state: StateDep
 ) -> SelfServiceResult:
     """Change the delivery instructions. Before the driver sets off they apply at once (the
     driver app gets them live); once the driver is on the way they go to the dispatcher as
     a request (``outcome: requested``)."""
-    order, dropoff = await _order_and_dropoff(session, token)
+    order, dropoff = await _order_and_dropoff(session, token, state, request)
     status = OrderStatus(order.status)
     if status in FINISHED:
         raise ConflictError(f"the order is {status.value}; nothing can be changed any more")
@@ -109,10 +127,12 @@ async def change_instructions(
     response_model=list[SlotOut],
     responses={**ERRORS(404), 410: {"description": "The link has expired"}},
 )
-async def slots(token: str, session: SessionDep) -> list[SlotOut]:
+async def slots(
+    token: str, request: Request, session: SessionDep, state: StateDep
+) -> list[SlotOut]:
     """The delivery windows the customer may choose from (two hours each, from two hours
     ahead over the next days); empty once the driver is on the way."""
-    order, _ = await _order_and_dropoff(session, token)
+    order, _ = await _order_and_dropoff(session, token, state, request)
     if can_change_window(OrderStatus(order.status)) is not None:
         return []
     return [SlotOut(start=s.start, end=s.end) for s in offered_slots(utcnow())]
@@ -123,10 +143,12 @@ async def slots(token: str, session: SessionDep) -> list[SlotOut]:
     response_model=SelfServiceResult,
     responses={**ERRORS(404, 409, 422), 410: {"description": "The link has expired"}},
 )
-async def change_window(token: str, body: WindowChange, session: SessionDep) -> SelfServiceResult:
+async def change_window(
+    token: str, body: WindowChange, request: Request, session: SessionDep, state: StateDep
+) -> SelfServiceResult:
     """Choose another delivery window among the offered slots, until the driver sets off
     (then a 409 says why). The stop leaves its planned route: dispatch plans it again."""
-    order, dropoff = await _order_and_dropoff(session, token)
+    order, dropoff = await _order_and_dropoff(session, token, state, request)
     refusal = can_change_window(OrderStatus(order.status))
     if refusal is not None:
         raise ConflictError(refusal, code="too_late")

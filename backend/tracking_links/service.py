@@ -9,11 +9,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.config import Settings
-from backend.errors import AppError, NotFoundError
+from backend.errors import AppError, NotFoundError, TooManyRequestsError
 from backend.locations.approximate import GRID_M
 from backend.models import Driver, Order, OrderEvent, Stop, TrackingLink, Vehicle
 from backend.models.types import utcnow
 from backend.orders import events
+from backend.tracking_links.guessing import GuessLimiter
 from shared.enums import EventKind, StopKind
 from shared.lifecycle import TERMINAL
 from shared.schemas.orders import TrackingLinkOut
@@ -63,9 +64,27 @@ async def create_link(
     )
 
 
-async def resolve(session: AsyncSession, token: str) -> TrackingLink:
+async def resolve(
+    session: AsyncSession,
+    token: str,
+    guesses: GuessLimiter | None = None,
+    client: str | None = None,
+) -> TrackingLink:
+    """The link of ``token``. With ``guesses``, a ``client`` that sent too many unknown
+    tokens is refused before the look-up (429), and an unknown token counts against it."""
+    if guesses is not None and client is not None:
+        wait = guesses.retry_after(client)
+        if wait > 0:
+            raise TooManyRequestsError(
+                "too many unknown tracking links were tried from your network; "
+                f"try again in {max(1, round(wait))} s",
+                retry_after_s=wait,
+                code="too_many_guesses",
+            )
     link = (await session.exec(select(TrackingLink).where(TrackingLink.token == token))).first()
     if link is None or link.revoked:
+        if guesses is not None and client is not None:
+            guesses.miss(client)
         raise NotFoundError("this tracking link does not exist")
     if link.expires_at <= utcnow():
         raise LinkExpiredError("this tracking link has expired; ask the sender for a new one")
@@ -73,11 +92,15 @@ async def resolve(session: AsyncSession, token: str) -> TrackingLink:
 
 
 async def tracking_view(
-    session: AsyncSession, token: str, locate: Locate | None = None
+    session: AsyncSession,
+    token: str,
+    locate: Locate | None = None,
+    guesses: GuessLimiter | None = None,
+    client: str | None = None,
 ) -> TrackingView:
     """What the customer may see: status, timeline, destination, driver's first name, and
     (through ``locate``) the approximate driver position while the order is current/next."""
-    return await view_for_link(session, await resolve(session, token), locate)
+    return await view_for_link(session, await resolve(session, token, guesses, client), locate)
 
 
 async def view_for_link(
