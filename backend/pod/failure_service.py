@@ -212,8 +212,11 @@ async def _back_to_driver(
         )
     ).first()
     placed: Placement | None = None
-    why = "no road engine"
-    if routing is not None and dropoff is not None and dropoff.route_id is not None:
+    if dropoff is None or dropoff.route_id is None:
+        why = "its drop-off is on no route"
+    elif routing is None:
+        why = "no road engine"
+    else:
         try:
             placed = await propose(
                 session,
@@ -243,6 +246,7 @@ async def _back_to_driver(
         stops = [RouteStopIn(stop_id=i, planned_arrival_at=planned.get(i)) for i in placed.stop_ids]
         await update_route(session, route, RouteUpdate(stops=stops))
         return
+    on_route = dropoff is not None and dropoff.route_id is not None
     if dropoff is not None and dropoff.route_id is not None:
         last = (
             await session.exec(
@@ -256,5 +260,5 @@ async def _back_to_driver(
         order,
         S.ASSIGNED,
         FollowUp.REATTEMPT_TODAY,
-        {"placed": "end_of_route", "why": why},
+        {"placed": "end_of_route" if on_route else "unrouted", "why": why},
     )

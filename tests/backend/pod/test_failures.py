@@ -73,6 +73,10 @@ async def test_not_home_goes_back_to_the_driver_at_the_end_of_the_route(org: Org
     assert steps[-2][:2] == ("en_route", "failed")
     assert steps[-2][2] is not None  # the driver
     assert steps[-1] == ("failed", "assigned", None)  # the platform's follow-up
+    events = (await org.dispatcher.get(f"/api/v1/orders/{order_id}/events")).json()
+    # Not on any route: back to the driver to plan, and the event says so.
+    assert events[-1]["details"]["placed"] == "unrouted"
+    assert events[-1]["details"]["why"] == "its drop-off is on no route"
 
 
 async def test_wrong_address_is_rescheduled_and_refused_ones_stay_failed(org: Org) -> None:

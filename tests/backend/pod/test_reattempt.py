@@ -1,6 +1,8 @@
 """A same-day re-attempt goes back into the driver's running route through the live-insertion
 optimiser, no sooner than the re-attempt delay, over a real server."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,70 +56,73 @@ async def last_event(org: Org, order_id: int) -> dict[str, Any]:
     return events[-1]
 
 
-async def test_without_a_delay_the_reattempt_goes_where_it_adds_least(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, reattempt_after_min=0)
+@asynccontextmanager
+async def server_with_delay(tmp_path: Path, minutes: float) -> AsyncIterator[Org]:
+    """A backend whose re-attempts wait ``minutes``, and a fresh organisation on it."""
+    settings = make_settings(tmp_path, reattempt_after_min=minutes)
     with run_server(settings) as url:
         async with _new_org(settings, url) as org:
-            day = await day_in_progress(org)
-            failed = day["orders"][1]
-            response = await fail(org.driver, failed, "not_home")
-            assert response.status_code == 201, response.text
-            assert response.json()["status"] == "assigned"
-            done, here, driving_to, c, d = day["stops"]
-            # The driver is on the way to the next stop, further east (locked); this one lies
-            # on the way back west, right after it, not at the end of the day.
-            assert [s["id"] for s in await route_now(org, day["route"])] == [
-                done,
-                driving_to,
-                here,
-                c,
-                d,
-            ]
-            event = await last_event(org, failed)
-            assert (event["from_status"], event["to_status"]) == ("failed", "assigned")
-            assert event["details"]["placed"] == "optimised"
+            yield org
+
+
+async def test_without_a_delay_the_reattempt_goes_where_it_adds_least(tmp_path: Path) -> None:
+    async with server_with_delay(tmp_path, 0) as org:
+        day = await day_in_progress(org)
+        failed = day["orders"][1]
+        response = await fail(org.driver, failed, "not_home")
+        assert response.status_code == 201, response.text
+        assert response.json()["status"] == "assigned"
+        done, here, driving_to, c, d = day["stops"]
+        # The driver is on the way to the next stop, further east (locked); this one lies
+        # on the way back west, right after it, not at the end of the day.
+        assert [s["id"] for s in await route_now(org, day["route"])] == [
+            done,
+            driving_to,
+            here,
+            c,
+            d,
+        ]
+        event = await last_event(org, failed)
+        assert (event["from_status"], event["to_status"]) == ("failed", "assigned")
+        assert event["details"]["placed"] == "optimised"
 
 
 async def test_the_reattempt_is_not_planned_before_the_delay(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, reattempt_after_min=45)
-    with run_server(settings) as url:
-        async with _new_org(settings, url) as org:
-            day = await day_in_progress(org)
-            failed = day["orders"][1]
-            at = datetime.now(UTC)
-            assert (await fail(org.driver, failed, "not_home")).status_code == 201
-            stops = await route_now(org, day["route"])
-            done, here, driving_to, c, d = day["stops"]
-            # The stops ahead are minutes apart: visited after the last one, the driver waits
-            # least for the delay to pass (waiting counts like driving).
-            assert [s["id"] for s in stops] == [done, driving_to, c, d, here]
-            planned = datetime.fromisoformat(stops[-1]["planned_arrival_at"])
-            assert planned >= at + timedelta(minutes=45) - timedelta(seconds=5)
-            assert (await last_event(org, failed))["details"]["placed"] == "optimised"
+    async with server_with_delay(tmp_path, 45) as org:
+        day = await day_in_progress(org)
+        failed = day["orders"][1]
+        at = datetime.now(UTC)
+        assert (await fail(org.driver, failed, "not_home")).status_code == 201
+        stops = await route_now(org, day["route"])
+        done, here, driving_to, c, d = day["stops"]
+        # The stops ahead are minutes apart: visited after the last one, the driver waits
+        # least for the delay to pass (waiting counts like driving).
+        assert [s["id"] for s in stops] == [done, driving_to, c, d, here]
+        planned = datetime.fromisoformat(stops[-1]["planned_arrival_at"])
+        assert planned >= at + timedelta(minutes=45) - timedelta(seconds=5)
+        assert (await last_event(org, failed))["details"]["placed"] == "optimised"
 
 
 async def test_a_window_closing_before_the_delay_sends_it_to_the_end_and_says_why(
     tmp_path: Path,
 ) -> None:
-    settings = make_settings(tmp_path, reattempt_after_min=120)
-    with run_server(settings) as url:
-        async with _new_org(settings, url) as org:
-            now = datetime.now(UTC)
-            closes = {
-                "start": (now - timedelta(hours=1)).isoformat(),
-                "end": (now + timedelta(minutes=30)).isoformat(),
-            }
-            day = await day_in_progress(org, window=closes)
-            failed = day["orders"][1]
-            assert (await fail(org.driver, failed, "not_home")).status_code == 201
-            done, here, driving_to, c, d = day["stops"]
-            assert [s["id"] for s in await route_now(org, day["route"])] == [
-                done,
-                driving_to,
-                c,
-                d,
-                here,
-            ]
-            details = (await last_event(org, failed))["details"]
-            assert details["placed"] == "end_of_route"
-            assert details["why"] == "its delivery window closes before it may be served"
+    async with server_with_delay(tmp_path, 120) as org:
+        now = datetime.now(UTC)
+        closes = {
+            "start": (now - timedelta(hours=1)).isoformat(),
+            "end": (now + timedelta(minutes=30)).isoformat(),
+        }
+        day = await day_in_progress(org, window=closes)
+        failed = day["orders"][1]
+        assert (await fail(org.driver, failed, "not_home")).status_code == 201
+        done, here, driving_to, c, d = day["stops"]
+        assert [s["id"] for s in await route_now(org, day["route"])] == [
+            done,
+            driving_to,
+            c,
+            d,
+            here,
+        ]
+        details = (await last_event(org, failed))["details"]
+        assert details["placed"] == "end_of_route"
+        assert details["why"] == "its delivery window closes before it may be served"

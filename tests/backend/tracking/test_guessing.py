@@ -8,20 +8,13 @@ import pytest
 import websockets
 
 from backend.tracking_links.guessing import GuessLimiter
+from tests.backend.auth.test_principal_cache import Clock
 from tests.backend.locations.test_fanout_sockets import ws_url
 from tests.backend.locations.test_socket_expiry import closed_code
 from tests.backend.test_self_service import link_for
 from tests.conftest import _new_org, make_settings
 from tests.factories import create_order
 from tests.live_server import run_server
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_misses_use_up_the_allowance_which_comes_back_over_time() -> None:
