@@ -5,7 +5,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from backend.pod.failures import FailureReason, FollowUp
@@ -157,6 +157,39 @@ class Settings(BaseSettings):
         ge=0,
         le=50,
         description="live insertion: how many of a route's other stops may move to make room",
+    )
+
+    sms_gateway_url: str | None = Field(
+        default=None,
+        description="customer SMS: POST {id, to, text} as JSON here; empty: SMS go to the log",
+    )
+    sms_gateway_token: SecretStr | None = Field(
+        default=None, description="bearer token for the SMS gateway"
+    )
+    smtp_host: str | None = Field(
+        default=None, description="customer email through this SMTP server; empty: no email"
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(default=False, description="upgrade the SMTP connection to TLS")
+    email_from: str = Field(
+        default="Lastmile <no-reply@localhost>", description="From of customer emails"
+    )
+    notify_language: str = Field(
+        default="en", min_length=2, max_length=16, description="language of customer notices"
+    )
+    notify_poll_s: float = Field(
+        default=5.0, gt=0, le=300, description="how often the notification worker looks for retries"
+    )
+    notify_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="a notice that failed this many times is given up"
+    )
+    notify_retry_base_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="first retry after this many seconds, doubling each time (at most 1 h)",
     )
 
     @field_validator("failure_follow_ups")

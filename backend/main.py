@@ -32,6 +32,9 @@ from backend.locations.ingest_ws import DriverSocket
 from backend.locations.pipeline import build_pipeline
 from backend.locations.sockets import LiveSockets
 from backend.migrate import upgrade
+from backend.notifications.factory import worker_for
+from backend.notifications.outbox import Notices
+from backend.notifications.router import router as notifications_router
 from backend.optimization.dispatch_router import router as dispatch_router
 from backend.optimization.jobs import Planner
 from backend.optimization.router import router as optimizations_router
@@ -73,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         devices = DeviceDirectory(engine)
         devices.start()
         planner = Planner(engine, routing, default_engine=settings.optimizer_engine)
+        notifier = worker_for(settings, engine)
+        notifier.start()
         app.state.lastmile = AppState(
             settings=settings,
             engine=engine,
@@ -83,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             fanout=fanout,
             hub=hub,
             planner=planner,
+            notices=Notices(settings, wake=notifier.wake),
+            notifier=notifier,
             guesses=GuessLimiter(
                 settings.tracking_guesses_per_min, max(1.0, settings.tracking_guesses_per_min)
             ),
@@ -92,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await planner.close()
+            await notifier.close()
             await hub.close()
             await devices.close()
             await locations.stop()  # commits pending fixes before the engine goes
@@ -148,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organization_router,
         pod_router,
         exceptions_router,
+        notifications_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -11,6 +11,8 @@ from backend.locations.device_directory import DeviceDirectory
 from backend.locations.fanout import LocationFanOut
 from backend.locations.hub import Hub
 from backend.locations.pipeline import Pipeline
+from backend.notifications.outbox import Notices
+from backend.notifications.worker import NotificationWorker
 from backend.optimization.jobs import Planner
 from backend.pod.storage import ProofStore
 from backend.realtime.broker import Broker
@@ -29,6 +31,8 @@ class AppState:
     fanout: LocationFanOut  # positions to dispatchers and customers; see backend.locations
     hub: Hub  # live sockets' broker subscriptions
     planner: Planner  # planning jobs (route optimisation); see backend.optimization
+    notices: Notices  # queues customer notices; see backend.notifications
+    notifier: NotificationWorker  # sends them
     # Signed-in callers seen in the last 30 s: no database round trip per request.
     principals: PrincipalCache = field(default_factory=PrincipalCache)
     # Sockets opening at once (every customer page reconnecting after a restart) take turns

@@ -79,3 +79,17 @@ class ZoneKind(StrEnum):
     ZONE = "zone"  # a delivery area, an old town: entering and leaving are logged
     RESTRICTED = "restricted"  # drivers should not be there (low-emission area, no-go)
     CORRIDOR = "corridor"
+
+
+class NotificationChannel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class NotificationStatus(StrEnum):
+    """``pending`` until a worker sends it (retries included), then ``sent``; ``failed``
+    when the channel refused it for good or every attempt failed."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"

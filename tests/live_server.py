@@ -1,11 +1,16 @@
-"""Run the real backend with uvicorn on a free loopback port, in a thread."""
+"""Run the real backend with uvicorn on a free loopback port, in a thread or a process."""
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
 
 from backend.config import Settings
@@ -39,3 +44,36 @@ def run_server(settings: Settings, port: int | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+@contextmanager
+def server_process(
+    data_dir: Path, port: int, **env_extra: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``python -m backend serve`` as its own process (so a test can SIGKILL it) on
+    ``data_dir``'s SQLite database; ``env_extra`` adds settings (``LASTMILE_...``)."""
+    env = {**os.environ, "LASTMILE_DATA_DIR": str(data_dir), "LASTMILE_ENVIRONMENT": "development"}
+    env.pop("DATABASE_URL", None)
+    env.update(env_extra)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "backend", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, "the backend exited during start"
+            assert time.monotonic() < deadline, "the backend did not start"
+            time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)

@@ -6,6 +6,7 @@ from backend.models.device import Device
 from backend.models.driver import Driver
 from backend.models.driver_event import DriverEvent
 from backend.models.location_fix import LocationFix
+from backend.models.notification import Notification
 from backend.models.order import Order
 from backend.models.order_event import OrderEvent
 from backend.models.organization import Organization
@@ -23,6 +24,7 @@ __all__ = [
     "Driver",
     "DriverEvent",
     "LocationFix",
+    "Notification",
     "Order",
     "OrderEvent",
     "Organization",

@@ -22,6 +22,7 @@ from backend.errors import AppError, ConflictError, ForbiddenError
 from backend.fleet.routes_service import update_route
 from backend.models import Order, OrderEvent, Route, Stop
 from backend.models.types import utcnow
+from backend.notifications.outbox import Notices
 from backend.optimization.dispatch import Placement, propose
 from backend.orders import events, transitions
 from backend.pod.failures import (
@@ -97,10 +98,12 @@ async def record_failure(
     routing: RoadRouter | None = None,
     reattempt_after: timedelta = timedelta(hours=1),
     now: datetime | None = None,
+    notices: Notices | None = None,
 ) -> dict[str, Any]:
     """Fail (or, for a safe place, deliver) ``order``; the answer for the driver app.
     ``routing`` places a same-day re-attempt on the road network (without it, or if the
-    road engine fails, the re-attempt goes to the end of the route)."""
+    road engine fails, the re-attempt goes to the end of the route). ``notices`` queues
+    the customer's notice for the follow-up in the same transaction."""
     assert order.id is not None
     if principal.driver_id is None or order.driver_id != principal.driver_id:
         raise ForbiddenError("only the driver delivering this order reports a failure")
@@ -156,6 +159,9 @@ async def record_failure(
             await _back_to_driver(session, principal, order, routing, when, now)
         elif follow_up is FollowUp.NEXT_DAY:
             await _system_move(session, order, S.RESCHEDULED, follow_up)
+        if notices is not None:
+            dedupe = f"order:{order.id}:failure:{report.client_id}"
+            await notices.queue(session, order, NOTICES[follow_up], dedupe, reason=reason.value)
         await session.flush()
     except BaseException:
         await delete_files(store, keys)

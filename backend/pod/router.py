@@ -240,6 +240,7 @@ async def report_failure(
         max_upload=limit,
         routing=state.routing,
         reattempt_after=timedelta(minutes=state.settings.reattempt_after_min),
+        notices=state.notices,
     )
 
 

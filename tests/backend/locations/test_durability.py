@@ -6,14 +6,9 @@ as fast as they can; every fix answered with a 200 must be in the history afterw
 
 import asyncio
 import contextlib
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,39 +16,11 @@ import httpx
 
 from tests.conftest import make_settings
 from tests.factories import create_org_with_users, login
-from tests.live_server import free_port
+from tests.live_server import free_port, server_process
 
 BATCH = 25
 SENDERS_PER_DRIVER = 3
 KILL_AFTER = 3000  # acknowledged fixes
-
-
-@contextmanager
-def server_process(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "LASTMILE_DATA_DIR": str(data_dir), "LASTMILE_ENVIRONMENT": "development"}
-    env.pop("DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "backend", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, "the backend exited during start"
-            assert time.monotonic() < deadline, "the backend did not start"
-            time.sleep(0.1)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
 
 
 async def _send(

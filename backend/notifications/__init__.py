@@ -1,0 +1,3 @@
+"""Customer notifications: templates (pure), the outbox written with the change that calls
+for a notice, the senders (SMS gateway or log, SMTP email) and the worker that sends the
+outbox with retries. See ``outbox`` and ``worker`` for the guarantees."""
