@@ -162,6 +162,12 @@ ROWS = [
         "/api/v1/orders/{own_order_id}/pod/verify",
         expect(404, driver=404, other_driver=404),  # known to each, but no proof yet
     ),
+    Row(  # what the customer was told: staff only
+        "GET",
+        "/api/v1/orders/{order_id}/notifications",
+        "/api/v1/orders/{own_order_id}/notifications",
+        expect(200),
+    ),
     Row(
         "GET",
         "/api/v1/orders/{order_id}/events",
