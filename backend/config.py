@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     tile_url: str = Field(
         default="/tiles/{z}/{x}/{y}.png", description="map tiles; relative means this backend"
     )
+    tile_attribution: str = Field(
+        default="© OpenStreetMap contributors",
+        description="credit shown under maps drawn from the tiles (the data's licence asks for it)",
+    )
     routing_url: str | None = Field(default=None, description="OSRM HTTP server; None: embedded")
     region: str = Field(
         default="monaco", description="routing region (data dir/regions/NAME) loaded at start"

@@ -63,6 +63,7 @@ class EventKind(StrEnum):
     LEFT_WITHOUT_PROOF = "left_without_proof"  # left a drop-off not delivered nor failed
     LATE_RISK = "late_risk"  # the ETA passed the stop's window end
     ETA_CHANGED = "eta_changed"
+    RATED = "rated"  # the customer rated the delivery (details: stars, comment)
 
 
 class DriverEventKind(StrEnum):

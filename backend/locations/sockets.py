@@ -145,7 +145,7 @@ async def track_ws(scope: Scope, receive: Receive, send: Send, token: str) -> No
                 session, token, state.guesses, client[0] if client else None
             )
             view = await tracking.view_for_link(
-                session, link, locate=state.fanout.customer_position
+                session, link, locate=state.fanout.customer_position, settings=state.settings
             )
     except tracking.LinkExpiredError as exc:
         await _close(send, CLOSE_EXPIRED, exc.message)

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, false
+from sqlalchemy import Boolean, Float, false, text
 from sqlmodel import Column, Field, SQLModel
 
 from backend.models.types import NEVER_REUSE_IDS, UTCDateTime, utcnow
@@ -16,6 +16,17 @@ class Organization(SQLModel, table=True):
     # New orders go straight into the best active route (see backend.optimization.dispatch).
     auto_dispatch: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    # The customer tracking page: the brand's colour (#rrggbb; None: the default) and logo,
+    # whether the delivery photo is shown there, and for how long after the order is
+    # finished (delivered, returned, cancelled) its links keep working.
+    brand_colour: str | None = Field(default=None, max_length=7)
+    logo_url: str | None = Field(default=None, max_length=500)
+    show_proof_photo: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    tracking_hours_after_delivery: float = Field(
+        default=72.0, sa_column=Column(Float, nullable=False, server_default=text("72"))
     )
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)

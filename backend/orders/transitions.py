@@ -12,8 +12,9 @@ from backend.errors import BadRequestError, ConflictError, ForbiddenError
 from backend.models import Driver, Order, OrderEvent, Stop
 from backend.models.types import utcnow
 from backend.orders import events
+from backend.tracking_links.service import end_links_after_finish
 from shared.enums import EventKind, OrderStatus, StopKind
-from shared.lifecycle import DRIVER_TARGETS, IllegalTransitionError, check_transition
+from shared.lifecycle import DRIVER_TARGETS, TERMINAL, IllegalTransitionError, check_transition
 from shared.schemas.orders import TransitionRequest
 
 S = OrderStatus
@@ -157,6 +158,8 @@ async def _set_status(
     for stop in stops:
         _touch_stop(stop, target, now)
         session.add(stop)
+    if target in TERMINAL:
+        await end_links_after_finish(session, order, now)
     return True
 
 

@@ -26,7 +26,9 @@ async def get_organization(principal: CurrentUser, session: SessionDep) -> Organ
 async def update_organization(
     body: OrganizationUpdate, admin: AdminUser, session: SessionDep
 ) -> OrganizationOut:
-    """Rename the organisation or switch auto-dispatch of new orders on or off."""
+    """Rename the organisation, switch auto-dispatch of new orders on or off, or set how
+    the customer tracking page looks (brand colour, logo, proof photo shown) and how long
+    its links work after the order is finished."""
     org = await _mine(session, admin.org_id)
     for key, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(org, key, value)

@@ -1,14 +1,16 @@
+import asyncio
 from typing import Literal
 
-from fastapi import APIRouter, Request
-from sqlmodel import select
+from fastapi import APIRouter, Request, Response
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.deps import SessionDep, StateDep
-from backend.errors import ConflictError, UnprocessableError
-from backend.models import Order, Stop
+from backend.errors import ConflictError, NotFoundError, UnprocessableError
+from backend.models import Order, OrderEvent, Organization, Stop
 from backend.models.types import utcnow
 from backend.orders import events
+from backend.pod.router import proof_store
 from backend.responses import ERRORS
 from backend.state import AppState
 from backend.tracking_links import service
@@ -21,9 +23,12 @@ from backend.tracking_links.self_service import (
     instruction_text,
     offered_slots,
 )
+from backend.tracking_links.view_parts import delivery_event, proof_photo_key
 from shared.enums import EventKind, OrderStatus, StopKind
 from shared.schemas.tracking import (
     InstructionsChange,
+    RatingIn,
+    RatingOut,
     SelfServiceResult,
     SlotOut,
     TrackingView,
@@ -54,6 +59,7 @@ async def track(token: str, request: Request, session: SessionDep, state: StateD
         locate=state.fanout.customer_position,
         guesses=state.guesses,
         client=caller(request),
+        settings=state.settings,
     )
 
 
@@ -173,3 +179,77 @@ async def change_window(
         },
     )
     return _result("applied", "delivery window changed", order, dropoff)
+
+
+@router.post(
+    "/{token}/rating",
+    response_model=RatingOut,
+    status_code=201,
+    responses={**ERRORS(404, 409, 422), 410: {"description": "The link has expired"}},
+)
+async def rate(
+    token: str, body: RatingIn, request: Request, session: SessionDep, state: StateDep
+) -> RatingOut:
+    """Rate the delivery, once it is delivered: 1 to 5 stars and an optional comment. One
+    rating per order (a second is a 409). The dispatcher sees it on the order's timeline."""
+    order, _ = await _order_and_dropoff(session, token, state, request)
+    if order.status != OrderStatus.DELIVERED:
+        raise ConflictError(
+            f"the order is {OrderStatus(order.status).value}: it can be rated once delivered",
+            code="not_delivered",
+        )
+    earlier = (
+        await session.exec(
+            select(OrderEvent).where(
+                OrderEvent.order_id == order.id, OrderEvent.kind == EventKind.RATED
+            )
+        )
+    ).first()
+    if earlier is not None:
+        raise ConflictError("this delivery was already rated", code="already_rated")
+    comment = " ".join(body.comment.split())
+    event = await events.record(
+        session,
+        order,
+        EventKind.RATED,
+        None,
+        details={"stars": body.stars, "comment": comment, "by": "customer"},
+    )
+    return RatingOut(stars=body.stars, comment=comment, at=event.at)
+
+
+@router.get(
+    "/{token}/proof/photo",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "The delivery photo, small"},
+        **ERRORS(404),
+        410: {"description": "The link has expired"},
+    },
+)
+async def proof_photo(
+    token: str, request: Request, session: SessionDep, state: StateDep
+) -> Response:
+    """The small copy of the delivery photo, if the organisation shows it to customers
+    (``show_proof_photo``) and the delivery has one. Its location metadata was stripped
+    when it was stored."""
+    order, _ = await _order_and_dropoff(session, token, state, request)
+    org = await session.get(Organization, order.org_id)
+    history = (
+        await session.exec(
+            select(OrderEvent)
+            .where(OrderEvent.order_id == order.id, col(OrderEvent.to_status).is_not(None))
+            .order_by(col(OrderEvent.id))
+        )
+    ).all()
+    delivered = delivery_event(history) if order.status == OrderStatus.DELIVERED else None
+    key = proof_photo_key(delivered) if delivered is not None else None
+    if org is None or not org.show_proof_photo or key is None:
+        raise NotFoundError("there is no delivery photo to show for this order")
+    try:
+        data = await asyncio.to_thread(proof_store(state).get, key)
+    except FileNotFoundError:
+        raise NotFoundError("the delivery photo is no longer stored") from None
+    return Response(
+        data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+    )

@@ -1,8 +1,19 @@
 """The signed-in user's organisation and its settings."""
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 from shared.schemas.common import OutModel, StrictModel
+
+
+def _logo_url(value: str | None) -> str | None:
+    if value is None or value.startswith(("https://", "http://", "/")):
+        return value
+    raise ValueError("logo_url: an http(s) address or a path on this server (starting with /)")
+
+
+HexColour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", description="#rrggbb")]
 
 
 class OrganizationOut(OutModel):
@@ -12,8 +23,25 @@ class OrganizationOut(OutModel):
     auto_dispatch: bool = Field(
         description="new orders go straight into the best published or running route"
     )
+    brand_colour: str | None = Field(
+        default=None, description="the tracking page's colour (#rrggbb); empty: the default"
+    )
+    logo_url: str | None = Field(default=None, description="the tracking page's logo")
+    show_proof_photo: bool = Field(
+        default=False, description="customers see the delivery photo on their tracking page"
+    )
+    tracking_hours_after_delivery: float = Field(
+        default=72.0,
+        description="tracking links keep working this long after the order is finished",
+    )
 
 
 class OrganizationUpdate(StrictModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     auto_dispatch: bool | None = None
+    brand_colour: HexColour | None = None
+    logo_url: Annotated[str | None, AfterValidator(_logo_url)] = Field(
+        default=None, min_length=1, max_length=500
+    )
+    show_proof_photo: bool | None = None
+    tracking_hours_after_delivery: float | None = Field(default=None, ge=0, le=24 * 90)

@@ -24,6 +24,46 @@ class ApproximatePosition(BaseModel):
     approx_m: float
 
 
+class Branding(BaseModel):
+    """How the organisation presents itself on the page. ``colour`` is ``#rrggbb``;
+    ``text_colour`` (black or white) is the one readable on it (WCAG contrast)."""
+
+    name: str
+    colour: str
+    text_colour: str
+    logo_url: str | None = None
+
+
+class MapSettings(BaseModel):
+    """Where the page's map gets its tiles (``{z}/{x}/{y}``; relative: this backend)."""
+
+    tile_url: str
+    attribution: str
+
+
+class ProofSummary(BaseModel):
+    """After delivery: when, whether it was left at a safe place, and (when the
+    organisation allows it) a small photo of the proof at ``photo_url``."""
+
+    delivered_at: datetime
+    safe_place: bool = False
+    received_by: str | None = None
+    photo_url: str | None = None
+
+
+class RatingIn(StrictModel):
+    """The customer's rating of a delivered order: 1 to 5 stars and an optional comment."""
+
+    stars: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=500)
+
+
+class RatingOut(BaseModel):
+    stars: int
+    comment: str
+    at: datetime
+
+
 class TrackingView(BaseModel):
     order_reference: str | None
     status: OrderStatus
@@ -44,6 +84,21 @@ class TrackingView(BaseModel):
     driver_position: ApproximatePosition | None = None
     # Tell it to the driver at the door: it proves the parcel reached you (a PIN proof).
     delivery_pin: str | None = None
+    # "Arriving 14:32-14:40": the ETA and a range after it that widens with the time to go.
+    eta_window_start: datetime | None = None
+    eta_window_end: datetime | None = None
+    # How many of the driver's stops come before this one today (None: not on a route).
+    stops_before: int | None = None
+    brand: Branding | None = None
+    map: MapSettings | None = None
+    # Self-service: what the customer may still change (and, if not, why not).
+    can_change_instructions: bool = False
+    can_change_window: bool = False
+    window_change_refusal: str | None = None
+    # After delivery.
+    proof: ProofSummary | None = None
+    rating: RatingOut | None = None
+    can_rate: bool = False
 
 
 class InstructionsChange(StrictModel):

@@ -423,6 +423,19 @@ ROWS = [
         expect(422, driver=422, stranger=422, anonymous=422),
         lambda o, w: {"start": "2020-01-01T08:00:00Z", "end": "2020-01-01T10:00:00Z"},
     ),
+    Row(  # the order is not delivered yet: refused the same for everyone (409)
+        "POST",
+        "/api/v1/track/{token}/rating",
+        "/api/v1/track/{token}/rating",
+        expect(409, driver=409, stranger=409, anonymous=409),
+        lambda o, w: {"stars": 5},
+    ),
+    Row(  # no delivery photo yet: the same for everyone (404)
+        "GET",
+        "/api/v1/track/{token}/proof/photo",
+        "/api/v1/track/{token}/proof/photo",
+        expect(404, driver=404, stranger=404, anonymous=404),
+    ),
     Row("GET", "/health", "/health", expect(200, driver=200, stranger=200, anonymous=200)),
 ]
 # Public by design, each with its own tests in test_auth.py.
