@@ -6,7 +6,7 @@ Flet runs here only in web mode, with no CDN (it would hang on its logo offline)
 import argparse
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import flet as ft
 import uvicorn
@@ -15,6 +15,13 @@ from starlette.types import ASGIApp
 from shared.api_client import ApiClient
 
 DEFAULT_API = "http://127.0.0.1:8000"
+
+
+@runtime_checkable
+class Closing(Protocol):
+    """A state with something to close when its browser tab goes away (a live socket)."""
+
+    async def aclose(self) -> None: ...
 
 
 def session_main[S](
@@ -27,6 +34,8 @@ def session_main[S](
         state = make_state(client)
 
         async def closed(_: ft.Event[ft.Page]) -> None:
+            if isinstance(state, Closing):
+                await state.aclose()
             await client.aclose()
 
         page.title = title

@@ -1,14 +1,23 @@
-"""Routes: a driver's ordered stops for a day. Raises AppErrors; never commits."""
+"""Routes: a driver's ordered stops for a day. Raises AppErrors; never commits.
+
+Every change is announced, once committed, on the channel of the route's driver (and of
+the driver it was taken from) as ``{"type": "route_changed", "route_id", "change":
+"created" | "updated" | "deleted", "service_date"}``: their app reloads the day.
+"""
 
 from collections.abc import Sequence
+from typing import Literal
 
+import orjson
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.crud import reference_in_org
+from backend.db import after_commit
 from backend.errors import BadRequestError, ConflictError
 from backend.models import Driver, Order, Route, Stop, Vehicle
+from shared.channels import driver_channel
 from shared.enums import StopKind
 from shared.lifecycle import TERMINAL
 from shared.schemas.fleet import RouteCreate, RouteOut, RouteStopIn, RouteUpdate
@@ -78,6 +87,25 @@ async def _place_stops(session: AsyncSession, route: Route, wanted: Sequence[Rou
     await session.flush()
 
 
+def _announce(
+    session: AsyncSession,
+    route: Route,
+    change: Literal["created", "updated", "deleted"],
+    *drivers: int,
+) -> None:
+    """Tell the route's driver (and ``drivers``) once the change is committed."""
+    message = orjson.dumps(
+        {
+            "type": "route_changed",
+            "route_id": route.id,
+            "change": change,
+            "service_date": route.service_date.isoformat(),
+        }
+    )
+    for driver_id in sorted({route.driver_id, *drivers}):
+        after_commit(session, driver_channel(driver_id), message)
+
+
 async def create_route(session: AsyncSession, principal: Principal, body: RouteCreate) -> Route:
     await reference_in_org(session, Driver, body.driver_id, principal.org_id, field="driver_id")
     await reference_in_org(session, Vehicle, body.vehicle_id, principal.org_id, field="vehicle_id")
@@ -85,6 +113,7 @@ async def create_route(session: AsyncSession, principal: Principal, body: RouteC
     session.add(route)
     await session.flush()
     await _place_stops(session, route, body.stops)
+    _announce(session, route, "created")
     return route
 
 
@@ -96,12 +125,14 @@ async def update_route(session: AsyncSession, route: Route, body: RouteUpdate) -
         await reference_in_org(session, Driver, body.driver_id, route.org_id, field="driver_id")
     if "vehicle_id" in changes:
         await reference_in_org(session, Vehicle, body.vehicle_id, route.org_id, field="vehicle_id")
+    previous_driver = route.driver_id
     for key, value in changes.items():
         setattr(route, key, value)
     session.add(route)
     await session.flush()
     if body.stops is not None:
         await _place_stops(session, route, body.stops)
+    _announce(session, route, "updated", previous_driver)
     return route
 
 
@@ -111,6 +142,7 @@ async def delete_route(session: AsyncSession, route: Route) -> None:
         .where(col(Stop.route_id) == route.id)
         .values(route_id=None, sequence=None, planned_arrival_at=None)
     )
+    _announce(session, route, "deleted")
     await session.delete(route)
     await session.flush()
 

@@ -12,6 +12,9 @@ Per socket, a :class:`Subscriber` keeps
   client reloads over HTTP and reconnects, so no event is ever silently lost;
 - **positions**, stale ones dropped: dispatchers keep the latest position per driver across
   unsent frames, customers only the latest approximate position.
+
+A driver's channel (:attr:`Kind.DRIVER`) is kept like events, each message wrapped as the
+driver socket's ``{"type": "update", "update": <message>}`` frame.
 """
 
 import asyncio
@@ -50,6 +53,7 @@ class Kind(Enum):
     EVENTS = "events"  # every message is an event
     FLEET_POSITIONS = "fleet_positions"  # coalesced dispatcher frames
     ORDER = "order"  # a customer's order channel: events and approximate positions
+    DRIVER = "driver"  # a driver's channel: every message, as an update frame
 
 
 class Subscriber:
@@ -77,6 +81,8 @@ class Subscriber:
         else:
             if kind is Kind.ORDER:
                 self._note_status(message)
+            elif kind is Kind.DRIVER:
+                message = b'{"type":"update","update":' + message + b"}"
             if len(self._events) >= MAX_EVENTS:
                 self.overflowed = True
                 self.end()

@@ -13,16 +13,36 @@ Protocol (JSON text frames):
    drop acknowledged fixes from its queue. Batches are handled in the order sent.
 3. An unreadable frame gets ``{"type": "error", "id"?, "message"}``; the socket stays open.
    ``{"type": "ping"}`` gets ``{"type": "pong"}``.
+4. From ``ready`` on, whatever is published on the driver's channel
+   (:func:`shared.channels.driver_channel`) arrives as ``{"type": "update", "update":
+   <message>}``, between answers (never inside one), in the order published, never dropped:
+
+   - ``{"type": "order_changed", "event_id", "order_id", "kind", "from_status",
+     "to_status", "at"}``: an event on the timeline of an order that is (or, in that same
+     change, was) this driver's: instructions or window changed by the customer or
+     dispatch, a status change, a reassignment (:mod:`backend.orders.events`);
+   - ``{"type": "route_changed", "route_id", "change": "created" | "updated" | "deleted",
+     "service_date"}``: one of the driver's routes was planned, edited (stops, order,
+     times, status) or deleted, or taken from them (:mod:`backend.fleet.routes_service`);
+   - ``{"type": "at_stop", "stop_id", "order_id", "kind", "arrived_at"}``: geofencing saw
+     the driver arrive at a stop (:mod:`backend.geofencing.stop_actions`).
+
+   An update says *what* changed, not the new state: reload it over HTTP (and reload after
+   every reconnect, for what was published while the socket was down).
 
 Close codes: 4401 authentication missing, invalid or expired (also when the token expires
 while the socket is open: reconnect with a refreshed token); 4403 the user is not a driver
-(or has no driver profile). A frame over 1 MiB gets an error message, like any bad frame. If
+(or has no driver profile); 4008 the client did not read and 10 000 frames piled up
+(reconnect and reload). A frame over 1 MiB gets an error message, like any bad frame. If
 storing fails, the answer is an error for that ``id`` (not an ack): resend the batch.
 
 No database session is held for the socket's lifetime: one short session checks the token.
+One task reads and handles the client's frames in order; one other task writes every
+frame (answers and updates), so nothing interleaves.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -39,10 +59,12 @@ from backend.db import session_scope
 from backend.errors import AppError, UnauthorizedError
 from backend.locations.app_batch import to_fixes
 from backend.locations.fix import DriverRef, Fix, Rejected
+from backend.locations.hub import CLOSE_TOO_SLOW, Kind, Subscriber
 from backend.locations.ingest_support import MAX_BODY_BYTES, ingest_indexed
 from backend.locations.wire import message_fixes
 from backend.models import Driver
 from backend.state import AppState
+from shared.channels import driver_channel
 from shared.enums import Role
 from shared.schemas.locations import MAX_BATCH
 
@@ -53,6 +75,8 @@ EXPIRED = "the access token expired: reconnect"
 AUTH_TIMEOUT_S = 10.0
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
+_CLOSE_TIMEOUT_S = 2.0
+_EXPIRED = b""  # handed to the writer after the last answer: close with 4401 (no message is empty)
 
 
 class _RefusedError(Exception):
@@ -204,12 +228,14 @@ class DriverSocket:
         state: AppState = scope["app"].state.lastmile
         try:
             await _serve(state, scope, receive, send)
-        except (_DisconnectedError, OSError):  # OSError: sending to a client that left
+        except (_DisconnectedError, OSError):  # a client that left (or never read a close)
             return
 
 
 async def _close(send: Send, code: int, reason: str) -> None:
-    await send({"type": "websocket.close", "code": code, "reason": reason[:120]})
+    # Bounded: a client that stopped reading (4008) would otherwise hold the close forever.
+    close = send({"type": "websocket.close", "code": code, "reason": reason[:120]})
+    await asyncio.wait_for(close, _CLOSE_TIMEOUT_S)
 
 
 async def _serve(state: AppState, scope: Scope, receive: Receive, send: Send) -> None:
@@ -221,7 +247,68 @@ async def _serve(state: AppState, scope: Scope, receive: Receive, send: Send) ->
     except _RefusedError as refused:
         await _close(send, refused.code, refused.reason)
         return
-    await send({"type": "websocket.send", "text": orjson.dumps(_ready(driver)).decode()})
+    output = Subscriber()  # the updates (filled by the hub) and the answers, in order
+    channels = {driver_channel(driver.driver_id): Kind.DRIVER}
+    await state.hub.join(output, channels)  # before "ready": nothing published after it is missed
+    try:
+        await send({"type": "websocket.send", "text": orjson.dumps(_ready(driver)).decode()})
+        reader = asyncio.create_task(_answer(state, driver, receive, output, expires_at))
+        try:
+            expired = await _write(send, output)
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+    finally:
+        state.hub.leave(output, channels)
+    if output.overflowed:
+        await _close(send, CLOSE_TOO_SLOW, "too slow: reconnect and reload")
+    elif expired:
+        await _close(send, CLOSE_UNAUTHORIZED, EXPIRED)
+
+
+async def _write(send: Send, output: Subscriber) -> bool:
+    """The socket's only writer: send ``output``'s frames in order until the socket ends.
+    True when the token expired (every answer due by then is sent); False when the client
+    left or read too slowly. A send the client does not read blocks; the end of the socket
+    interrupts it."""
+    writer = asyncio.current_task()
+    assert writer is not None
+    sending = interrupted = False
+
+    def interrupt() -> None:
+        nonlocal interrupted
+        if sending:
+            interrupted = True
+            writer.cancel()
+
+    output.on_end = interrupt
+    try:
+        while True:
+            frames = await output.take()
+            if not frames:
+                return False
+            for frame in frames:
+                if frame == _EXPIRED:
+                    return True
+                sending = True
+                try:
+                    await send({"type": "websocket.send", "text": frame.decode()})
+                finally:
+                    sending = False
+    except asyncio.CancelledError:
+        if not interrupted:
+            raise  # the server is stopping
+        writer.uncancel()
+        return False
+
+
+async def _answer(
+    state: AppState, driver: DriverRef, receive: Receive, output: Subscriber, expires_at: float
+) -> None:
+    """Read and handle the client's frames one after another, handing each answer to the
+    writer, until the client leaves (``output`` ends) or the token expires (``_EXPIRED``
+    follows the last answer)."""
     task = asyncio.current_task()
     assert task is not None
     waiting = expired = False
@@ -232,8 +319,7 @@ async def _serve(state: AppState, scope: Scope, receive: Receive, send: Send) ->
         if waiting:  # between frames: stop waiting; mid-batch: the batch finishes first
             task.cancel(EXPIRED)
 
-    loop = asyncio.get_running_loop()
-    timer = loop.call_later(max(0.0, expires_at - time.time()), expire)
+    timer = asyncio.get_running_loop().call_later(max(0.0, expires_at - time.time()), expire)
     try:
         while not expired:
             waiting = True
@@ -246,9 +332,13 @@ async def _serve(state: AppState, scope: Scope, receive: Receive, send: Send) ->
                 break
             finally:
                 waiting = False
-            answer = await _handle(state, driver, text)
-            await send({"type": "websocket.send", "text": orjson.dumps(answer).decode()})
-        await _close(send, CLOSE_UNAUTHORIZED, EXPIRED)
+            output.deliver(Kind.EVENTS, orjson.dumps(await _handle(state, driver, text)))
+        output.deliver(Kind.EVENTS, _EXPIRED)
+    except _DisconnectedError:
+        output.end()
+    except BaseException:
+        output.end()
+        raise
     finally:
         timer.cancel()
 

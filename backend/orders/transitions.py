@@ -147,6 +147,7 @@ async def _set_status(
 ) -> bool:
     """Compare-and-set ``current → target`` (False: someone changed it first), then the
     stops' actual times."""
+    events.note_driver(session, order)  # unassigning: the driver it leaves hears of it too
     result = await session.exec(
         update(Order)
         .where(col(Order.id) == order.id, col(Order.status) == current)

@@ -1,5 +1,12 @@
-"""Today's stops and the driver's shift, loaded from the server."""
+"""Today's stops and the driver's shift, loaded from the server.
 
+A load after the first (pushed by :class:`driver_app.state.live.LiveUpdates`, or asked for)
+is laid over what the driver was looking at (:func:`driver_app.logic.changes.reconcile`):
+the stop they are heading to stays first, and every stop that changed is marked until the
+driver says they have seen it.
+"""
+
+import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, tzinfo
 
@@ -7,6 +14,13 @@ import httpx
 
 from app_kit.errors import failure_message
 from app_kit.observable import Observable
+from driver_app.logic.changes import (
+    Change,
+    Reconciled,
+    kept_first_notice,
+    reconcile,
+    taken_off_notice,
+)
 from driver_app.logic.shift import SHIFT_CHOICES
 from driver_app.logic.stops import StopLine, next_stop_index, order_stops
 from shared.api_client import ApiClient, ApiError
@@ -22,7 +36,8 @@ class TodayState(Observable):
     """The signed-in driver's stops for the service date, in route order, and their status.
 
     ``on_expired`` is called when the server refuses the session, so the app can go back
-    to the sign-in screen.
+    to the sign-in screen. ``changed`` (stop id: what changed) and ``notices`` gather what
+    reloads brought until :meth:`acknowledge_changes`.
     """
 
     def __init__(
@@ -38,8 +53,9 @@ class TodayState(Observable):
         self._on_expired = on_expired
         self._now = now
         self.tz = tz
-        self._generation = 0  # bumped by every load and by clear(): the newest load wins
+        self._generation = 0  # bumped by every load and by clear()
         self._epoch = 0  # bumped by clear(): nothing from before a sign-out lands after it
+        self._one_load = asyncio.Lock()
         self.clear()
 
     def clear(self) -> None:
@@ -48,6 +64,9 @@ class TodayState(Observable):
         self._epoch += 1
         self.lines: list[StopLine] = []
         self.next_index: int | None = None
+        self.changed: dict[int, frozenset[Change]] = {}
+        self.notices: list[str] = []
+        self._kept_first: int | None = None  # the stop kept next against dispatch's order
         self.driver: DriverOut | None = None
         self.loaded = False
         self.loading = False
@@ -65,7 +84,17 @@ class TodayState(Observable):
         return self.lines[self.next_index] if self.next_index is not None else None
 
     async def load(self) -> None:
-        """Fetch the driver's profile, today's routes and the orders on them."""
+        """Fetch the driver's profile, today's routes and the orders on them.
+
+        Loads run one after another (the refresh button, a live update): when this returns,
+        what is shown was fetched after it was called. A load asked for before signing out
+        does nothing after it."""
+        epoch = self._epoch
+        async with self._one_load:
+            if epoch == self._epoch:
+                await self._load()
+
+    async def _load(self) -> None:
         self._generation += 1
         generation = self._generation
         self.loading, self.error = True, None
@@ -82,11 +111,37 @@ class TodayState(Observable):
                 self._fail(exc)
             return
         if generation != self._generation:
-            return  # a newer load or a sign-out superseded this one
+            return  # a sign-out superseded this one
         self.driver = driver
-        self.lines = order_stops(routes.items, orders)
-        self.next_index = next_stop_index(self.lines)
+        fresh = order_stops(routes.items, orders)
+        if self.loaded:
+            self._take(reconcile(self.lines, self.next_index, fresh))
+        else:
+            self.lines, self.next_index = fresh, next_stop_index(fresh)
         self.loaded, self.loading = True, False
+        self.notify()
+
+    def _take(self, update: Reconciled) -> None:
+        self.lines, self.next_index = update.lines, update.next_index
+        present = {line.stop.id for line in self.lines}
+        changed = {k: v for k, v in self.changed.items() if k in present}
+        for stop_id, changes in update.changed.items():
+            changed[stop_id] = changed.get(stop_id, frozenset()) | changes
+        self.changed = changed
+        kept = update.kept_first
+        if kept is not None and kept.stop.id != self._kept_first:
+            self._notice(kept_first_notice(kept))  # once, when it starts
+        self._kept_first = kept.stop.id if kept is not None else None
+        if update.taken_off:
+            self._notice(taken_off_notice(update.taken_off))
+
+    def _notice(self, text: str) -> None:
+        if text not in self.notices:
+            self.notices.append(text)
+
+    def acknowledge_changes(self) -> None:
+        """The driver has seen the marked changes and the notices."""
+        self.changed, self.notices = {}, []
         self.notify()
 
     async def set_shift(self, status: DriverStatus) -> None:

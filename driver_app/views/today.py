@@ -1,9 +1,11 @@
-"""Today's stops, the next one first and prominent, with the shift switch."""
+"""Today's stops, the next one first and prominent, with the shift switch; what a live
+update changed is outlined and named until the driver taps "Got it"."""
 
 import flet as ft
 
 from app_kit.hooks import tagged, use_observable
 from app_kit.time_windows import format_window
+from driver_app.logic.changes import Change, change_label
 from driver_app.logic.shift import SHIFT_CHOICES, shift_choice, shift_label
 from driver_app.logic.stops import StopLine, stop_status_label
 from driver_app.state.app import DriverAppState
@@ -36,7 +38,14 @@ def shift_toggle(today: TodayState) -> ft.Control:
     )
 
 
-def stop_row(line: StopLine, number: int, window: str, *, is_next: bool) -> ft.Control:
+def stop_row(
+    line: StopLine,
+    number: int,
+    window: str,
+    *,
+    is_next: bool,
+    changes: frozenset[Change] = frozenset(),
+) -> ft.Control:
     stop = line.stop
     kind = "Pickup" if stop.kind is StopKind.PICKUP else "Dropoff"
     who = line.order.recipient_name if line.order is not None else ""
@@ -60,6 +69,14 @@ def stop_row(line: StopLine, number: int, window: str, *, is_next: bool) -> ft.C
             ft.Text(f"{window} · {details}", color=muted),
         ],
     )
+    instructions = line.order.instructions if line.order is not None else ""
+    if instructions and not line.finished:
+        body.controls.append(tagged("stop-instructions", ft.Text(instructions, italic=True)))
+    border = None if is_next else ft.Border.all(1, ft.Colors.OUTLINE_VARIANT)
+    if changes:  # outlined and named until the driver taps "Got it"
+        label = ft.Text(change_label(changes), weight=ft.FontWeight.BOLD, color=ft.Colors.TERTIARY)
+        body.controls.insert(0, tagged("stop-changed", label))
+        border = ft.Border.all(3, ft.Colors.TERTIARY)
     row = tagged(
         "stop-row",
         ft.Container(
@@ -67,17 +84,46 @@ def stop_row(line: StopLine, number: int, window: str, *, is_next: bool) -> ft.C
             padding=20 if is_next else 12,
             border_radius=12,
             bgcolor=ft.Colors.PRIMARY_CONTAINER if is_next else None,
-            border=None if is_next else ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
+            border=border,
         ),
     )
     # Every row is a "stop-row"; the next one also sits inside a "next-stop" node.
     return tagged("next-stop", row) if is_next else row
 
 
+def changes_banner(today: TodayState) -> list[ft.Control]:
+    """The notices of the last updates and the button that says they were seen."""
+    if not today.changed and not today.notices:
+        return []
+    texts: list[ft.Control] = [ft.Text(notice) for notice in today.notices]
+    if today.changed:
+        texts.append(ft.Text("Your stops changed: see the outlined ones."))
+    return [
+        tagged(
+            "live-changes",
+            ft.Container(
+                padding=12,
+                border_radius=12,
+                bgcolor=ft.Colors.TERTIARY_CONTAINER,
+                content=ft.Row(
+                    [
+                        ft.Column(texts, spacing=4, expand=True),
+                        tagged(
+                            "changes-seen",
+                            ft.TextButton("Got it", on_click=today.acknowledge_changes),
+                        ),
+                    ]
+                ),
+            ),
+        )
+    ]
+
+
 @ft.component
 def today_view(app: DriverAppState) -> ft.Control:
-    today, session = app.today, app.session
+    today, session, live = app.today, app.session, app.live
     use_observable(today)
+    use_observable(live)
     name = (session.user.full_name or session.user.email) if session.user else ""
 
     rows: list[ft.Control] = [
@@ -88,6 +134,7 @@ def today_view(app: DriverAppState) -> ft.Control:
                 line.stop.window_start, line.stop.window_end, tz=today.tz, today=today.service_date
             ),
             is_next=i == today.next_index,
+            changes=today.changed.get(line.stop.id, frozenset()),
         )
         for i, line in enumerate(today.lines)
     ]
@@ -117,6 +164,12 @@ def today_view(app: DriverAppState) -> ft.Control:
                 ],
             ),
             shift_toggle(today),
+            *(
+                [tagged("live-offline", ft.Text("Live updates paused: reconnecting…"))]
+                if live.retrying
+                else []
+            ),
+            *changes_banner(today),
             *([ft.ProgressBar()] if today.loading else []),
             *(
                 [tagged("today-error", ft.Text(today.error, color=ft.Colors.ERROR))]

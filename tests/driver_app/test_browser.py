@@ -1,11 +1,14 @@
-"""The driver app in a real browser: sign in, see today's stops, the next one marked."""
+"""The driver app in a real browser: sign in, see today's stops, the next one marked, and
+a customer's change arrive live, outlined until the driver says they saw it."""
 
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import expect
 
+from tests.backend.test_self_service import link_for
 from tests.browser import CHROMIUM, open_in_chromium, serve_app
 from tests.conftest import require_tool
 from tests.driver_app.routes import assigned_orders, dropoff_address, plan_route
@@ -37,3 +40,17 @@ async def test_driver_signs_in_and_sees_todays_stops(
         await expect(ui.by_id("stop-row")).to_have_count(2)
         await expect(ui.by_id("next-stop")).to_contain_text(dropoff_address(orders[0]))
         await expect(ui.by_id("stop-row").nth(1)).to_contain_text(dropoff_address(orders[1]))
+
+        # The customer leaves a gate code: the stop shows it, outlined, without a reload.
+        token = await link_for(org, orders[1]["id"])
+        async with httpx.AsyncClient(base_url=base_url) as customer:
+            response = await customer.put(
+                f"/api/v1/track/{token}/instructions", json={"option": "gate_code", "text": "4821"}
+            )
+            assert response.status_code == 200, response.text
+        changed_row = ui.by_id("stop-row").nth(1)
+        await expect(changed_row.get_by_text("Changed: new instructions")).to_be_visible()
+        await expect(changed_row).to_contain_text("Gate code: 4821")
+        await ui.click("changes-seen")
+        await expect(ui.by_id("stop-changed")).to_have_count(0)
+        await expect(changed_row).to_contain_text("Gate code: 4821")

@@ -25,8 +25,21 @@ async def client(base_url: str) -> AsyncIterator[ApiClient]:
         yield api
 
 
+_opened: list[DriverAppState] = []
+
+
 def driver_app(client: ApiClient) -> DriverAppState:
-    return DriverAppState(client, now=lambda: MORNING, tz=UTC)
+    app = DriverAppState(client, now=lambda: MORNING, tz=UTC)
+    _opened.append(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+async def _close_apps() -> AsyncIterator[None]:
+    """Signing in opens the live-updates socket: close it after each test."""
+    yield
+    while _opened:
+        await _opened.pop().aclose()
 
 
 async def test_driver_sees_exactly_their_own_stops_in_route_order(

@@ -54,6 +54,23 @@ async def test_the_in_process_broker_reaches_sockets_without_a_task_per_channel(
     await hub.close()
 
 
+async def test_a_drivers_channel_arrives_as_update_frames_in_order() -> None:
+    broker = MemoryBroker()
+    hub = Hub(broker)
+    driver = Subscriber()
+    await hub.join(driver, {"driver:7": Kind.DRIVER})
+    changed = orjson.dumps({"type": "route_changed", "route_id": 3})
+    for message in (event(1), changed):
+        await broker.publish("driver:7", message)
+    frames = [orjson.loads(f) for f in await asyncio.wait_for(driver.take(), 1)]
+    assert frames == [
+        {"type": "update", "update": orjson.loads(event(1))},
+        {"type": "update", "update": {"type": "route_changed", "route_id": 3}},
+    ]
+    hub.leave(driver, {"driver:7": Kind.DRIVER})
+    await hub.close()
+
+
 async def test_a_broker_without_callbacks_is_pumped() -> None:
     broker = SubscribeOnly()
     hub = Hub(broker)  # type: ignore[arg-type]

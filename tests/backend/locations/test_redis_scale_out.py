@@ -16,6 +16,7 @@ from backend.config import Settings
 from backend.locations.current import Position
 from backend.locations.fix import DriverRef, Fix
 from backend.locations.redis_positions import RedisPositions, merge
+from tests.backend.locations.test_driver_updates import driver_socket, update
 from tests.backend.locations.test_fanout_sockets import (
     access_token,
     frames_until,
@@ -106,6 +107,28 @@ async def test_a_fix_sent_to_one_worker_is_seen_through_the_other(
         async with live(fleet) as late:
             first_frame = await frames_until(late, "positions", 2)
             assert [p["driver_id"] for p in first_frame["positions"]] == [driver_ids[0]]
+
+
+async def test_a_driver_socket_hears_a_change_made_through_the_other_worker(
+    two_workers: tuple[Settings, str, str],
+) -> None:
+    settings, first, second = two_workers
+    org_id, slug, emails, driver_ids = await create_org_with_users(settings)
+    clients = {role: await login(second, emails[role]) for role in ("dispatcher", "driver")}
+    driver_here = await login(first, emails["driver"])
+    org = Org(org_id, slug, emails, driver_ids, clients)
+    async with driver_here, clients["dispatcher"], clients["driver"]:
+        orders, tokens = await routed_orders(org, 1)
+        async with (
+            driver_socket(first, driver_here) as socket,
+            httpx.AsyncClient(base_url=second) as customer,
+        ):
+            response = await customer.put(
+                f"/api/v1/track/{tokens[0]}/instructions", json={"option": "note", "text": "Bell 3"}
+            )
+            assert response.json()["outcome"] == "applied", response.text
+            heard = await update(socket, "order_changed", order_id=orders[0]["id"])
+            assert heard["kind"] == "updated"
 
 
 async def test_an_older_fix_through_another_worker_never_moves_the_position_back(

@@ -1,0 +1,246 @@
+"""Live updates: the driver socket (``/api/v1/drivers/me/ws``), kept open while signed in.
+
+The server sends ``{"type": "update", "update": {...}}`` whenever one of the driver's
+orders or routes changes (a customer's new instructions or window, dispatch's route edits,
+reassignments, a failed delivery's follow-up). An update says what changed, not the new
+state, so each one asks for a reload of today's stops; so does every (re)connect, for what
+happened while the socket was down. Reloads never pile up: one runs at a time, and the
+updates that arrive meanwhile make one more.
+
+Signing in on the socket is the first message ``{"type": "auth", "token": <access
+token>}``; the server answers ``{"type": "ready", ...}``. A ``4401`` close (the token
+expired) refreshes the token through the :class:`ApiClient` and reconnects; when the
+refresh is refused the session is over (``on_expired``). ``4403`` (not a driver) stops.
+Anything else (a server restart, the network gone) reconnects after a pause that doubles
+from ``first_delay_s`` up to ``max_delay_s``, and starts again from the first after a
+connection that got as far as ``ready``.
+
+The socket factory, the pause and its jitter are injected, so this runs in tests against
+a real server or a fake socket, with no Flutter client.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Protocol
+
+import httpx
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as websocket_connect
+from websockets.exceptions import ConnectionClosed, WebSocketException
+
+from app_kit.observable import Observable
+from shared.api_client import ApiClient, ApiError, AuthError
+
+log = logging.getLogger(__name__)
+
+PATH = "/api/v1/drivers/me/ws"
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+class SocketClosedError(Exception):
+    """The socket ended or never opened; ``code`` is the server's close code, if it sent one."""
+
+    def __init__(self, code: int | None, reason: str = "") -> None:
+        super().__init__(f"socket closed ({code}): {reason}")
+        self.code, self.reason = code, reason
+
+
+class Socket(Protocol):
+    async def send(self, text: str) -> None: ...
+
+    async def recv(self) -> str:
+        """The next text frame; raises :class:`SocketClosedError` once the socket ends."""
+        ...
+
+
+Connect = Callable[[str], AbstractAsyncContextManager[Socket]]
+
+
+class _WebSocket:
+    def __init__(self, connection: ClientConnection) -> None:
+        self._connection = connection
+
+    async def send(self, text: str) -> None:
+        try:
+            await self._connection.send(text)
+        except ConnectionClosed as exc:
+            raise _closed(exc) from exc
+
+    async def recv(self) -> str:
+        try:
+            message = await self._connection.recv()
+        except ConnectionClosed as exc:
+            raise _closed(exc) from exc
+        return message if isinstance(message, str) else message.decode("utf-8", "replace")
+
+
+def _closed(exc: ConnectionClosed) -> SocketClosedError:
+    if exc.rcvd is None:
+        return SocketClosedError(None, "the connection dropped")
+    return SocketClosedError(exc.rcvd.code, exc.rcvd.reason)
+
+
+@asynccontextmanager
+async def websocket(url: str) -> AsyncIterator[Socket]:
+    """A real WebSocket (the ``websockets`` client); failing to open it is a
+    :class:`SocketClosedError` too."""
+    try:
+        connecting = websocket_connect(url, open_timeout=10, max_size=2**20)
+        connection = await connecting
+    except (OSError, TimeoutError, WebSocketException) as exc:
+        raise SocketClosedError(None, f"cannot connect: {exc}") from exc
+    try:
+        yield _WebSocket(connection)
+    finally:
+        await connection.close()
+
+
+def _jitter(delay_s: float) -> float:
+    """Between half and all of ``delay_s``: phones cut off together do not all come back at
+    the same instant."""
+    return delay_s * random.uniform(0.5, 1.0)
+
+
+class LiveUpdates(Observable):
+    """Keeps the driver socket open and calls ``on_update`` (a reload) when the day changed.
+
+    ``connected`` says whether the socket is up (past ``ready``); ``retrying`` whether the
+    last attempt failed and another is coming.
+    """
+
+    def __init__(
+        self,
+        client: ApiClient,
+        *,
+        on_update: Callable[[], Awaitable[None]],
+        on_expired: Callable[[], None],
+        connect: Connect = websocket,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        jitter: Callable[[float], float] = _jitter,
+        first_delay_s: float = 0.5,
+        max_delay_s: float = 30.0,
+    ) -> None:
+        super().__init__()
+        self._client = client
+        self._on_update = on_update
+        self._on_expired = on_expired
+        self._connect = connect
+        self._sleep = sleep
+        self._jitter = jitter
+        self.first_delay_s, self.max_delay_s = first_delay_s, max_delay_s
+        self._task: asyncio.Task[None] | None = None
+        self._reload: asyncio.Task[None] | None = None
+        self._reload_again = False
+        self.connected = False
+        self.retrying = False
+        self.connections = 0  # sockets that reached "ready"
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        """Open the socket (after signing in); nothing when it is already running."""
+        if not self.running:
+            self._task = asyncio.create_task(self._run(), name="driver-live-updates")
+
+    def stop(self) -> None:
+        """Close the socket and stop reconnecting (signing out)."""
+        for task in (self._task, self._reload):
+            if task is not None:
+                task.cancel()
+        self._task = self._reload = None
+        self._reload_again = False
+        self._set(connected=False, retrying=False)
+
+    async def aclose(self) -> None:
+        """:meth:`stop`, and wait until the socket is closed."""
+        tasks = [t for t in (self._task, self._reload) if t is not None]
+        self.stop()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _set(self, *, connected: bool, retrying: bool) -> None:
+        if (self.connected, self.retrying) != (connected, retrying):
+            self.connected, self.retrying = connected, retrying
+            self.notify()
+
+    def url(self) -> str:
+        """The driver socket's address on the client's server (``ws://`` or ``wss://``)."""
+        scheme, rest = self._client.base_url.split("://", 1)
+        return f"{'wss' if scheme == 'https' else 'ws'}://{rest.rstrip('/')}{PATH}"
+
+    async def _run(self) -> None:
+        delay = self.first_delay_s
+        while True:
+            reached = self.connections
+            try:
+                await self._listen()
+            except SocketClosedError as closed:
+                log.info("driver socket: %s", closed)
+                if closed.code == CLOSE_FORBIDDEN:
+                    self._set(connected=False, retrying=False)
+                    return
+                if closed.code == CLOSE_UNAUTHORIZED and not await self._refreshed():
+                    self._set(connected=False, retrying=False)
+                    return
+            if self.connections > reached:
+                delay = self.first_delay_s  # it worked for a while: not a failing server
+            self._set(connected=False, retrying=True)
+            await self._sleep(self._jitter(delay))
+            delay = min(delay * 2, self.max_delay_s)
+
+    async def _listen(self) -> None:
+        """One socket, until it ends (always with :class:`SocketClosedError`)."""
+        tokens = self._client.tokens
+        if tokens is None:
+            raise SocketClosedError(CLOSE_UNAUTHORIZED, "not signed in")
+        async with self._connect(self.url()) as socket:
+            await socket.send(json.dumps({"type": "auth", "token": tokens.access_token}))
+            while True:
+                kind = _kind(await socket.recv())
+                if kind == "ready":
+                    self.connections += 1
+                    self._set(connected=True, retrying=False)
+                    self._want_reload()  # whatever changed while the socket was down
+                elif kind == "update":
+                    self._want_reload()
+
+    async def _refreshed(self) -> bool:
+        """A fresh access token after a 4401; False when the session is over."""
+        try:
+            await self._client.refresh()
+        except AuthError:
+            self._on_expired()
+            return False
+        except (ApiError, httpx.TransportError):
+            return True  # the server is busy or away: try again after the pause
+        return True
+
+    def _want_reload(self) -> None:
+        self._reload_again = True
+        if self._reload is None or self._reload.done():
+            self._reload = asyncio.create_task(self._reloading(), name="driver-live-reload")
+
+    async def _reloading(self) -> None:
+        while self._reload_again:
+            self._reload_again = False
+            try:
+                await self._on_update()
+            except Exception:  # the reload reports its own failures; keep listening
+                log.exception("reloading after a live update failed")
+
+
+def _kind(text: str) -> Any:
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return None
+    return frame.get("type") if isinstance(frame, dict) else None
