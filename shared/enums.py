@@ -64,6 +64,8 @@ class EventKind(StrEnum):
     LATE_RISK = "late_risk"  # the ETA passed the stop's window end
     ETA_CHANGED = "eta_changed"
     RATED = "rated"  # the customer rated the delivery (details: stars, comment)
+    # Too late to apply (the driver is on the way): the customer's change waits for dispatch.
+    CUSTOMER_REQUEST = "customer_request"
 
 
 class DriverEventKind(StrEnum):

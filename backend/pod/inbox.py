@@ -21,6 +21,15 @@ def _item(event: OrderEvent) -> dict[str, Any] | None:
             "lat": event.lat,
             "lng": event.lng,
         }
+    if event.kind == EventKind.CUSTOMER_REQUEST:
+        request = event.details.get("request") or {}
+        return {
+            "kind": "customer_request",
+            "order_id": event.order_id,
+            "at": event.at,
+            "instructions": request.get("instructions"),
+            "option": request.get("option"),
+        }
     if event.kind == EventKind.LATE_RISK:
         return {
             "kind": "late_risk",
@@ -67,7 +76,9 @@ async def exceptions(session: AsyncSession, org_id: int, limit: int) -> list[dic
         .where(
             OrderEvent.org_id == org_id,
             or_(
-                col(OrderEvent.kind).in_([EventKind.LEFT_WITHOUT_PROOF, EventKind.LATE_RISK]),
+                col(OrderEvent.kind).in_(
+                    [EventKind.LEFT_WITHOUT_PROOF, EventKind.LATE_RISK, EventKind.CUSTOMER_REQUEST]
+                ),
                 (col(OrderEvent.kind) == EventKind.STATUS_CHANGED)
                 & col(OrderEvent.to_status).in_([OrderStatus.FAILED, OrderStatus.DELIVERED]),
             ),

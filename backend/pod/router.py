@@ -255,6 +255,7 @@ async def exception_inbox(
 ) -> list[dict[str, Any]]:
     """The dispatcher's exception inbox, newest first: failed deliveries (with their reason
     and follow-up), proofs taken too far from the address (or with no position), stops
-    left without a proof or a failure report, stops at risk of missing their window, and
-    drivers off their planned route."""
+    left without a proof or a failure report, stops at risk of missing their window,
+    drivers off their planned route, and customers' instruction changes sent once the
+    driver was on the way (``customer_request``: dispatch decides)."""
     return await exceptions(session, principal.org_id, limit)

@@ -114,7 +114,9 @@ async def change_instructions(
         raise UnprocessableError(str(exc)) from None
     change = {"instructions": text, "option": body.option, "by": "customer"}
     if status in ON_THE_WAY:
-        await events.record(session, order, EventKind.UPDATED, None, details={"request": change})
+        await events.record(
+            session, order, EventKind.CUSTOMER_REQUEST, None, details={"request": change}
+        )
         return _result(
             "requested",
             "the driver is already on the way: your instructions were sent to the dispatcher",

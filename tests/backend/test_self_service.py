@@ -69,8 +69,14 @@ async def test_instructions_apply_before_the_driver_sets_off_then_become_a_reque
         assert late.json()["outcome"] == "requested"
         assert late.json()["instructions"] == "Gate code: 4821"  # unchanged until dispatch acts
         events = (await org.dispatcher.get(f"/api/v1/orders/{order['id']}/events")).json()
+        assert events[-1]["kind"] == "customer_request"
         request = events[-1]["details"]["request"]
         assert request["instructions"] == "With a neighbour: Mme Roux, 12"
+        inbox = (await org.dispatcher.get("/api/v1/exceptions")).json()
+        asked = [i for i in inbox if i["kind"] == "customer_request"]
+        assert [(i["order_id"], i["instructions"]) for i in asked] == [
+            (order["id"], "With a neighbour: Mme Roux, 12")
+        ]
 
         empty = await customer.put(url, json={"option": "note", "text": ""})
         assert empty.status_code == 422
