@@ -6,6 +6,7 @@ import flet as ft
 from app_kit.hooks import tagged, use_observable
 from app_kit.time_windows import format_window
 from driver_app.logic.changes import Change, change_label
+from driver_app.logic.navigation import NavPlatform, nav_platform, navigation_url
 from driver_app.logic.shift import SHIFT_CHOICES, shift_choice, shift_label
 from driver_app.logic.stops import StopLine, stop_status_label
 from driver_app.state.app import DriverAppState
@@ -38,6 +39,16 @@ def shift_toggle(today: TodayState) -> ft.Control:
     )
 
 
+def navigate_button(line: StopLine, platform: NavPlatform) -> ft.Control:
+    """Opens the stop in the phone's navigation app (a new tab with directions on the web)."""
+    stop = line.stop
+    url = navigation_url(stop.lat, stop.lng, stop.address, platform)
+    return tagged(
+        "navigate",
+        ft.FilledButton("Navigate", icon=ft.Icons.NAVIGATION, url=url),
+    )
+
+
 def stop_row(
     line: StopLine,
     number: int,
@@ -45,6 +56,7 @@ def stop_row(
     *,
     is_next: bool,
     changes: frozenset[Change] = frozenset(),
+    platform: NavPlatform = NavPlatform.OTHER,
 ) -> ft.Control:
     stop = line.stop
     kind = "Pickup" if stop.kind is StopKind.PICKUP else "Dropoff"
@@ -87,8 +99,11 @@ def stop_row(
             border=border,
         ),
     )
-    # Every row is a "stop-row"; the next one also sits inside a "next-stop" node.
-    return tagged("next-stop", row) if is_next else row
+    # Every row is a "stop-row"; the next one also sits inside a "next-stop" node, with the
+    # navigation hand-off under it (outside the row, which reads as one piece of text).
+    if not is_next:
+        return row
+    return tagged("next-stop", ft.Column([row, navigate_button(line, platform)], spacing=8))
 
 
 def changes_banner(today: TodayState) -> list[ft.Control]:
@@ -125,6 +140,8 @@ def today_view(app: DriverAppState) -> ft.Control:
     use_observable(today)
     use_observable(live)
     name = (session.user.full_name or session.user.email) if session.user else ""
+    page = ft.context.page
+    platform = nav_platform(page.platform.value if page.platform else None, page.web)
 
     rows: list[ft.Control] = [
         stop_row(
@@ -135,6 +152,7 @@ def today_view(app: DriverAppState) -> ft.Control:
             ),
             is_next=i == today.next_index,
             changes=today.changed.get(line.stop.id, frozenset()),
+            platform=platform,
         )
         for i, line in enumerate(today.lines)
     ]

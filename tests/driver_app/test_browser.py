@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from tests.backend.test_self_service import link_for
 from tests.browser import CHROMIUM, open_in_chromium, serve_app
@@ -40,6 +40,25 @@ async def test_driver_signs_in_and_sees_todays_stops(
         await expect(ui.by_id("stop-row")).to_have_count(2)
         await expect(ui.by_id("next-stop")).to_contain_text(dropoff_address(orders[0]))
         await expect(ui.by_id("stop-row").nth(1)).to_contain_text(dropoff_address(orders[1]))
+
+        # Only the next stop offers navigation; on the web it opens directions in a new tab.
+        await expect(ui.by_id("navigate")).to_have_count(1)
+        await expect(
+            ui.by_id("next-stop").locator('[flt-semantics-identifier="navigate"]')
+        ).to_have_count(1)
+        directions: list[str] = []
+
+        async def answer(route: Route) -> None:
+            directions.append(route.request.url)
+            await route.fulfill(body="directions", content_type="text/plain")
+
+        await ui.page.context.route("https://www.openstreetmap.org/**", answer)
+        async with ui.page.context.expect_page() as opened:
+            await ui.click("navigate")
+        await (await opened.value).close()
+        stop = orders[0]["stops"][0]
+        assert len(directions) == 1
+        assert f"{stop['lat']:.6f}%2C{stop['lng']:.6f}" in directions[0]
 
         # The customer leaves a gate code: the stop shows it, outlined, without a reload.
         token = await link_for(org, orders[1]["id"])
