@@ -1,66 +1,81 @@
-"use strict";
-// Skeleton of the tracking page: reads the token from /t/{token}, shows the order.
-// Live map, WebSocket updates and the reschedule flow arrive with the tracking issue.
-(function () {
-  const LABELS = {
-    created: "Order received", assigned: "Driver assigned",
-    en_route_to_pickup: "Driver heading to pickup", picked_up: "Parcel picked up",
-    en_route: "On its way", arriving: "Arriving soon", delivered: "Delivered",
-    failed: "Delivery attempt failed", returned: "Returned to sender",
-    rescheduled: "Rescheduled", cancelled: "Cancelled",
-  };
-  const $ = (id) => document.getElementById(id);
-  const token = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
-  const fmtTime = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  const fmtDay = (iso) => new Date(iso).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" });
+// The tracking page: reads the token from /t/{token}, shows the order, keeps it live.
 
-  function showError(message) {
-    // Forget a previously shown order: a link can stop working while the page is open.
-    $("title").textContent = "Your delivery";
-    $("status").textContent = "Tracking unavailable";
-    $("status").dataset.status = "unavailable";
-    $("error").textContent = message;
-    $("error").hidden = false;
-    $("details").hidden = true;
-  }
+import { ApiError, trackingApi } from "./api.js";
+import { LiveView } from "./live.js";
+import { TrackingMap } from "./map.js";
+import { renderClock, renderConnection, renderError, renderView, showMapNotice } from "./render.js";
+import { setupForms } from "./forms.js";
 
-  function render(v) {
-    $("status").textContent = LABELS[v.status] || v.status;
-    $("status").dataset.status = v.status;
-    $("title").textContent = v.order_reference ? `Delivery ${v.order_reference}` : "Your delivery";
-    $("recipient").textContent = v.recipient_name;
-    $("address").textContent = v.address;
-    $("window").textContent = v.window_start
-      ? `${fmtDay(v.window_start)}, ${fmtTime(v.window_start)}–${fmtTime(v.window_end)}` : "To be planned";
-    $("driver").textContent = v.driver_first_name
-      ? v.driver_first_name + (v.vehicle_name ? ` (${v.vehicle_name})` : "") : "Not assigned yet";
-    $("instructions").textContent = v.instructions || "None";
-    $("pin").textContent = v.delivery_pin ? `${v.delivery_pin} (tell it to the driver at the door)` : "—";
-    const list = $("timeline");
-    list.replaceChildren(...v.timeline.map((e) => {
-      const li = document.createElement("li");
-      li.dataset.status = e.status;
-      li.textContent = LABELS[e.status] || e.status;
-      const t = document.createElement("time");
-      t.dateTime = e.at;
-      t.textContent = `${fmtDay(e.at)} ${fmtTime(e.at)}`;
-      li.append(t);
-      return li;
-    }));
-    $("error").hidden = true;
-    $("details").hidden = false;
-  }
+const FINISHED = new Set(["delivered", "failed", "returned", "rescheduled", "cancelled"]);
+const CLOCK_MS = 15_000; // the countdown and the position's age move on this often
+const MAX_RETRY_S = 600;
 
-  async function load() {
-    try {
-      const r = await fetch(`/api/v1/track/${encodeURIComponent(token)}`, { cache: "no-store" });
-      const body = await r.json();
-      if (!r.ok) { showError(body.error ? body.error.message : `Error ${r.status}`); return; }
-      render(body);
-    } catch (err) {
-      showError("Cannot reach the server. Retrying…");
+const token = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
+const api = trackingApi(token);
+const map = new TrackingMap(document.getElementById("map"), (ok) => showMapNotice(!ok));
+let view = null;
+
+function show(next) {
+  view = next;
+  renderView(view, Date.now());
+  if (!FINISHED.has(view.status)) map.show(view);
+  if (!performance.getEntriesByName("first-view").length) performance.mark("first-view");
+}
+
+function patch(changes) {
+  if (!view) return;
+  show({ ...view, ...changes });
+}
+
+function onFrame(frame) {
+  if (!view) return;
+  if (frame.type === "order_event") {
+    if (frame.to_status) {
+      const timeline = [...view.timeline, { status: frame.to_status, at: frame.at }];
+      patch({ status: frame.to_status, timeline });
     }
+    live.refreshSoon(); // the rest follows from the status: ETA, proof, what may change
+  } else if (frame.type === "eta") {
+    // Read the view rather than take the frame's time: a pickup stop's ETA comes on the same
+    // channel, and the view has the range ("14:32–14:40") and the stops before this one.
+    live.refreshSoon(0);
+  } else if (frame.type === "driver_position") {
+    patch({ driver_position: frame.position });
+    if (!frame.position) live.refreshSoon(); // how many stops before this one now
   }
-  load();
-  setInterval(load, 30000);
-})();
+}
+
+let retryTimer = null;
+
+function onFatal(error) {
+  view = null;
+  const limited = error.code === "too_many_guesses";
+  const wait = limited ? Math.min(error.retryAfter || 60, MAX_RETRY_S) : null;
+  renderError(error, wait);
+  if (wait) {
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(() => live.start(), wait * 1000);
+  }
+}
+
+function onState(state) {
+  if (state === "offline" && !view) {
+    renderError(new ApiError(0, "unreachable", "Check your connection: this page keeps trying."));
+    return;
+  }
+  renderConnection(state);
+}
+
+const live = new LiveView(api, { onView: show, onFrame, onState, onFatal });
+
+setupForms({
+  api,
+  view: () => view,
+  changed: (changes) => {
+    patch(changes);
+    live.refreshSoon(0);
+  },
+  now: () => Date.now(),
+});
+setInterval(() => view && renderClock(view, Date.now()), CLOCK_MS);
+live.start();

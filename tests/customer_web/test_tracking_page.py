@@ -1,89 +1,34 @@
-"""The customer tracking page in a real Chromium, against the real backend on a real socket."""
+"""The customer tracking page in a real Chromium, against the real backend on a real socket:
+what a customer sees of their order, and nothing of anyone else's."""
 
 import json
 import re
 import secrets
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Page, expect
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import require_tool
-from tests.factories import Org, assign, create_order
+from tests.customer_web.pages import (
+    PHONE,
+    RECIPIENT_PHONE,
+    link_for,
+    move,
+    new_order,
+    open_link,
+    snapshot,
+)
+from tests.factories import Org, assign
 
 pytestmark = pytest.mark.browser
 
-PHONE = ViewportSize(width=390, height=844)  # CSS pixels
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-POLL_MS = 30_000  # the page refreshes itself every 30 s
 DRIVER_PHONE = "+377 611 22 33"
-RECIPIENT_PHONE = "+377 600 44 55"
+SAFETY_REFRESH_MS = 300_000  # with a live socket the page still re-reads the view this often
 
 
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    require_tool(CHROMIUM, "Chromium")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
-
-
-@pytest.fixture
-def seen_urls() -> list[str]:
-    """Every URL the page requested, in order."""
-    return []
-
-
-@pytest.fixture
-async def page(browser: Browser, seen_urls: list[str]) -> AsyncIterator[Page]:
-    context = await browser.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, locale="en-GB", timezone_id="UTC"
-    )
-    page = await context.new_page()
-    page.on("request", lambda request: seen_urls.append(request.url))
-    # A fake clock lets a test run the page's 30 s refresh at once.
-    await page.clock.install()
-    yield page
-    await context.close()
-
-
-async def new_order(org: Org) -> dict[str, Any]:
-    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
-    start = datetime.combine(tomorrow, time(9, 0), tzinfo=UTC)
-    end = start + timedelta(hours=2)
-    dropoff = {
-        "address": "7 Avenue de la Costa, 98000 Monaco",
-        "lat": 43.7405,
-        "lng": 7.4262,
-        "time_window": {"start": start.isoformat(), "end": end.isoformat()},
-    }
-    return await create_order(
-        org.dispatcher,
-        dropoff=dropoff,
-        recipient_phone=RECIPIENT_PHONE,
-        instructions="Ring twice, parcel box by the gate",
-    )
-
-
-async def open_link(org: Org, page: Page, base_url: str, order_id: int) -> None:
-    response = await org.dispatcher.post(f"/api/v1/orders/{order_id}/tracking-links", json={})
-    assert response.status_code == 201, response.text
-    link = response.json()
-    assert link["url"].endswith(f"/t/{link['token']}")
-    await page.goto(f"{base_url}/t/{link['token']}")
-
-
-async def move(org: Org, order_id: int, to: str) -> None:
-    response = await org.dispatcher.post(f"/api/v1/orders/{order_id}/transitions", json={"to": to})
-    assert response.status_code == 200, response.text
-
-
-async def test_new_order_shows_status_address_window_and_instructions(
+async def test_new_order_shows_status_window_brand_and_what_comes_next(
     org: Org, page: Page, base_url: str
 ) -> None:
     order = await new_order(org)
@@ -92,23 +37,38 @@ async def test_new_order_shows_status_address_window_and_instructions(
     await expect(page.get_by_role("status")).to_have_text("Order received")
     await expect(page.locator("#address")).to_have_text("7 Avenue de la Costa, 98000 Monaco")
     await expect(page.locator("#recipient")).to_have_text("Rita Recipient")
-    await expect(page.locator("#window")).to_contain_text("09:00\N{EN DASH}11:00")
+    await expect(page.locator("#window")).to_have_text("Tomorrow, 09:00\N{EN DASH}11:00")
     await expect(page.locator("#instructions")).to_have_text("Ring twice, parcel box by the gate")
-    await expect(page.locator("#pin")).to_contain_text(r"tell it to the driver at the door")
+    await expect(page.locator("#pin")).to_contain_text("tell it to the driver at the door")
     assert re.match(r"^\d{4} ", await page.locator("#pin").inner_text())
     await expect(page.locator("#driver")).to_have_text("Not assigned yet")
-    await expect(page.locator("#timeline li")).to_have_count(1)
+    await expect(page.locator("#eta")).to_be_hidden()  # no route yet: no ETA to promise
+    # The organisation presents itself.
+    name = (await org.admin.get("/api/v1/organization")).json()["name"]
+    await expect(page.locator("#brand-name")).to_have_text(name)
+    # Progress: what happened, with its time, then what normally comes.
+    done = page.locator("#timeline li.done")
+    await expect(done).to_have_count(1)
+    await expect(done).to_have_attribute("aria-current", "step")
+    upcoming = page.locator("#timeline li.upcoming")
+    await expect(upcoming).to_have_count(4)
+    await expect(upcoming.last).to_contain_text("Delivered")
+    # The map shows the address; there is no driver yet.
+    await expect(page.locator(".pin--home")).to_be_visible()
+    await expect(page.locator(".pin--driver")).to_have_count(0)
     await expect(page.get_by_role("alert")).to_have_count(0)
-    # Mobile first: nothing wider than the phone, no sideways scrolling.
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    await snapshot(page, "01-new-order")
 
 
-async def test_shows_driver_first_name_but_not_surname_or_phones(
+async def test_shows_driver_first_name_and_vehicle_but_not_surname_or_phones(
     org: Org, page: Page, base_url: str
 ) -> None:
     driver_id = org.driver_ids[0]  # "Dora Driver"
+    van = await org.admin.post("/api/v1/vehicles", json={"name": "White e-van"})
+    assert van.status_code == 201, van.text
     patched = await org.dispatcher.patch(
-        f"/api/v1/drivers/{driver_id}", json={"phone": DRIVER_PHONE}
+        f"/api/v1/drivers/{driver_id}", json={"phone": DRIVER_PHONE, "vehicle_id": van.json()["id"]}
     )
     assert patched.status_code == 200, patched.text
     order = await new_order(org)
@@ -119,26 +79,25 @@ async def test_shows_driver_first_name_but_not_surname_or_phones(
     payload = json.dumps(await (await track.value).json())
 
     await expect(page.get_by_role("status")).to_have_text("Driver assigned")
-    await expect(page.locator("#driver")).to_have_text("Dora")
+    await expect(page.locator("#driver")).to_have_text("Dora, White e-van")
     html = await page.content()
     for secret in (DRIVER_PHONE, RECIPIENT_PHONE, "Dora Driver"):
         assert secret not in html
         assert secret not in payload
 
 
-async def test_timeline_lists_transitions_in_order_on_refresh(
-    org: Org, page: Page, base_url: str
-) -> None:
+async def test_timeline_follows_transitions_live(org: Org, page: Page, base_url: str) -> None:
     order = await new_order(org)
     await open_link(org, page, base_url, order["id"])
     await expect(page.get_by_role("status")).to_have_text("Order received")
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
 
     await assign(org.dispatcher, order["id"], org.driver_ids[0])
-    await move(org, order["id"], "en_route")
-    await page.clock.run_for(POLL_MS)
+    await move(org.dispatcher, order["id"], "en_route")
 
+    # Over the socket: no refresh, no waiting for the clock.
     await expect(page.get_by_role("status")).to_have_text("On its way")
-    items = page.locator("#timeline li")
+    items = page.locator("#timeline li.done")
     await expect(items).to_have_count(3)
     statuses = [await item.get_attribute("data-status") for item in await items.all()]
     assert statuses == ["created", "assigned", "en_route"]
@@ -147,14 +106,21 @@ async def test_timeline_lists_transitions_in_order_on_refresh(
     await expect(items.nth(2)).to_contain_text("On its way")
     stamps = [await t.get_attribute("datetime") or "" for t in await items.locator("time").all()]
     assert stamps == sorted(stamps, key=datetime.fromisoformat)
+    await expect(page.locator("#timeline li.upcoming")).to_have_text(
+        ["Arriving soon (still to come)", "Delivered (still to come)"]
+    )
+    # Once the driver is on the way the time can no longer be changed, and the page says why.
+    await expect(page.locator("#reschedule-open")).to_be_hidden()
+    await expect(page.locator("#reschedule-refusal")).to_contain_text("already on the way")
 
 
 async def test_unknown_token_says_the_link_does_not_exist(page: Page, base_url: str) -> None:
     await page.goto(f"{base_url}/t/{secrets.token_urlsafe(24)}")
 
-    await expect(page.get_by_role("alert")).to_contain_text("does not exist")
+    await expect(page.get_by_role("alert")).to_contain_text("This tracking link does not exist")
     await expect(page.get_by_role("status")).to_have_text("Tracking unavailable")
     await expect(page.locator("#details")).to_be_hidden()
+    await snapshot(page, "13-unknown-link")
 
 
 async def test_link_of_a_deleted_order_stops_showing_it(
@@ -166,7 +132,7 @@ async def test_link_of_a_deleted_order_stops_showing_it(
 
     deleted = await org.dispatcher.delete(f"/api/v1/orders/{order['id']}")
     assert deleted.status_code == 204, deleted.text
-    await page.clock.run_for(POLL_MS)
+    await page.clock.run_for(SAFETY_REFRESH_MS)
 
     await expect(page.get_by_role("alert")).to_contain_text("does not exist")
     await expect(page.locator("#details")).to_be_hidden()
@@ -174,17 +140,35 @@ async def test_link_of_a_deleted_order_stops_showing_it(
     await expect(page.get_by_role("status")).to_have_attribute("data-status", "unavailable")
 
 
-async def test_page_talks_to_no_host_but_its_own(
+async def test_page_talks_to_no_host_but_its_own_and_asks_only_for_its_order(
     org: Org, page: Page, base_url: str, seen_urls: list[str]
 ) -> None:
     order = await new_order(org)
+    other = await new_order(org)
+    await link_for(org, other["id"])  # another customer's link exists; the page never asks
     await assign(org.dispatcher, order["id"], org.driver_ids[0])
-    await open_link(org, page, base_url, order["id"])
+    token = await open_link(org, page, base_url, order["id"])
     await expect(page.locator("#driver")).to_have_text("Dora")
+    await expect(page.locator(".pin--home")).to_be_visible()
     await page.wait_for_load_state("networkidle")
 
     paths = {urlsplit(url).path for url in seen_urls}
     assert {"/track-assets/track.css", "/track-assets/track.js"} <= paths
-    assert any(path.startswith("/api/v1/track/") for path in paths)
+    assert "/track-assets/vendor/leaflet/leaflet.js" in paths
+    api = [p for p in paths if p.startswith("/api/")]
+    assert api
+    assert all(p.startswith(f"/api/v1/track/{token}") for p in api), api
     strangers = [url for url in seen_urls if urlsplit(url).hostname not in LOOPBACK]
     assert strangers == []
+    # Leaflet's marker images are never used: the markers are drawn by the page.
+    assert not [p for p in paths if p.endswith(".png") and not p.startswith("/tiles/")]
+
+
+async def test_the_page_is_served_with_a_strict_policy(base_url: str, page: Page) -> None:
+    response = await page.goto(f"{base_url}/t/{secrets.token_urlsafe(24)}")
+    assert response is not None
+    headers = response.headers
+    assert headers["cache-control"] == "no-store"
+    assert headers["referrer-policy"] == "no-referrer"  # the token never leaves in a Referer
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "connect-src 'self'" in headers["content-security-policy"]

@@ -1,0 +1,179 @@
+// Live updates for one tracking link.
+//
+// The view is read over HTTP first, then the tracking WebSocket is opened: it says hello, sends
+// a snapshot (the same view), then order events, ETAs and the driver's approximate position. A
+// socket that closes is reopened with exponential backoff (1 s, 2 s, 4 s ... 30 s, jittered).
+// After two attempts in a row that never said hello (a proxy that blocks WebSockets, a server
+// restarting) the view is also polled over HTTP every 30 s, until a socket says hello again.
+// Close codes: 4404, 4410 and 4429 mean the link stopped working: HTTP says why. 4008 means
+// the page read too slowly and lost frames: read the view over HTTP and reconnect at once.
+
+export const STATES = {
+  connecting: "connecting", // before the first socket said hello
+  live: "live", // a socket is open and said hello
+  reconnecting: "reconnecting", // the socket was lost; trying again
+  polling: "polling", // sockets keep failing: reading over HTTP every 30 s
+  offline: "offline", // HTTP fails too
+};
+
+const CLOSE_GONE = new Set([4404, 4410, 4429]);
+const CLOSE_TOO_SLOW = 4008;
+
+export class LiveView {
+  constructor(api, handlers, options = {}) {
+    this.api = api;
+    this.handlers = handlers; // onView(view), onFrame(frame), onState(state), onFatal(ApiError)
+    this.pollMs = options.pollMs ?? 30_000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.attemptsBeforePolling = options.attemptsBeforePolling ?? 2;
+    this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
+    this.safetyRefreshMs = options.safetyRefreshMs ?? 300_000; // while live: derived fields
+    this.state = STATES.connecting;
+    this.socket = null;
+    this.failures = 0;
+    this.timers = {};
+    this.stopped = true;
+    this.wake = () => {
+      if (document.visibilityState === "visible" && !this.stopped && !this.socket) {
+        this.connect();
+        this.load();
+      }
+    };
+  }
+
+  async start() {
+    this.stopped = false;
+    this.failures = 0;
+    this.setState(STATES.connecting);
+    document.addEventListener("visibilitychange", this.wake);
+    window.addEventListener("online", this.wake);
+    const loaded = await this.load();
+    if (loaded !== "fatal") this.connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    for (const key of Object.keys(this.timers)) {
+      clearTimeout(this.timers[key]);
+      clearInterval(this.timers[key]);
+    }
+    this.timers = {};
+    document.removeEventListener("visibilitychange", this.wake);
+    window.removeEventListener("online", this.wake);
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) socket.close(1000, "page done");
+  }
+
+  /** Read the view over HTTP: "ok", "offline" or "fatal" (the link stopped working). */
+  async load() {
+    try {
+      const view = await this.api.view();
+      if (this.stopped) return "fatal";
+      if (this.state === STATES.offline) {
+        this.setState(this.timers.poll ? STATES.polling : STATES.reconnecting);
+      }
+      this.handlers.onView(view);
+      return "ok";
+    } catch (err) {
+      if (this.stopped) return "fatal";
+      if (err.status === 0) {
+        if (this.state !== STATES.live) this.setState(STATES.offline);
+        return "offline";
+      }
+      this.stop();
+      this.handlers.onFatal(err);
+      return "fatal";
+    }
+  }
+
+  /** Read the view over HTTP in `delayMs`, once however often it is asked meanwhile. */
+  refreshSoon(delayMs = 250) {
+    if (this.stopped || this.timers.refresh) return;
+    this.timers.refresh = setTimeout(() => {
+      this.timers.refresh = null;
+      this.load();
+    }, delayMs);
+  }
+
+  setState(state) {
+    if (state === this.state) return;
+    this.state = state;
+    this.handlers.onState(state);
+  }
+
+  connect() {
+    if (this.stopped || this.socket) return;
+    clearTimeout(this.timers.reconnect);
+    let socket;
+    try {
+      socket = new WebSocket(this.api.socketUrl);
+    } catch (err) {
+      this.socketFailed(false);
+      return;
+    }
+    this.socket = socket;
+    let greeted = false;
+    const helloTimer = setTimeout(() => greeted || socket.close(), this.helloTimeoutMs);
+    socket.onmessage = (event) => {
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch (err) {
+        return;
+      }
+      if (frame.type === "hello") {
+        greeted = true;
+        clearTimeout(helloTimer);
+        this.failures = 0;
+        this.stopPolling();
+        this.setState(STATES.live);
+        clearInterval(this.timers.safety);
+        this.timers.safety = setInterval(() => this.load(), this.safetyRefreshMs);
+      } else if (frame.type === "snapshot") {
+        this.handlers.onView(frame.view);
+      } else {
+        this.handlers.onFrame(frame);
+      }
+    };
+    socket.onclose = (event) => {
+      clearTimeout(helloTimer);
+      if (this.socket !== socket) return; // stopped, or replaced
+      this.socket = null;
+      clearInterval(this.timers.safety);
+      if (this.stopped) return;
+      if (CLOSE_GONE.has(event.code)) {
+        this.load().then((loaded) => loaded === "fatal" || this.socketFailed(greeted));
+      } else if (event.code === CLOSE_TOO_SLOW) {
+        this.load();
+        this.timers.reconnect = setTimeout(() => this.connect(), 0);
+      } else {
+        this.socketFailed(greeted);
+      }
+    };
+  }
+
+  socketFailed(wasLive) {
+    if (this.stopped) return;
+    this.failures = wasLive ? 1 : this.failures + 1;
+    if (this.failures >= this.attemptsBeforePolling) {
+      this.startPolling();
+    } else if (this.state !== STATES.polling && this.state !== STATES.offline) {
+      this.setState(STATES.reconnecting);
+    }
+    const backoff = Math.min(this.maxBackoffMs, 1000 * 2 ** (this.failures - 1));
+    this.timers.reconnect = setTimeout(() => this.connect(), backoff * (0.5 + Math.random() / 2));
+  }
+
+  startPolling() {
+    if (this.timers.poll) return;
+    this.timers.poll = setInterval(() => this.load(), this.pollMs);
+    if (this.state !== STATES.offline) this.setState(STATES.polling);
+    this.load(); // at once: events may have been missed since the socket was lost
+  }
+
+  stopPolling() {
+    clearInterval(this.timers.poll);
+    this.timers.poll = null;
+  }
+}
