@@ -94,6 +94,15 @@ def _announce_after_commit(session: AsyncSession, event: OrderEvent) -> None:
             after_commit(session, driver_channel(driver_id), to_driver)
 
 
+def announce_deleted(session: AsyncSession, order: Order) -> None:
+    """Once the deletion of ``order`` commits, its tracking pages and the dispatchers hear
+    ``{"type": "order_deleted", "order_id"}``: a page still open stops showing it."""
+    assert order.id is not None
+    payload = orjson.dumps({"type": "order_deleted", "order_id": order.id})
+    after_commit(session, org_channel(order.org_id), payload)
+    after_commit(session, order_channel(order.id), payload)
+
+
 async def record(
     session: AsyncSession,
     order: Order,

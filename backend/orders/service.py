@@ -149,6 +149,7 @@ async def delete_order(session: AsyncSession, order: Order) -> None:
         )
     for model in (Barcode, Stop, OrderEvent, TrackingLink):
         await session.exec(delete(model).where(col(model.order_id) == order.id))
+    events.announce_deleted(session, order)
     await session.delete(order)
     await session.flush()
 

@@ -39,6 +39,8 @@ function onFrame(frame) {
     // Read the view rather than take the frame's time: a pickup stop's ETA comes on the same
     // channel, and the view has the range ("14:32–14:40") and the stops before this one.
     live.refreshSoon(0);
+  } else if (frame.type === "order_deleted") {
+    live.refreshSoon(0); // the link is gone with the order: the page says so
   } else if (frame.type === "driver_position") {
     patch({ driver_position: frame.position });
     if (!frame.position) live.refreshSoon(); // how many stops before this one now
