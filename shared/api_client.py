@@ -23,6 +23,7 @@ from shared.schemas.auth import Me, TokenPair
 from shared.schemas.common import Page
 from shared.schemas.fleet import DriverEventOut, DriverOut, RouteOut, RouteUpdate, VehicleOut
 from shared.schemas.health import Health
+from shared.schemas.locations import FixIn, IngestResponse
 from shared.schemas.optimization import OptimizationCreate, OptimizationOut
 from shared.schemas.orders import (
     OrderCreate,
@@ -31,10 +32,14 @@ from shared.schemas.orders import (
     TrackingLinkOut,
     TransitionRequest,
 )
+from shared.schemas.pod import FailureOut, ProofOut, ScanOut
 from shared.schemas.tracking import TrackingView
 from shared.schemas.zones import ZoneCreate, ZoneOut, ZoneUpdate
 
 API = "/api/v1"
+
+# (form field, (file name, bytes, content type)): what httpx sends as a multipart file.
+_Upload = tuple[str, tuple[str, bytes, str]]
 
 
 class ApiError(Exception):
@@ -205,6 +210,84 @@ class ApiClient:
             await self._post(f"{API}/orders/{order_id}/tracking-links", {})
         )
 
+    # --- the driver's writes (replayed by the app's offline queue) ---------------------
+    async def record_pod(
+        self,
+        order_id: int,
+        client_id: str,
+        *,
+        photos: list[bytes] | None = None,
+        signature_png: bytes | None = None,
+        signature: str | None = None,
+        recipient_name: str | None = None,
+        barcodes: list[str] | None = None,
+        pin: str | None = None,
+        age_checked: bool = False,
+        notes: str = "",
+        lat: float | None = None,
+        lng: float | None = None,
+    ) -> ProofOut:
+        """Deliver the order with its proof. ``client_id`` is made once per proof: sending
+        it again (a lost answer) gets the first answer back with ``replayed`` set."""
+        form = _form(
+            client_id=client_id,
+            recipient_name=recipient_name,
+            signature=signature,
+            barcodes=barcodes,
+            pin=pin,
+            age_checked="true" if age_checked else None,
+            notes=notes or None,
+            lat=lat,
+            lng=lng,
+        )
+        files = _uploads("photos", photos or [])
+        if signature_png is not None:
+            files += _uploads("signature_png", [signature_png])
+        response = await self._request(
+            "POST", f"{API}/orders/{order_id}/pod", data=form, files=files or None
+        )
+        return ProofOut.model_validate(response.json())
+
+    async def report_failure(
+        self,
+        order_id: int,
+        client_id: str,
+        *,
+        reason: str,
+        note: str = "",
+        photos: list[bytes] | None = None,
+        lat: float | None = None,
+        lng: float | None = None,
+    ) -> FailureOut:
+        """The delivery could not be made (``reason``: ``not_home``, ``refused``...); the
+        server carries out the reason's follow-up. Idempotent through ``client_id``."""
+        form = _form(client_id=client_id, reason=reason, note=note or None, lat=lat, lng=lng)
+        files = _uploads("photos", photos or [])
+        response = await self._request(
+            "POST", f"{API}/orders/{order_id}/failure", data=form, files=files or None
+        )
+        return FailureOut.model_validate(response.json())
+
+    async def scan_parcels(
+        self, order_id: int, *, codes: list[str] | None = None, image: bytes | None = None
+    ) -> ScanOut:
+        """Check scanned parcels against the order: codes the app read, or a label photo
+        the server reads. Only checks: sending it twice changes nothing."""
+        files = _uploads("image", [image]) if image is not None else []
+        response = await self._request(
+            "POST",
+            f"{API}/orders/{order_id}/scans",
+            data=_form(codes=codes),
+            files=files or None,
+        )
+        return ScanOut.model_validate(response.json())
+
+    async def send_fixes(self, fixes: list[FixIn]) -> IngestResponse:
+        """A batch of the driver's own fixes (at most 500). A fix sent again is answered
+        as a rejected ``duplicate``: a batch whose answer was lost may simply be resent."""
+        body = {"fixes": [fix.model_dump(mode="json", exclude_none=True) for fix in fixes]}
+        return IngestResponse.model_validate(await self._post(f"{API}/drivers/me/locations", body))
+
     # --- fleet ----------------------------------------------------------------------
     async def list_drivers(self, *, limit: int = 100, offset: int = 0) -> Page[DriverOut]:
         data = await self._get(f"{API}/drivers", {"limit": limit, "offset": offset})
@@ -325,3 +408,32 @@ class ApiClient:
         response = await self._http.get(f"{API}/track/{token}")
         _raise_for_error(response)
         return TrackingView.model_validate(response.json())
+
+
+def _form(**fields: str | float | list[str] | None) -> dict[str, str | list[str]]:
+    """Multipart form fields; None is left out, a list repeats its field."""
+    form: dict[str, str | list[str]] = {}
+    for name, value in fields.items():
+        if value is None:
+            continue
+        form[name] = value if isinstance(value, list | str) else str(value)
+    return form
+
+
+def _uploads(field: str, contents: list[bytes]) -> list[_Upload]:
+    uploads: list[_Upload] = []
+    for i, data in enumerate(contents, start=1):
+        content_type, suffix = _image_kind(data)
+        uploads.append((field, (f"{field}-{i}{suffix}", data, content_type)))
+    return uploads
+
+
+def _image_kind(data: bytes) -> tuple[str, str]:
+    """Content type and file suffix of an image (the server checks the bytes itself)."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg", ".jpg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png", ".png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    return "application/octet-stream", ""

@@ -1,0 +1,1 @@
+"""Ports and adapters: the offline queue's SQLite file, the server, the phone's GPS."""
