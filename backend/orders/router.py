@@ -136,7 +136,7 @@ async def transition_order(
     Drivers may move their own orders through the delivery states; assigning, unassigning,
     cancelling, rescheduling and returning are for dispatchers and admins.
     """
-    order = await get_order_to_write(session, principal, order_id)
+    order = await get_order_to_write(session, principal, order_id, body.client_id)
     drivers = {order.driver_id}
     order = await transitions.transition(session, principal, order, body)
     drivers.add(order.driver_id)

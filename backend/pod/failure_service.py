@@ -105,12 +105,12 @@ async def record_failure(
     road engine fails, the re-attempt goes to the end of the route). ``notices`` queues
     the customer's notice for the follow-up in the same transaction."""
     assert order.id is not None
-    if principal.driver_id is None or order.driver_id != principal.driver_id:
-        raise ForbiddenError("only the driver delivering this order reports a failure")
     earlier = await _earlier(session, order.id, report.client_id)
-    if earlier is not None:
+    if earlier is not None:  # a replay: the first answer, even if the order moved on since
         await session.refresh(order)
         return _answer(order.id, OrderStatus(order.status), earlier, replayed=True)
+    if principal.driver_id is None or order.driver_id != principal.driver_id:
+        raise ForbiddenError("only the driver delivering this order reports a failure")
     try:
         reason, follow_up = follow_up_for(report.reason, follow_up_overrides)
         check_report(reason, follow_up, report.note, len(report.photos))

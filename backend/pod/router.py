@@ -111,7 +111,7 @@ async def record_pod(
     required proofs must all be there (a 422 names what is missing); a proof taken more
     than 200 m from the address is accepted but flagged. The delivery event records the
     SHA-256 seal of every stored file and of the metadata."""
-    order = await get_order_to_write(session, principal, order_id)
+    order = await get_order_to_write(session, principal, order_id, client_id)
     _both_or_neither(lat, lng)
     limit = upload_limit(state)
     proof = ProofInput(
@@ -219,7 +219,7 @@ async def report_failure(
     the re-attempt delay; the event says where and why), rescheduled, left at a safe place
     (with a photo: the order is delivered), or returned to the depot. The answer names the
     follow-up and the customer notice it calls for."""
-    order = await get_order_to_write(session, principal, order_id)
+    order = await get_order_to_write(session, principal, order_id, client_id)
     _both_or_neither(lat, lng)
     limit = upload_limit(state)
     report = FailureInput(

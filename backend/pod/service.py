@@ -148,13 +148,13 @@ async def record_proof(
 ) -> dict[str, Any]:
     """Deliver ``order`` with ``proof``; the answer for the driver app."""
     assert order.id is not None
+    earlier = await _delivery_event(session, order.id)
+    pod = (earlier.details.get("pod") or {}) if earlier is not None else {}
+    if earlier is not None and pod.get("client_id") == proof.client_id:
+        return proof_out(order.id, pod, replayed=True)  # even if the order moved on since
     if principal.driver_id is None or order.driver_id != principal.driver_id:
         raise ForbiddenError("only the driver delivering this order records its proof")
-    earlier = await _delivery_event(session, order.id)
     if earlier is not None:
-        pod = earlier.details.get("pod") or {}
-        if pod.get("client_id") == proof.client_id:
-            return proof_out(order.id, pod, replayed=True)
         raise ConflictError(
             f"order {order.id} was already delivered (another proof, recorded at "
             f"{earlier.at.isoformat()}); nothing was stored",
