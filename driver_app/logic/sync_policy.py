@@ -57,22 +57,17 @@ class Backoff:
         return ceiling * (0.5 + 0.5 * min(max(jitter, 0.0), 1.0))
 
 
-def refusal_message(
-    action: Action, order_ref: str | None, error: ApiError, *, sent_before: bool = False
-) -> str:
+def refusal_message(action: Action, order_ref: str | None, error: ApiError) -> str:
     """A refused action in plain words: which order, what happened, what was not recorded.
 
-    ``sent_before``: an earlier send may have reached the server (its answer was lost).
-    The server answers such a replay with its first answer, but checks first whether the
-    order is still the driver's: taken away meanwhile, it says "no longer yours" even if
-    the first send went through, so the driver is told it may have been recorded."""
+    A refusal is final even after an earlier send whose answer was lost: the server answers
+    a replay of a write it made with that write's first answer, even when the order was
+    taken away since, so a 409 means the write was not made."""
     order = order_label(action.order_id, order_ref)
     done = what_was_done(action)
     details: dict[str, Any] = error.details if isinstance(error.details, dict) else {}
     if error.code == "no_longer_yours":
         what = _taken_away(details.get("status"), error.message)
-        if sent_before:
-            return f"{order} {what}; {done} may not have been recorded: check with dispatch."
         return f"{order} {what}; {done} was not recorded."
     if error.code == "already_delivered":
         return f"{order} was already delivered; {done} was not recorded."

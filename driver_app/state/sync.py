@@ -250,10 +250,7 @@ class SyncLoop(Observable):
 
     async def _refuse(self, item: QueuedAction, exc: Exception, refusal: Verdict) -> None:
         if isinstance(exc, ApiError):
-            # ``item`` was read before this send: any attempt before it may have got through
-            # (a lost answer, the app cut off mid-send).
-            sent_before = item.attempts > 0
-            message = refusal_message(item.action, item.order_ref, exc, sent_before=sent_before)
+            message = refusal_message(item.action, item.order_ref, exc)
             code = exc.code
         else:  # an answer we could not read: nothing the driver could do about it either
             log.exception("queued %s %s could not be sent", item.action.kind, item.client_id)
