@@ -145,7 +145,10 @@ function renderMapText(view, now) {
     const age = ageText(position.recorded_at, now);
     caption = `Driver's approximate position (within about ${within} m), ${age}.`;
   } else if (view.driver_first_name && !FINISHED.has(view.status)) {
-    caption = "The driver's position shows here once you are their current or next stop.";
+    caption =
+      view.stops_before === 0
+        ? "The driver's position shows here as soon as their phone sends it."
+        : "The driver's position shows here once you are their current or next stop.";
   }
   setText("map-caption", caption);
   $("map-notice").textContent =

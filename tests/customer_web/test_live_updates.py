@@ -104,6 +104,12 @@ async def test_no_driver_position_while_they_serve_other_customers(
     def listen(socket: WebSocket) -> None:
         socket.on("framereceived", lambda payload: frames.append(json.loads(payload)))
 
+    # Before the driver's phone has sent anything, the next customer is told it will come.
+    await page.goto(f"{base_url}/t/{route.tokens[0]}")
+    await expect(page.locator("#stops-before")).to_have_text("You are the driver's next stop")
+    await expect(page.locator("#map-caption")).to_have_text(
+        "The driver's position shows here as soon as their phone sends it."
+    )
     page.on("websocket", listen)
     start = south_of(HOME, 1500)
 
