@@ -6,8 +6,8 @@ import httpx
 
 from app_kit.errors import describe_error
 from app_kit.observable import Observable
-from shared.api_client import ApiClient, ApiError
-from shared.schemas.auth import Me
+from shared.api_client import ApiClient, ApiError, AuthError
+from shared.schemas.auth import Me, TokenPair
 
 SESSION_EXPIRED = "Your session has expired; sign in again."
 
@@ -51,6 +51,31 @@ class SessionState(Observable):
             self.busy, self.error = False, describe_error(exc, self.server_url)
             self.notify()
             return False
+        return self._admit(me)
+
+    async def resume(self, refresh_token: str) -> bool:
+        """Sign in again with a refresh token kept from an earlier session (the app was
+        closed). A refused token just leaves the sign-in form; an unreachable server says so
+        (the token is not lost: the next start tries again)."""
+        self.busy, self.error = True, None
+        self.notify()
+        self._client.tokens = TokenPair(access_token="", refresh_token=refresh_token, expires_in=0)
+        try:
+            await self._client.refresh()
+            me = await self._client.me()
+        except AuthError:
+            self._client.tokens = None
+            self.busy = False
+            self.notify()
+            return False
+        except (ApiError, httpx.TransportError) as exc:
+            self._client.tokens = None
+            self.busy, self.error = False, describe_error(exc, self.server_url)
+            self.notify()
+            return False
+        return self._admit(me)
+
+    def _admit(self, me: Me) -> bool:
         refused = self._refusal(me)
         if refused is not None:
             self._client.tokens = None

@@ -6,11 +6,12 @@ Flet runs here only in web mode, with no CDN (it would hang on its logo offline)
 import argparse
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import flet as ft
-import uvicorn
-from starlette.types import ASGIApp
+
+if TYPE_CHECKING:  # a phone build has no web server: uvicorn only where we serve
+    from starlette.types import ASGIApp
 
 from shared.api_client import ApiClient
 
@@ -22,6 +23,13 @@ class Closing(Protocol):
     """A state with something to close when its browser tab goes away (a live socket)."""
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class Starting(Protocol):
+    """A state with something to do once its tab opened (sign back in with a kept token)."""
+
+    async def start(self) -> None: ...
 
 
 def session_main[S](
@@ -41,11 +49,13 @@ def session_main[S](
         page.title = title
         page.on_close = closed
         page.render(view, state)
+        if isinstance(state, Starting):
+            await state.start()
 
     return main
 
 
-def create_web_app(main: Callable[[ft.Page], Awaitable[None]]) -> ASGIApp:
+def create_web_app(main: Callable[[ft.Page], Awaitable[None]]) -> "ASGIApp":
     """The ASGI app serving the Flutter web client and its session socket, with no CDN."""
     app: ASGIApp = ft.run(main, export_asgi_app=True, no_cdn=True)
     return app
@@ -53,6 +63,8 @@ def create_web_app(main: Callable[[ft.Page], Awaitable[None]]) -> ASGIApp:
 
 def serve(name: str, main: Callable[[ft.Page], Awaitable[None]], host: str, port: int) -> None:
     """Serve the app until interrupted."""
+    import uvicorn
+
     print(f"{name}: http://{host}:{port}/", flush=True)
     # The same websocket implementation Flet's own web server picks.
     uvicorn.run(

@@ -1,4 +1,8 @@
-"""``python -m driver_app --host H --port P --api URL``: serve the driver app on the web."""
+"""``python -m driver_app --host H --port P --api URL``: serve the driver app on the web.
+
+The offline queue's directory is ``$LASTMILE_DRIVER_DATA_DIR`` (see
+:func:`driver_app.main.default_data_dir`).
+"""
 
 from collections.abc import Sequence
 

@@ -1,15 +1,40 @@
-"""Composition root: the driver app's state and root view, served on the web."""
+"""Composition root: the driver app's state and root view, served on the web (or packaged
+for a phone by ``flet build``), with the real GPS, secure storage and queue directory."""
 
+import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import flet as ft
 
 from app_kit.web import session_main
+from driver_app.services.geolocator import FletLocation
+from driver_app.services.location import LocationSource
+from driver_app.services.secure_tokens import SecureTokens
 from driver_app.state.app import DriverAppState
 from driver_app.views.app import driver_app_view
+from shared.api_client import ApiClient
 
 TITLE = "Lastmile driver"
 
 
-def build(api_url: str) -> Callable[[ft.Page], Awaitable[None]]:
-    return session_main(api_url, TITLE, DriverAppState, driver_app_view)
+def default_data_dir() -> Path:
+    """Where the offline queue lives: ``$LASTMILE_DRIVER_DATA_DIR``, else the app's own
+    storage on a phone (``$FLET_APP_STORAGE_DATA``, set by a ``flet build`` app), else
+    ``~/.local/share/lastmile-driver``."""
+    for variable in ("LASTMILE_DRIVER_DATA_DIR", "FLET_APP_STORAGE_DATA"):
+        if value := os.environ.get(variable):
+            return Path(value)
+    return Path.home() / ".local" / "share" / "lastmile-driver"
+
+
+def build(api_url: str, data_dir: Path | None = None) -> Callable[[ft.Page], Awaitable[None]]:
+    queue_dir = data_dir or default_data_dir()
+
+    def location() -> LocationSource:
+        return FletLocation()  # made when the driver signs in, inside their session
+
+    def make_state(client: ApiClient) -> DriverAppState:
+        return DriverAppState(client, data_dir=queue_dir, location=location, tokens=SecureTokens())
+
+    return session_main(api_url, TITLE, make_state, driver_app_view)

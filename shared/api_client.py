@@ -11,6 +11,7 @@ offline queue relies on telling the two apart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from types import TracebackType
 from typing import Any, Self
@@ -88,6 +89,14 @@ class ApiClient:
             base_url=base_url.rstrip("/"), transport=transport, timeout=timeout_s
         )
         self.tokens: TokenPair | None = None
+        # Called with every new pair (sign-in, refresh): an app keeps the refresh token.
+        self.on_tokens: Callable[[TokenPair], None] | None = None
+
+    def _took(self, tokens: TokenPair) -> TokenPair:
+        self.tokens = tokens
+        if self.on_tokens is not None:
+            self.on_tokens(tokens)
+        return tokens
 
     async def __aenter__(self) -> Self:
         return self
@@ -142,8 +151,7 @@ class ApiClient:
             f"{API}/auth/token", data={"username": username, "password": password}
         )
         _raise_for_error(response)
-        self.tokens = TokenPair.model_validate(response.json())
-        return self.tokens
+        return self._took(TokenPair.model_validate(response.json()))
 
     async def refresh(self) -> TokenPair:
         """Swap the refresh token for a new pair."""
@@ -153,8 +161,7 @@ class ApiClient:
             f"{API}/auth/refresh", json={"refresh_token": self.tokens.refresh_token}
         )
         _raise_for_error(response)
-        self.tokens = TokenPair.model_validate(response.json())
-        return self.tokens
+        return self._took(TokenPair.model_validate(response.json()))
 
     async def me(self) -> Me:
         return Me.model_validate(await self._get(f"{API}/auth/me"))

@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.async_api import Locator, Page, async_playwright
@@ -56,13 +57,21 @@ async def _wait_until_serving(url: str, process: asyncio.subprocess.Process, log
 
 
 @asynccontextmanager
-async def serve_app(module: str, api_url: str, log: Path) -> AsyncIterator[str]:
+async def serve_app(
+    module: str, api_url: str, log: Path, *, env: dict[str, str] | None = None
+) -> AsyncIterator[str]:
     """``python -m <module>`` on a free port, as the demo launcher starts it; yields its URL.
 
-    The app's output goes to ``log``, quoted when it fails to start.
+    The app's output goes to ``log``, quoted when it fails to start. The driver app keeps
+    its offline queues beside ``log`` unless ``env`` says where.
     """
     port = free_port()
-    env = {**os.environ, "FLET_WEB_NO_CDN": "1"}
+    env = {
+        **os.environ,
+        "FLET_WEB_NO_CDN": "1",
+        "LASTMILE_DRIVER_DATA_DIR": str(log.parent / f"{module}-data"),
+        **(env or {}),
+    }
     out = await asyncio.to_thread(log.open, "wb")
     try:
         process = await asyncio.create_subprocess_exec(
@@ -114,11 +123,13 @@ class FletPage:
 
 
 @asynccontextmanager
-async def open_in_chromium(url: str) -> AsyncIterator[FletPage]:
+async def open_in_chromium(url: str, **page_options: Any) -> AsyncIterator[FletPage]:
+    """``page_options`` go to Playwright's ``new_page`` (``geolocation``, ``permissions``)."""
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            options: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}, **page_options}
+            page = await browser.new_page(**options)
             page.set_default_timeout(UI_TIMEOUT_MS)
             await page.goto(url)
             placeholder = page.locator("flt-semantics-placeholder")

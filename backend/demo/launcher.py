@@ -59,8 +59,16 @@ def prepare_demo_region(settings: Settings, console: Console) -> None:
         console.print(f"[yellow]road network import failed:[/yellow] {exc}")
 
 
-def _start_app(module: str, host: str, port: int, api_url: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "FLET_WEB_NO_CDN": "1", "LASTMILE_API_URL": api_url}
+def _start_app(
+    module: str, host: str, port: int, api_url: str, data_dir: Path
+) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "FLET_WEB_NO_CDN": "1",
+        "LASTMILE_API_URL": api_url,
+        # The driver app's offline queues (web mode keeps them on this machine).
+        "LASTMILE_DRIVER_DATA_DIR": str(data_dir / "driver-app"),
+    }
     return subprocess.Popen(
         [sys.executable, "-m", module, "--host", host, "--port", str(port), "--api", api_url],
         env=env,
@@ -82,8 +90,8 @@ def run_platform(settings: Settings, *, host: str, port: int, console: Console) 
     dispatcher_port = free_port(host, port + 1)
     driver_port = free_port(host, port + 2 if port + 2 != dispatcher_port else 0)
     children = [
-        _start_app("dispatcher_app", host, dispatcher_port, base),
-        _start_app("driver_app", host, driver_port, base),
+        _start_app("dispatcher_app", host, dispatcher_port, base, Path(settings.data_dir)),
+        _start_app("driver_app", host, driver_port, base, Path(settings.data_dir)),
     ]
     lines = [
         f"backend: {base}",

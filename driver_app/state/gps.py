@@ -77,6 +77,7 @@ class GpsStreamer(Observable):
         self.state = GpsState.OFF
         self.message: str | None = None
         self.last_fix_at: datetime | None = None
+        self.last_position: tuple[float, float] | None = None  # (lat, lng) of that fix
         self.motion: Motion | None = None
         self.interval_s: float | None = None
         self.fixes_taken = 0
@@ -176,4 +177,5 @@ class GpsStreamer(Observable):
             return
         await self._sink.add_fix(fix)
         self.last_fix_at = reading.recorded_at
+        self.last_position = (reading.lat, reading.lng)
         self.fixes_taken += 1

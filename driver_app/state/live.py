@@ -12,8 +12,8 @@ token>}``; the server answers ``{"type": "ready", ...}``. A ``4401`` close (the 
 expired) refreshes the token through the :class:`ApiClient` and reconnects; when the
 refresh is refused the session is over (``on_expired``). ``4403`` (not a driver) stops.
 Anything else (a server restart, the network gone) reconnects after a pause that doubles
-from ``first_delay_s`` up to ``max_delay_s``, and starts again from the first after a
-connection that got as far as ``ready``.
+from half a second up to 30 s (the offline queue's :class:`Backoff`, with its jitter), and
+starts again from the first after a connection that got as far as ``ready``.
 
 The socket factory, the pause and its jitter are injected, so this runs in tests against
 a real server or a fake socket, with no Flutter client.
@@ -34,6 +34,7 @@ from websockets.asyncio.client import connect as websocket_connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from app_kit.observable import Observable
+from driver_app.logic.sync_policy import Backoff
 from shared.api_client import ApiClient, ApiError, AuthError
 
 log = logging.getLogger(__name__)
@@ -101,10 +102,9 @@ async def websocket(url: str) -> AsyncIterator[Socket]:
         await connection.close()
 
 
-def _jitter(delay_s: float) -> float:
-    """Between half and all of ``delay_s``: phones cut off together do not all come back at
-    the same instant."""
-    return delay_s * random.uniform(0.5, 1.0)
+# Phones cut off together do not all come back at the same instant (the jitter), and a
+# driver whose signal returns waits at most half a minute for the live updates.
+LIVE_BACKOFF = Backoff(first_s=0.5, max_s=30.0)
 
 
 class LiveUpdates(Observable):
@@ -122,9 +122,8 @@ class LiveUpdates(Observable):
         on_expired: Callable[[], None],
         connect: Connect = websocket,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        jitter: Callable[[float], float] = _jitter,
-        first_delay_s: float = 0.5,
-        max_delay_s: float = 30.0,
+        jitter: Callable[[], float] = random.random,
+        backoff: Backoff = LIVE_BACKOFF,
     ) -> None:
         super().__init__()
         self._client = client
@@ -133,7 +132,7 @@ class LiveUpdates(Observable):
         self._connect = connect
         self._sleep = sleep
         self._jitter = jitter
-        self.first_delay_s, self.max_delay_s = first_delay_s, max_delay_s
+        self.backoff = backoff
         self._task: asyncio.Task[None] | None = None
         self._reload: asyncio.Task[None] | None = None
         self._reload_again = False
@@ -178,7 +177,7 @@ class LiveUpdates(Observable):
         return f"{'wss' if scheme == 'https' else 'ws'}://{rest.rstrip('/')}{PATH}"
 
     async def _run(self) -> None:
-        delay = self.first_delay_s
+        failures = 0
         while True:
             reached = self.connections
             try:
@@ -191,11 +190,10 @@ class LiveUpdates(Observable):
                 if closed.code == CLOSE_UNAUTHORIZED and not await self._refreshed():
                     self._set(connected=False, retrying=False)
                     return
-            if self.connections > reached:
-                delay = self.first_delay_s  # it worked for a while: not a failing server
+            # A socket that got as far as "ready" worked for a while: not a failing server.
+            failures = 1 if self.connections > reached else failures + 1
             self._set(connected=False, retrying=True)
-            await self._sleep(self._jitter(delay))
-            delay = min(delay * 2, self.max_delay_s)
+            await self._sleep(self.backoff.delay_s(failures, self._jitter()))
 
     async def _listen(self) -> None:
         """One socket, until it ends (always with :class:`SocketClosedError`)."""

@@ -7,7 +7,8 @@ driver says they have seen it.
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import date, datetime, tzinfo
 
 import httpx
@@ -24,12 +25,15 @@ from driver_app.logic.changes import (
 from driver_app.logic.shift import SHIFT_CHOICES
 from driver_app.logic.stops import StopLine, next_stop_index, order_stops
 from shared.api_client import ApiClient, ApiError
-from shared.enums import DriverStatus
+from shared.enums import DriverStatus, OrderStatus
+from shared.lifecycle import TERMINAL
 from shared.schemas.fleet import DriverOut
 from shared.schemas.orders import OrderOut
 
 # The server caps a page at 500 rows.
 _PAGE = 500
+# Orders the server has finished with, whatever the driver did meanwhile.
+_SETTLED = TERMINAL | {OrderStatus.FAILED, OrderStatus.RESCHEDULED}
 
 
 class TodayState(Observable):
@@ -68,6 +72,8 @@ class TodayState(Observable):
         self.notices: list[str] = []
         self._kept_first: int | None = None  # the stop kept next against dispatch's order
         self.driver: DriverOut | None = None
+        self.waiting: dict[int, OrderStatus] = {}  # order id: where the queued action takes it
+        self._fetched: dict[int, OrderOut] = {}  # the orders as the server last sent them
         self.loaded = False
         self.loading = False
         self.shift_busy = False
@@ -113,13 +119,36 @@ class TodayState(Observable):
         if generation != self._generation:
             return  # a sign-out superseded this one
         self.driver = driver
-        fresh = order_stops(routes.items, orders)
+        self._fetched = orders
+        fresh = [self._overlaid(line) for line in order_stops(routes.items, orders)]
         if self.loaded:
             self._take(reconcile(self.lines, self.next_index, fresh))
         else:
             self.lines, self.next_index = fresh, next_stop_index(fresh)
         self.loaded, self.loading = True, False
         self.notify()
+
+    def set_waiting(self, outcomes: Mapping[int, OrderStatus]) -> None:
+        """Orders the driver acted on while their action waits in the offline queue, and the
+        status it takes them to: shown at once (a delivered stop is done and the next one
+        comes up) without waiting for the network. Pass what is still queued each time."""
+        if dict(outcomes) == self.waiting:
+            return
+        self.waiting = dict(outcomes)
+        self.lines = [
+            self._overlaid(replace(line, order=self._fetched.get(line.stop.order_id, line.order)))
+            for line in self.lines
+        ]
+        self.next_index = next_stop_index(self.lines)
+        self.notify()
+
+    def _overlaid(self, line: StopLine) -> StopLine:
+        """``line`` as the driver's queued action leaves it (the server's word when the order
+        is already past it: the queue will tell the driver about a conflict)."""
+        order, status = line.order, self.waiting.get(line.stop.order_id)
+        if order is None or status is None or order.status in _SETTLED or order.status is status:
+            return line
+        return replace(line, order=order.model_copy(update={"status": status}))
 
     def _take(self, update: Reconciled) -> None:
         self.lines, self.next_index = update.lines, update.next_index

@@ -11,6 +11,7 @@ from driver_app.logic.shift import SHIFT_CHOICES, shift_choice, shift_label
 from driver_app.logic.stops import StopLine, stop_status_label
 from driver_app.state.app import DriverAppState
 from driver_app.state.today import TodayState
+from driver_app.views.sync_strip import sync_strip
 from shared.enums import DriverStatus, StopKind
 
 
@@ -137,6 +138,7 @@ def changes_banner(today: TodayState) -> list[ft.Control]:
 @ft.component
 def today_view(app: DriverAppState) -> ft.Control:
     today, session, live = app.today, app.session, app.live
+    use_observable(app)
     use_observable(today)
     use_observable(live)
     name = (session.user.full_name or session.user.email) if session.user else ""
@@ -182,6 +184,11 @@ def today_view(app: DriverAppState) -> ft.Control:
                 ],
             ),
             shift_toggle(today),
+            *(
+                [sync_strip(app.offline, today.tz, socket_down=live.retrying)]
+                if app.offline is not None
+                else []
+            ),
             *(
                 [tagged("live-offline", ft.Text("Live updates paused: reconnecting…"))]
                 if live.retrying

@@ -308,7 +308,7 @@ async def live_updates(
             on_expired=on_expired,
             connect=server.connect,
             sleep=pauses,
-            jitter=lambda delay: delay,
+            jitter=lambda: 1.0,  # the whole pause, no random part
         )
         live.start()
         try:
