@@ -21,6 +21,7 @@ DEPENDENCIES = (
     "flet-map==1.0.5",
     "flet-geolocator==1.0.5",
     "flet-secure-storage==1.0.5",
+    "flet-camera==1.0.5",
     "httpx>=0.27",
     "pydantic>=2.7",
     "websockets>=12",

@@ -20,6 +20,17 @@ from playwright.async_api import Locator, Page, async_playwright
 from tests.live_server import free_port
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+# A camera that films ``path`` (a Y4M video), allowed without asking.
+def fake_camera_args(path: Path) -> list[str]:
+    return [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={path}",
+    ]
+
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -123,10 +134,15 @@ class FletPage:
 
 
 @asynccontextmanager
-async def open_in_chromium(url: str, **page_options: Any) -> AsyncIterator[FletPage]:
-    """``page_options`` go to Playwright's ``new_page`` (``geolocation``, ``permissions``)."""
+async def open_in_chromium(
+    url: str, *, extra_args: list[str] | None = None, **page_options: Any
+) -> AsyncIterator[FletPage]:
+    """``page_options`` go to Playwright's ``new_page`` (``geolocation``, ``permissions``);
+    ``extra_args`` to Chromium (a fake camera)."""
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *(extra_args or [])]
+        )
         try:
             options: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}, **page_options}
             page = await browser.new_page(**options)

@@ -12,42 +12,24 @@ a JSON object reason -> follow-up); the defaults are what most couriers do:
 * ``safe_place`` — the parcel was left somewhere safe, with a photo: the order is delivered,
   the reason and the photo on the delivery event.
 
-The customer notice for each follow-up is named here (a template key); sending it is the
-notification worker's job.
+The reasons, the follow-ups and the defaults live in :mod:`shared.failures` (the driver app
+offers the same reasons and tells the driver the follow-up). The customer notice for each
+follow-up is named here (a template key); sending it is the notification worker's job.
 """
 
 from collections.abc import Mapping
-from enum import StrEnum
 
+from shared.failures import DEFAULT_FOLLOW_UPS, FailureReason, FollowUp, needs_note, needs_photo
 
-class FailureReason(StrEnum):
-    NOT_HOME = "not_home"
-    WRONG_ADDRESS = "wrong_address"
-    ACCESS_PROBLEM = "access_problem"
-    REFUSED = "refused"
-    DAMAGED = "damaged"
-    UNSAFE = "unsafe"
-    BUSINESS_CLOSED = "business_closed"
-    OTHER = "other"
-
-
-class FollowUp(StrEnum):
-    REATTEMPT_TODAY = "reattempt_today"
-    NEXT_DAY = "next_day"
-    SAFE_PLACE = "safe_place"
-    RETURN_TO_DEPOT = "return_to_depot"
-
-
-DEFAULT_FOLLOW_UPS: Mapping[FailureReason, FollowUp] = {
-    FailureReason.NOT_HOME: FollowUp.REATTEMPT_TODAY,
-    FailureReason.WRONG_ADDRESS: FollowUp.NEXT_DAY,
-    FailureReason.ACCESS_PROBLEM: FollowUp.REATTEMPT_TODAY,
-    FailureReason.REFUSED: FollowUp.RETURN_TO_DEPOT,
-    FailureReason.DAMAGED: FollowUp.RETURN_TO_DEPOT,
-    FailureReason.UNSAFE: FollowUp.NEXT_DAY,
-    FailureReason.BUSINESS_CLOSED: FollowUp.NEXT_DAY,
-    FailureReason.OTHER: FollowUp.NEXT_DAY,
-}
+__all__ = [
+    "DEFAULT_FOLLOW_UPS",
+    "NOTICES",
+    "FailureInputError",
+    "FailureReason",
+    "FollowUp",
+    "check_report",
+    "follow_up_for",
+]
 
 NOTICES: Mapping[FollowUp, str] = {
     FollowUp.REATTEMPT_TODAY: "failed_reattempt_today",
@@ -76,7 +58,7 @@ def follow_up_for(
 
 def check_report(reason: FailureReason, follow_up: FollowUp, note: str, photos: int) -> None:
     """What a report needs: a note for ``other``; a photo when left at a safe place."""
-    if reason is FailureReason.OTHER and not note.strip():
+    if needs_note(reason) and not note.strip():
         raise FailureInputError("note: say what happened when the reason is 'other'")
-    if follow_up is FollowUp.SAFE_PLACE and photos == 0:
+    if needs_photo(follow_up) and photos == 0:
         raise FailureInputError("photos: a parcel left at a safe place needs a photo of it")

@@ -13,11 +13,15 @@ from app_kit.observable import Observable
 from app_kit.session import SessionState
 from driver_app.logic.access import refusal
 from driver_app.logic.actions import Action, FailureAction, ProofAction, TransitionAction
+from driver_app.logic.stop_flow import parcel_homes
+from driver_app.logic.stops import StopLine
+from driver_app.services.label_reader import server_label_reader
 from driver_app.services.location import LocationSource
-from driver_app.services.outbox import QueuedAction
+from driver_app.services.outbox import ItemState, QueuedAction
 from driver_app.services.tokens import KeptToken, TokenStore
 from driver_app.state.live import Connect, LiveUpdates, websocket
 from driver_app.state.offline import OfflineWork
+from driver_app.state.stop_flow import StopFlow
 from driver_app.state.today import TodayState
 from shared.api_client import ApiClient
 from shared.enums import OrderStatus
@@ -75,12 +79,14 @@ class DriverAppState(Observable):
             client, on_update=self._live_update, on_expired=self._expired, connect=connect
         )
         self.offline: OfflineWork | None = None
+        self.stop_flow: StopFlow | None = None  # the stop the driver is at, when open
         self._kept = KeptToken(tokens) if tokens is not None else None
         if self._kept is not None:
             client.on_tokens = self._keep_token
         self._unsubscribe: Callable[[], None] = lambda: None
         self._waiting_task: asyncio.Task[None] | None = None
         self._waiting_again = False
+        self._answered: dict[int, OrderStatus] = {}  # accepted, not yet read back by a load
         self._signed_in = asyncio.Lock()
         self._closing: set[asyncio.Task[None]] = set()  # queues closing after a sign-out
 
@@ -174,9 +180,37 @@ class DriverAppState(Observable):
         gps = self.offline.gps if self.offline is not None else None
         return gps.last_position if gps is not None else None
 
+    # --- at a stop -----------------------------------------------------------------------
+    def open_stop(self, line: StopLine) -> None:
+        """The driver is at ``line``'s stop: arrive, scan, proof, done (all queued)."""
+        if self.offline is None:
+            return  # no queue on this device: the strip says why
+        self.stop_flow = StopFlow(
+            line,
+            submit=self.offline.sync.submit,
+            scan_label=server_label_reader(self._client),
+            position=lambda: self.position,
+            on_finished=self._stop_finished,
+            on_close=self.close_stop,
+            parcel_homes=parcel_homes(self.today.lines),
+        )
+        self.notify()
+
+    def close_stop(self) -> None:
+        if self.stop_flow is not None:
+            self.stop_flow = None
+            self.notify()
+
+    def _stop_finished(self, order_id: int, status: OrderStatus) -> None:
+        """Done at the stop: the next one comes up now, whatever the network."""
+        self.today.set_waiting({**self.today.waiting, order_id: status})
+        self.close_stop()
+
     # --- the queue, the GPS and the day ---------------------------------------------------
     def _stop_work(self) -> None:
         """Stop sending and the GPS now; the file is closed in the background."""
+        self.stop_flow = None
+        self._answered.clear()
         work, self.offline = self.offline, None
         if work is None:
             return
@@ -208,8 +242,20 @@ class DriverAppState(Observable):
         await self.today.load()
 
     async def _settled(self, item: QueuedAction) -> None:
-        """The server answered an action (accepted, or refused for a conflict): reload."""
+        """The server answered an action (accepted, or refused for a conflict): reload.
+        An accepted action keeps showing until a reload has read the server's side of it
+        (the signal may go before that reload gets through)."""
+        status = outcome(item.action) if item.state is ItemState.DONE else None
+        if status is not None:
+            self._answered[item.action.order_id] = status
+        answered = dict(self._answered)
+        self._want_waiting()
         await self.today.load()
+        if self.today.error is None:
+            for order_id, shown in answered.items():
+                if self._answered.get(order_id) is shown:
+                    del self._answered[order_id]
+        self._want_waiting()
 
     def _want_waiting(self) -> None:
         """The queue changed: show what waits in it on the stops (one read at a time)."""
@@ -223,7 +269,7 @@ class DriverAppState(Observable):
             sync = self.offline.sync
             with contextlib.suppress(Exception):  # a closed queue: nothing waits any more
                 queued = await sync.pending_actions()
-                outcomes: dict[int, OrderStatus] = {}
+                outcomes: dict[int, OrderStatus] = dict(self._answered)
                 for item in queued:
                     status = outcome(item.action)
                     if status is not None:

@@ -1,6 +1,8 @@
 """Today's stops, the next one first and prominent, with the shift switch; what a live
 update changed is outlined and named until the driver taps "Got it"."""
 
+from collections.abc import Callable
+
 import flet as ft
 
 from app_kit.hooks import tagged, use_observable
@@ -11,6 +13,7 @@ from driver_app.logic.shift import SHIFT_CHOICES, shift_choice, shift_label
 from driver_app.logic.stops import StopLine, stop_status_label
 from driver_app.state.app import DriverAppState
 from driver_app.state.today import TodayState
+from driver_app.views.stop_flow import stop_flow_button, stop_flow_view
 from driver_app.views.sync_strip import sync_strip
 from shared.enums import DriverStatus, StopKind
 
@@ -58,6 +61,7 @@ def stop_row(
     is_next: bool,
     changes: frozenset[Change] = frozenset(),
     platform: NavPlatform = NavPlatform.OTHER,
+    on_open: Callable[[StopLine], None] | None = None,
 ) -> ft.Control:
     stop = line.stop
     kind = "Pickup" if stop.kind is StopKind.PICKUP else "Dropoff"
@@ -104,7 +108,10 @@ def stop_row(
     # navigation hand-off under it (outside the row, which reads as one piece of text).
     if not is_next:
         return row
-    return tagged("next-stop", ft.Column([row, navigate_button(line, platform)], spacing=8))
+    buttons = [navigate_button(line, platform)]
+    if on_open is not None:  # "At the stop": arrive, scan, proof, done
+        buttons.append(stop_flow_button(line, on_open))
+    return tagged("next-stop", ft.Column([row, ft.Row(buttons, spacing=12)], spacing=8))
 
 
 def changes_banner(today: TodayState) -> list[ft.Control]:
@@ -141,6 +148,8 @@ def today_view(app: DriverAppState) -> ft.Control:
     use_observable(app)
     use_observable(today)
     use_observable(live)
+    if app.stop_flow is not None:
+        return stop_flow_view(app.stop_flow)
     name = (session.user.full_name or session.user.email) if session.user else ""
     page = ft.context.page
     platform = nav_platform(page.platform.value if page.platform else None, page.web)
@@ -155,6 +164,7 @@ def today_view(app: DriverAppState) -> ft.Control:
             is_next=i == today.next_index,
             changes=today.changed.get(line.stop.id, frozenset()),
             platform=platform,
+            on_open=app.open_stop if app.offline is not None else None,
         )
         for i, line in enumerate(today.lines)
     ]

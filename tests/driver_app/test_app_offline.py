@@ -196,3 +196,26 @@ async def test_a_refused_kept_token_is_forgotten(
     assert not app.session.signed_in
     await until(lambda: tokens.value is None, 5, "the bad token forgotten")
     assert await app.login(org.emails["driver"], PASSWORD)
+
+
+async def test_a_stop_failed_for_tomorrow_leaves_the_list_and_the_next_comes_up(
+    org: Org, apps: Callable[..., DriverAppState]
+) -> None:
+    from shared.failures import FailureReason
+
+    orders = await assigned_orders(org.dispatcher, org.driver_ids[0], 2)
+    await plan_route(org.dispatcher, org.driver_ids[0], DAY, orders)
+    app = apps()
+    assert await app.login(org.emails["driver"], PASSWORD)
+    app.open_stop(app.today.lines[0])
+    flow = app.stop_flow
+    assert flow is not None
+    flow.start_failure()
+    flow.choose_reason(FailureReason.WRONG_ADDRESS)
+    await flow.fail()
+    assert app.stop_flow is None
+    assert app.offline is not None
+    sync = app.offline.sync
+    await until(lambda: sync.pending == 0, 10, "sent")
+    await until(lambda: len(app.today.lines) == 1, 10, f"gone: {app.today.lines}")
+    assert app.today.next_index == 0
