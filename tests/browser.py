@@ -127,6 +127,10 @@ class FletPage:
         await field.click()
         await field.press("ControlOrMeta+a")
         await field.press("Backspace")
+        # Flutter now and then keeps the text it had selected: take it out key by key.
+        for _ in range(len(await field.input_value())):
+            await field.press("End")
+            await field.press("Backspace")
         await field.press_sequentially(text)
 
     async def click(self, identifier: str) -> None:

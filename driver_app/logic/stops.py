@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from app_kit.labels import status_label
 from shared.enums import OrderStatus, StopKind
@@ -89,3 +89,23 @@ def stop_status_label(line: StopLine) -> str:
     if line.stop.actual_arrival_at is not None:
         return "Arrived"
     return status_label(status) if status is not None else "Planned"
+
+
+def eta_label(line: StopLine, tz: tzinfo) -> str | None:
+    """``ETA 14:05`` (the live estimate, else the planned arrival) while the stop is to do."""
+    if line.finished or line.stop.actual_arrival_at is not None:
+        return None
+    at = line.stop.eta_at or line.stop.planned_arrival_at
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return f"ETA {at.astimezone(tz):%H:%M}"
+
+
+def parcels_label(line: StopLine) -> str | None:
+    """``3 parcels``; None when the order lists none (or is not visible)."""
+    count = len(line.order.barcodes) if line.order is not None else 0
+    if count == 0:
+        return None
+    return f"{count} parcel{'s' if count != 1 else ''}"

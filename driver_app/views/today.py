@@ -2,6 +2,7 @@
 update changed is outlined and named until the driver taps "Got it"."""
 
 from collections.abc import Callable
+from datetime import UTC, tzinfo
 
 import flet as ft
 
@@ -10,7 +11,7 @@ from app_kit.time_windows import format_window
 from driver_app.logic.changes import Change, change_label
 from driver_app.logic.navigation import NavPlatform, nav_platform, navigation_url
 from driver_app.logic.shift import SHIFT_CHOICES, shift_choice, shift_label
-from driver_app.logic.stops import StopLine, stop_status_label
+from driver_app.logic.stops import StopLine, eta_label, parcels_label, stop_status_label
 from driver_app.state.app import DriverAppState
 from driver_app.state.today import TodayState
 from driver_app.views.stop_flow import stop_flow_button, stop_flow_view
@@ -62,17 +63,22 @@ def stop_row(
     changes: frozenset[Change] = frozenset(),
     platform: NavPlatform = NavPlatform.OTHER,
     on_open: Callable[[StopLine], None] | None = None,
+    tz: tzinfo = UTC,
+    waiting: bool = False,
 ) -> ft.Control:
     stop = line.stop
     kind = "Pickup" if stop.kind is StopKind.PICKUP else "Dropoff"
     who = line.order.recipient_name if line.order is not None else ""
-    details = " · ".join(part for part in (kind, who) if part)
+    parts = (window, eta_label(line, tz), kind, who, parcels_label(line))
+    details = " · ".join(part for part in parts if part)
     status = stop_status_label(line)
     muted = ft.Colors.ON_SURFACE_VARIANT if line.finished else None
     header: list[ft.Control] = [ft.Text(f"{number}.", weight=ft.FontWeight.BOLD, color=muted)]
     if is_next:
         header.append(ft.Text("NEXT STOP", weight=ft.FontWeight.BOLD, color=ft.Colors.PRIMARY))
     header.append(ft.Text(status, color=muted))
+    if waiting:  # done on the phone; the queue has not got it to the server yet
+        header.append(ft.Text("not sent yet", italic=True, color=muted))
     body = ft.Column(
         spacing=4,
         controls=[
@@ -83,12 +89,15 @@ def stop_row(
                 weight=ft.FontWeight.BOLD if is_next else None,
                 color=muted,
             ),
-            ft.Text(f"{window} · {details}", color=muted),
+            ft.Text(details, color=muted),
         ],
     )
     instructions = line.order.instructions if line.order is not None else ""
     if instructions and not line.finished:
         body.controls.append(tagged("stop-instructions", ft.Text(instructions, italic=True)))
+    notes = line.order.notes if line.order is not None else ""
+    if notes and not line.finished:
+        body.controls.append(tagged("stop-notes", ft.Text(f"Note: {notes}")))
     border = None if is_next else ft.Border.all(1, ft.Colors.OUTLINE_VARIANT)
     if changes:  # outlined and named until the driver taps "Got it"
         label = ft.Text(change_label(changes), weight=ft.FontWeight.BOLD, color=ft.Colors.TERTIARY)
@@ -165,6 +174,8 @@ def today_view(app: DriverAppState) -> ft.Control:
             changes=today.changed.get(line.stop.id, frozenset()),
             platform=platform,
             on_open=app.open_stop if app.offline is not None else None,
+            tz=today.tz,
+            waiting=line.stop.order_id in today.waiting,
         )
         for i, line in enumerate(today.lines)
     ]

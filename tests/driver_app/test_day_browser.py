@@ -94,6 +94,7 @@ async def test_a_drivers_day_with_proof_a_failure_and_no_signal(
         await ui.type_into("login-password", PASSWORD)
         await ui.click("login-submit")
         await expect(ui.by_id("stop-row")).to_have_count(3)
+        await expect(ui.by_id("next-stop").get_by_text("1 parcel")).to_be_visible()
         await expect(ui.by_id("sync-done")).to_be_visible()
         await shot(ui, "today")
 
@@ -147,6 +148,7 @@ async def test_a_drivers_day_with_proof_a_failure_and_no_signal(
         rows = ui.by_id("stop-row")
         done = rows.filter(has_text=dropoff_address(in_basement))
         await expect(done).to_contain_text("Delivered")
+        await expect(done).to_contain_text("not sent yet")
         await shot(ui, "no-signal")
         assert await status_of(dispatcher, in_basement) != "delivered"
 
@@ -154,6 +156,7 @@ async def test_a_drivers_day_with_proof_a_failure_and_no_signal(
         await until_status(dispatcher, in_basement, "delivered", 60)
         await expect(ui.by_id("sync-done")).to_be_visible(timeout=30_000)
         await expect(ui.by_id("sync-pending")).to_have_count(0)
+        await expect(ui.by_id("stop-row").filter(has_text="not sent yet")).to_have_count(0)
         await shot(ui, "synced")
 
     # The proof holds the label the camera read, one photo and the drawn signature.

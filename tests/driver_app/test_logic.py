@@ -187,3 +187,30 @@ def test_shift_labels_speak_plainly() -> None:
 )
 def test_errors_are_told_in_words(exc: Exception, expected: str) -> None:
     assert describe_error(exc, "http://x.test") == expected
+
+
+def test_stop_rows_give_the_eta_in_local_time_and_the_parcel_count() -> None:
+    from dataclasses import replace
+    from datetime import timedelta, timezone
+
+    from driver_app.logic.stops import eta_label, parcels_label
+    from tests.driver_app.test_stop_flow import line_for, order_out
+
+    paris = timezone(timedelta(hours=1))
+    base = line_for(order_out(barcodes=["A", "B"]))
+    planned = base.stop.model_copy(
+        update={"planned_arrival_at": datetime(2031, 3, 14, 9, 5, tzinfo=UTC)}
+    )
+    line = replace(base, stop=planned)
+    assert eta_label(line, paris) == "ETA 10:05"
+    live = planned.model_copy(update={"eta_at": datetime(2031, 3, 14, 9, 20, tzinfo=UTC)})
+    assert eta_label(replace(base, stop=live), paris) == "ETA 10:20"  # the live one wins
+    arrived = live.model_copy(
+        update={"actual_arrival_at": datetime(2031, 3, 14, 9, 18, tzinfo=UTC)}
+    )
+    assert eta_label(replace(base, stop=arrived), paris) is None
+    assert parcels_label(line) == "2 parcels"
+    assert line.order is not None
+    one = replace(line, order=line.order.model_copy(update={"barcodes": ["A"]}))
+    assert parcels_label(one) == "1 parcel"
+    assert parcels_label(replace(line, order=None)) is None
