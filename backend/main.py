@@ -47,6 +47,7 @@ from backend.routing.api import router as routing_router
 from backend.routing.startup import load_routing
 from backend.state import AppState
 from backend.tiles import router as tiles
+from backend.tiles.map_api import router as map_router
 from backend.tracking_links.guessing import GuessLimiter
 from backend.tracking_links.router import router as track_router
 from backend.tracking_page import router as tracking_page
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pod_router,
         exceptions_router,
         notifications_router,
+        map_router,
     ):
         api.include_router(router)
     app.include_router(api)

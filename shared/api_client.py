@@ -34,7 +34,8 @@ from shared.schemas.orders import (
     TransitionRequest,
 )
 from shared.schemas.pod import FailureOut, ProofOut, ScanOut
-from shared.schemas.tracking import TrackingView
+from shared.schemas.routing import RouteOut as RoadRoute
+from shared.schemas.tracking import MapSettings, TrackingView
 from shared.schemas.zones import ZoneCreate, ZoneOut, ZoneUpdate
 
 API = "/api/v1"
@@ -410,6 +411,15 @@ class ApiClient:
         return OptimizationOut.model_validate(data)
 
     # --- customers ------------------------------------------------------------------
+    async def map_settings(self) -> MapSettings:
+        """Where maps get their tiles, and the attribution to show under them."""
+        return MapSettings.model_validate(await self._get(f"{API}/map"))
+
+    async def road_route(self, waypoints: list[tuple[float, float]]) -> RoadRoute:
+        """The path along the roads through ``waypoints`` (lat, lng), in order."""
+        body = {"waypoints": [{"lat": lat, "lng": lng} for lat, lng in waypoints]}
+        return RoadRoute.model_validate(await self._post(f"{API}/routing/route", body))
+
     async def track(self, token: str) -> TrackingView:
         """The public view of one order through its tracking token (no sign-in)."""
         response = await self._http.get(f"{API}/track/{token}")

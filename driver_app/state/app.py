@@ -13,6 +13,7 @@ from app_kit.observable import Observable
 from app_kit.session import SessionState
 from driver_app.logic.access import refusal
 from driver_app.logic.actions import Action, FailureAction, ProofAction, TransitionAction
+from driver_app.logic.route_map import map_stops, path_ahead
 from driver_app.logic.stop_flow import parcel_homes
 from driver_app.logic.stops import StopLine
 from driver_app.services.label_reader import server_label_reader
@@ -21,6 +22,7 @@ from driver_app.services.outbox import ItemState, QueuedAction
 from driver_app.services.tokens import KeptToken, TokenStore
 from driver_app.state.live import Connect, LiveUpdates, websocket
 from driver_app.state.offline import OfflineWork
+from driver_app.state.route_map import RouteMapState
 from driver_app.state.stop_flow import StopFlow
 from driver_app.state.today import TodayState
 from shared.api_client import ApiClient
@@ -80,6 +82,8 @@ class DriverAppState(Observable):
         )
         self.offline: OfflineWork | None = None
         self.stop_flow: StopFlow | None = None  # the stop the driver is at, when open
+        self.route_map = RouteMapState(client)
+        self.showing_map = False
         self._kept = KeptToken(tokens) if tokens is not None else None
         if self._kept is not None:
             client.on_tokens = self._keep_token
@@ -142,6 +146,7 @@ class DriverAppState(Observable):
                 self._follow_shift()
 
     def logout(self) -> None:
+        self.showing_map = False
         self._stop_work()
         self.live.stop()
         self.session.logout()
@@ -179,6 +184,18 @@ class DriverAppState(Observable):
         """The phone's last position (for a proof's GPS check), None without GPS."""
         gps = self.offline.gps if self.offline is not None else None
         return gps.last_position if gps is not None else None
+
+    # --- the map ---------------------------------------------------------------------------
+    async def toggle_map(self) -> None:
+        """Between the list of stops and the map of the day (the road path read on opening)."""
+        self.showing_map = not self.showing_map
+        self.notify()
+        if self.showing_map:
+            await self.refresh_map()
+
+    async def refresh_map(self) -> None:
+        stops = map_stops(self.today.lines, self.today.next_index)
+        await self.route_map.load(path_ahead(stops, self.position))
 
     # --- at a stop -----------------------------------------------------------------------
     def open_stop(self, line: StopLine) -> None:

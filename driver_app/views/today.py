@@ -10,10 +10,12 @@ from app_kit.hooks import tagged, use_observable
 from app_kit.time_windows import format_window
 from driver_app.logic.changes import Change, change_label
 from driver_app.logic.navigation import NavPlatform, nav_platform, navigation_url
+from driver_app.logic.route_map import map_stops
 from driver_app.logic.shift import SHIFT_CHOICES, shift_choice, shift_label
 from driver_app.logic.stops import StopLine, eta_label, parcels_label, stop_status_label
 from driver_app.state.app import DriverAppState
 from driver_app.state.today import TodayState
+from driver_app.views.route_map import route_map_view
 from driver_app.views.stop_flow import stop_flow_button, stop_flow_view
 from driver_app.views.sync_strip import sync_strip
 from shared.enums import DriverStatus, StopKind
@@ -198,6 +200,14 @@ def today_view(app: DriverAppState) -> ft.Control:
                         expand=True,
                     ),
                     tagged(
+                        "show-map",
+                        ft.IconButton(
+                            ft.Icons.LIST if app.showing_map else ft.Icons.MAP,
+                            tooltip="List" if app.showing_map else "Map",
+                            on_click=app.toggle_map,
+                        ),
+                    ),
+                    tagged(
                         "stops-refresh",
                         ft.IconButton(ft.Icons.REFRESH, tooltip="Refresh", on_click=today.load),
                     ),
@@ -222,6 +232,12 @@ def today_view(app: DriverAppState) -> ft.Control:
                 if today.error
                 else []
             ),
-            ft.ListView(controls=rows, spacing=8, expand=True),
+            (
+                route_map_view(
+                    app.route_map, map_stops(today.lines, today.next_index), app.position
+                )
+                if app.showing_map
+                else ft.ListView(controls=rows, spacing=8, expand=True)
+            ),
         ],
     )

@@ -72,6 +72,7 @@ def new_zone(_: object = None, __: object = None) -> dict[str, Any]:
 
 ROWS = [
     Row("GET", "/api/v1/auth/me", "/api/v1/auth/me", expect(200, driver=200, stranger=200)),
+    Row("GET", "/api/v1/map", "/api/v1/map", expect(200, driver=200, stranger=200)),
     Row(
         "POST",
         "/api/v1/users",

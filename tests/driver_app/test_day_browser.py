@@ -59,7 +59,15 @@ async def sign(ui: FletPage) -> None:
 
 async def open_next_stop(ui: FletPage, address: str) -> None:
     await expect(ui.by_id("next-stop")).to_contain_text(address, timeout=30_000)
-    await ui.click("open-stop")
+    # The list may re-render under the pointer (a reload after the last stop's answer):
+    # a click on the row it replaced does nothing, so click again on the new one.
+    for _ in range(3):
+        await ui.click("open-stop")
+        try:
+            await expect(ui.by_id("stop-flow")).to_be_visible(timeout=5_000)
+        except AssertionError:
+            continue
+        return
     await expect(ui.by_id("stop-flow")).to_be_visible()
 
 
@@ -101,6 +109,8 @@ async def test_a_drivers_day_with_proof_a_failure_and_no_signal(
         # 1. Signed for: arrive, the label read by the camera, a photo, a signature.
         await open_next_stop(ui, dropoff_address(signed_for))
         await ui.click("arrive")
+        await expect(ui.by_id("arrived")).to_be_visible()
+        await expect(ui.by_id("scan-camera").get_by_role("button")).to_be_enabled()
         await ui.click("scan-camera")
         await expect(ui.by_id("camera-shutter")).to_be_enabled(timeout=30_000)
         await shot(ui, "camera")
@@ -141,6 +151,7 @@ async def test_a_drivers_day_with_proof_a_failure_and_no_signal(
         await expect(ui.by_id("live-offline")).to_be_visible(timeout=30_000)
         await open_next_stop(ui, dropoff_address(in_basement))
         await ui.click("arrive")
+        await expect(ui.by_id("arrived")).to_be_visible()
         await ui.click("complete-stop")
         await expect(ui.by_id("stop-flow")).to_have_count(0)
         await expect(ui.by_id("sync-pending")).to_contain_text("waiting to send")

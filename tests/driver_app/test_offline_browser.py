@@ -42,6 +42,24 @@ async def test_gps_reaches_dispatch_the_session_survives_a_reload_and_no_signal_
         await expect(ui.by_id("gps-status")).to_contain_text("off shift")
         await expect(ui.by_id("sync-done")).to_be_visible()
 
+        # The map of the day: its tiles from the backend (through the app's server URL,
+        # fetched by the browser), both stops numbered on it.
+        tiles: list[str] = []
+        ui.page.on("request", lambda r: tiles.append(r.url) if "/tiles/" in r.url else None)
+        await ui.click("show-map")
+        await expect(ui.by_id("route-map")).to_be_visible()
+        await expect(ui.by_id("map-stop")).to_have_count(2)
+        for _ in range(100):
+            if tiles:
+                break
+            await ui.page.wait_for_timeout(100)
+        assert tiles, "the map asked for no tiles"
+        assert all(t.startswith(link.url + "/tiles/") for t in tiles)
+        await ui.page.wait_for_timeout(1500)  # let the tiles paint for the screenshot
+        await ui.page.screenshot(path=ARTIFACTS / "map.png")
+        await ui.click("show-map")
+        await expect(ui.by_id("stop-row")).to_have_count(2)
+
         # On shift: the browser's position goes to the dispatcher's live map.
         await ui.page.get_by_role("button", name="On shift").click()
         await expect(ui.by_id("gps-status")).to_contain_text("Sharing your position")
