@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from app_kit.labels import status_label
-from driver_app.logic.actions import Action, order_label, what_was_done
+from driver_app.logic.actions import Action, TransitionAction, order_label, what_was_done
 from shared.api_client import ApiError, AuthError
 from shared.enums import OrderStatus
 
@@ -55,6 +55,16 @@ class Backoff:
         exponent = min(failures - 1, 64)  # no float overflow after a day offline
         ceiling = min(self.max_s, self.first_s * self.factor**exponent)
         return ceiling * (0.5 + 0.5 * min(max(jitter, 0.0), 1.0))
+
+
+def already_done(action: Action, exc: Exception) -> bool:
+    """A status change refused because the order is already in that state (the geofence
+    saw the driver arrive before the "Arrived" tap got through): what the driver wanted is
+    true, so there is nothing to tell them."""
+    if not (isinstance(action, TransitionAction) and isinstance(exc, ApiError)):
+        return False
+    details = exc.details if isinstance(exc.details, dict) else {}
+    return exc.code == "illegal_transition" and details.get("current") == action.to
 
 
 def refusal_message(action: Action, order_ref: str | None, error: ApiError) -> str:

@@ -37,7 +37,13 @@ from app_kit.observable import Observable
 from app_kit.session import SESSION_EXPIRED
 from driver_app.logic.actions import Action, Files
 from driver_app.logic.gps_pacing import BatchPolicy
-from driver_app.logic.sync_policy import Backoff, Verdict, refusal_message, verdict
+from driver_app.logic.sync_policy import (
+    Backoff,
+    Verdict,
+    already_done,
+    refusal_message,
+    verdict,
+)
 from driver_app.services.outbox import ItemState, Outbox, QueuedAction
 from driver_app.services.sender import Sender
 from shared.api_client import ApiError, AuthError
@@ -236,6 +242,10 @@ class SyncLoop(Observable):
         return Step.SENT
 
     async def _action_refused(self, item: QueuedAction, exc: Exception) -> Step:
+        if already_done(item.action, exc):
+            await self._outbox.mark_done(item.client_id, {"already": True})
+            await self._answered(item.client_id)
+            return Step.SENT
         match verdict(exc):
             case Verdict.RETRY:
                 await self._outbox.mark_pending(item.client_id)

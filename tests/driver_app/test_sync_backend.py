@@ -306,3 +306,25 @@ async def test_the_offline_work_is_per_driver_and_survives_signing_out(
     finally:
         await again.aclose()
     assert await _recorded(org, order_id) == [queued]
+
+
+async def test_arrived_after_the_geofence_saw_it_is_no_conflict(
+    org: Org, driver_client: ApiClient, tmp_path: Path
+) -> None:
+    order_id = await en_route_order(org)
+    async with await Outbox.open(tmp_path / "queue.sqlite") as outbox:
+        sync = SyncLoop(outbox, ApiSender(driver_client), sleep=no_pause)
+        arrived = await sync.submit(TransitionAction(order_id=order_id, to=OrderStatus.ARRIVING))
+        # Before the tap gets through, the server moves the order there itself.
+        response = await org.driver.post(
+            f"/api/v1/orders/{order_id}/transitions", json={"to": "arriving"}
+        )
+        assert response.status_code == 200, response.text
+        sync.start()
+        await until(lambda: sync.loaded and sync.pending == 0, 30, "answered")
+        await sync.aclose()
+        item = await outbox.get(arrived)
+    assert item is not None
+    assert item.state is ItemState.DONE
+    assert sync.problems == []  # nothing to tell the driver
+    assert await status_of(org, order_id) == "arriving"
