@@ -40,7 +40,9 @@ async def get_tile(z: str, x: str, y: str, request: Request, tiles: TileServiceD
     """
     zi, xi, yi = _parse(z, x, y)
     etag = await tiles.etag(zi, xi, yi)
-    headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag}
+    # Public images any page may draw: the Flet apps' map (another origin) paints them on
+    # a canvas, which a browser only allows for an image served with this header.
+    headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag, "Access-Control-Allow-Origin": "*"}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     tile = await tiles.tile(zi, xi, yi)

@@ -3,6 +3,7 @@ state against the real backend (the tile settings and the road path)."""
 
 from dataclasses import replace
 
+import httpx
 import pytest
 
 from driver_app.logic.route_map import Mark, map_stops, path_ahead, tile_template, to_fit
@@ -65,6 +66,22 @@ def test_the_line_runs_from_the_driver_through_what_is_left() -> None:
             "http://127.0.0.1:8000",
             "https://tiles.example/{z}/{x}/{y}.png",
         ),
+        # Behind a path, as the API calls are: the tiles are under it too.
+        (
+            "/tiles/{z}/{x}/{y}.png",
+            "https://lm.example/lastmile/",
+            "https://lm.example/lastmile/tiles/{z}/{x}/{y}.png",
+        ),
+        (
+            "tiles/{z}/{x}/{y}.png",
+            "https://lm.example/lastmile",
+            "https://lm.example/lastmile/tiles/{z}/{x}/{y}.png",
+        ),
+        (
+            "//tiles.example/{z}/{x}/{y}.png",
+            "https://lm.example/lastmile",
+            "https://tiles.example/{z}/{x}/{y}.png",
+        ),
     ],
 )
 def test_tiles_come_from_the_configured_url(configured: str, base: str, expected: str) -> None:
@@ -91,3 +108,28 @@ async def test_without_a_server_the_map_draws_straight_lines() -> None:
         assert state.path == [(43.73, 7.42), (43.74, 7.43)]
         assert not state.on_roads
         assert state.tile_url == "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
+
+
+async def test_the_map_takes_the_tiles_the_server_names() -> None:
+    """Another tile server and its credit, configured on the backend, reach the map; a
+    server that cannot route still leaves a line to draw."""
+    asked: list[str] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        if request.url.path == "/lastmile/api/v1/map":
+            body = {"tile_url": "https://tiles.example/{z}/{x}/{y}.png", "attribution": "© Example"}
+            return httpx.Response(200, json=body)
+        return httpx.Response(503, json={"detail": "no routing"})
+
+    async with ApiClient(
+        "https://lm.example/lastmile", transport=httpx.MockTransport(server)
+    ) as client:
+        state = RouteMapState(client)
+        await state.load([(43.73, 7.42), (43.74, 7.43)])
+        assert state.tile_url == "https://tiles.example/{z}/{x}/{y}.png"
+        assert state.attribution == "© Example"
+        assert state.path == [(43.73, 7.42), (43.74, 7.43)]
+        assert not state.on_roads
+        await state.load([(43.73, 7.42), (43.74, 7.43), (43.75, 7.44)])
+    assert asked.count("/lastmile/api/v1/map") == 1  # read once, not on every opening

@@ -36,6 +36,8 @@ def test_a_cold_tile_is_rendered_then_served_from_disk(
         assert cold.headers["content-type"] == "image/png"
         assert cold.headers["x-tile-cache"] == "miss"
         assert "max-age" in cold.headers["cache-control"]
+        # The apps' maps (another origin) draw tiles on a canvas: only with this header.
+        assert cold.headers["access-control-allow-origin"] == "*"
         assert Image.open(io.BytesIO(cold.content)).size == (256, 256)
         assert cache_file.read_bytes() == cold.content
 
