@@ -4,7 +4,7 @@ the line through what is left in order, and where the tiles come from."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import urljoin
+from urllib.parse import urlsplit
 
 from driver_app.logic.stops import StopLine
 
@@ -57,7 +57,14 @@ def to_fit(stops: Sequence[MapStop], position: LatLng | None = None) -> list[Lat
 
 def tile_template(tile_url: str, api_base_url: str) -> str:
     """The tile URL as the map fetches it: absolute as configured, or relative to the API
-    server (``/tiles/{z}/{x}/{y}.png`` is the server's own tiles)."""
+    server (``/tiles/{z}/{x}/{y}.png`` is the server's own tiles).
+
+    Relative means under the base URL the app talks to, path included, as the API calls
+    are: a server at ``https://host/lastmile`` has its tiles at ``/lastmile/tiles/``.
+    """
     if "://" in tile_url:
         return tile_url
-    return urljoin(api_base_url.rstrip("/") + "/", tile_url)
+    base = api_base_url.rstrip("/")
+    if tile_url.startswith("//"):  # scheme-relative: another host, the API's scheme
+        return f"{urlsplit(base).scheme}:{tile_url}"
+    return f"{base}/{tile_url.lstrip('/')}"
