@@ -280,13 +280,20 @@ class StopFlow(Observable):
         self.pad.notify()
         self.notify()
 
+    def _typed(self, apply: Callable[[], None]) -> None:
+        """A keystroke: redraw only when it changes what the screen says (what is missing).
+        A redraw per keystroke raced the field: the screen sent back the text as of the
+        previous keystroke and the letter typed meanwhile was lost."""
+        before = (self.missing, self.failure_missing)
+        apply()
+        if (self.missing, self.failure_missing) != before:
+            self.notify()
+
     def set_name(self, name: str) -> None:
-        self.recipient_name = name[:200]
-        self.notify()
+        self._typed(lambda: setattr(self, "recipient_name", name[:200]))
 
     def set_pin(self, pin: str) -> None:
-        self.pin = pin.strip()[:8]
-        self.notify()
+        self._typed(lambda: setattr(self, "pin", pin.strip()[:8]))
 
     def set_age_checked(self, checked: bool) -> None:
         self.age_checked = checked
@@ -322,8 +329,7 @@ class StopFlow(Observable):
         self.notify()
 
     def set_failure_note(self, note: str) -> None:
-        self.failure_note = note[:1000]
-        self.notify()
+        self._typed(lambda: setattr(self, "failure_note", note[:1000]))
 
     def add_failure_photo(self, data: bytes) -> bool:
         return self._add_to(self.failure_photos, data)
