@@ -133,6 +133,17 @@ class FletPage:
             await field.press("Backspace")
         await field.press_sequentially(text)
 
+    async def draw_zigzag(self, identifier: str) -> None:
+        """Drag the mouse across the control in a zigzag (a signature on a pad)."""
+        box = await self.by_id(identifier).bounding_box()
+        assert box is not None, f"{identifier} is not on screen"
+        mouse = self.page.mouse
+        await mouse.move(box["x"] + 20, box["y"] + 30)
+        await mouse.down()
+        for step in range(1, 16):
+            await mouse.move(box["x"] + 20 + step * 15, box["y"] + 30 + (step % 4) * 20, steps=3)
+        await mouse.up()
+
     async def click(self, identifier: str) -> None:
         await self.by_id(identifier).click()
 

@@ -46,17 +46,6 @@ async def until_status(
     raise AssertionError(f"order {order['id']} is {await status_of(dispatcher, order)}")
 
 
-async def sign(ui: FletPage) -> None:
-    pad = await ui.by_id("signature-pad").bounding_box()
-    assert pad is not None
-    mouse = ui.page.mouse
-    await mouse.move(pad["x"] + 20, pad["y"] + 40)
-    await mouse.down()
-    for step in range(1, 16):
-        await mouse.move(pad["x"] + 20 + step * 15, pad["y"] + 40 + (step % 4) * 20, steps=3)
-    await mouse.up()
-
-
 async def open_next_stop(ui: FletPage, address: str) -> None:
     await expect(ui.by_id("next-stop")).to_contain_text(address, timeout=30_000)
     # The list may re-render under the pointer (a reload after the last stop's answer):
@@ -120,7 +109,7 @@ async def test_a_drivers_day_with_proof_a_failure_and_no_signal(
             await ui.click("add-photo")
         await (await chooser.value).set_files(photo)
         await expect(ui.by_id("photos-count")).to_have_text("1 photo")
-        await sign(ui)
+        await ui.draw_zigzag("signature-pad")
         await ui.type_into("recipient-name", "Bob Neighbour")  # typed right after signing
         await expect(ui.by_id("stop-missing")).to_have_count(0)
         await shot(ui, "stop-proof")

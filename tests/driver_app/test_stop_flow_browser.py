@@ -43,14 +43,7 @@ async def test_a_delivery_at_the_stop_from_scan_to_signature(tmp_path: Path) -> 
         await expect(app.by_id("parcel-warning")).to_have_count(0)
 
         await app.type_into("recipient-name", "Bob Neighbour-Smith")
-        pad = await app.by_id("signature-pad").bounding_box()
-        assert pad is not None
-        mouse = app.page.mouse
-        await mouse.move(pad["x"] + 20, pad["y"] + 30)
-        await mouse.down()
-        for step in range(1, 16):
-            await mouse.move(pad["x"] + 20 + step * 15, pad["y"] + 30 + (step % 4) * 20, steps=3)
-        await mouse.up()
+        await app.draw_zigzag("signature-pad")
         await expect(app.by_id("stop-missing")).to_have_count(0)
         await app.click("complete-stop")
         await expect(app.by_id("stop-done")).to_be_visible()
