@@ -7,7 +7,12 @@ from datetime import date, datetime, tzinfo
 from app_kit.clock import local_timezone, utc_now
 from app_kit.session import SessionState
 from dispatcher_app.logic.access import refusal
+from dispatcher_app.state.assign import AssignState
 from dispatcher_app.state.drivers import DriversState
+from dispatcher_app.state.exceptions import ExceptionsState
+from dispatcher_app.state.fleet_map import FleetMapState
+from dispatcher_app.state.kpis import KpisState
+from dispatcher_app.state.navigation import Navigation
 from dispatcher_app.state.orders import PAGE_SIZE, OrdersState
 from dispatcher_app.state.planning import PlanningState
 from shared.api_client import ApiClient
@@ -30,6 +35,11 @@ class DispatcherAppState:
         self.orders = OrdersState(client, on_expired=self._expired, page_size=page_size)
         self.drivers = DriversState(client, on_expired=self._expired)
         self.planning = PlanningState(client, on_expired=self._expired)
+        self.nav = Navigation()
+        self.fleet = FleetMapState(client, on_expired=self._expired)
+        self.assign = AssignState(client, on_expired=self._expired)
+        self.exceptions = ExceptionsState(client, on_expired=self._expired)
+        self.kpis = KpisState(client, on_expired=self._expired)
 
     @property
     def today(self) -> date:
@@ -44,17 +54,33 @@ class DispatcherAppState:
         return True
 
     async def refresh(self) -> None:
-        await asyncio.gather(self.orders.reload(), self.drivers.load())
+        await asyncio.gather(
+            self.orders.reload(),
+            self.drivers.load(),
+            self.fleet.load(),
+            self.exceptions.load(),
+            self.kpis.load(),
+        )
 
     def logout(self) -> None:
         self.session.logout()
-        self.orders.clear()
-        self.drivers.clear()
-        self.planning.clear()
+        self._forget()
 
     def _expired(self) -> None:
         if self.session.signed_in:
             self.session.expire()
-            self.orders.clear()
-            self.drivers.clear()
-            self.planning.clear()
+            self._forget()
+
+    def _forget(self) -> None:
+        """Nothing of the signed-out user stays on screen."""
+        for part in (
+            self.orders,
+            self.drivers,
+            self.planning,
+            self.fleet,
+            self.assign,
+            self.exceptions,
+            self.kpis,
+        ):
+            part.clear()
+        self.nav.reset()

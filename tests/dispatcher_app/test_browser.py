@@ -27,6 +27,7 @@ async def test_dispatcher_signs_in_and_sees_the_orders(
         await ui.type_into("login-email", org.emails["dispatcher"])
         await ui.type_into("login-password", PASSWORD)
         await ui.click("login-submit")
+        await ui.click("nav-orders")
 
         rows = ui.by_id("order-row")
         await expect(rows).to_have_count(2)
@@ -41,5 +42,6 @@ async def test_dispatcher_signs_in_and_sees_the_orders(
         await expect(rows.first).to_contain_text(waiting["reference"])
 
         # Planning from the bar: this organisation has no depot yet, and the app says so.
+        await ui.click("nav-plan")
         await ui.click("plan-today")
         await expect(ui.by_id("plan-status")).to_contain_text("depot")
