@@ -72,10 +72,28 @@ def serve(name: str, main: Callable[[ft.Page], Awaitable[None]], host: str, port
     )
 
 
+def open_desktop(main: Callable[[ft.Page], Awaitable[None]]) -> None:
+    """Open the app in Flet's desktop client (a window of its own) until it is closed.
+
+    Flet fetches its desktop client on first use; where it cannot (no network, no display)
+    the web mode is the way to run the app.
+    """
+    ft.run(main, view=ft.AppView.FLET_APP)
+
+
+def launch(name: str, main: Callable[[ft.Page], Awaitable[None]], args: argparse.Namespace) -> None:
+    """What ``python -m <app>`` does: a desktop window with ``--desktop``, else the web."""
+    if args.desktop:
+        open_desktop(main)
+    else:
+        serve(name, main, args.host, args.port)
+
+
 def parse_args(
     prog: str, default_port: int, argv: Sequence[str] | None = None
 ) -> argparse.Namespace:
-    """``--host``, ``--port`` and ``--api`` (default ``$LASTMILE_API_URL``, then localhost)."""
+    """``--host``, ``--port``, ``--api`` (default ``$LASTMILE_API_URL``, then localhost) and
+    ``--desktop``."""
     parser = argparse.ArgumentParser(
         prog=f"python -m {prog}", description=f"Serve {prog} on the web."
     )
@@ -85,5 +103,10 @@ def parse_args(
         "--api",
         default=os.environ.get("LASTMILE_API_URL") or DEFAULT_API,
         help=f"Lastmile server URL (default: $LASTMILE_API_URL, then {DEFAULT_API})",
+    )
+    parser.add_argument(
+        "--desktop",
+        action="store_true",
+        help="open in the Flet desktop client instead of serving on the web",
     )
     return parser.parse_args(argv)

@@ -1,8 +1,9 @@
-"""``python -m dispatcher_app --host H --port P --api URL``: serve the dispatcher app on the web."""
+"""``python -m dispatcher_app --host H --port P --api URL``: serve the dispatcher app on
+the web; with ``--desktop``, open it in Flet's desktop client instead."""
 
 from collections.abc import Sequence
 
-from app_kit.web import parse_args, serve
+from app_kit.web import launch, parse_args
 from dispatcher_app.main import build
 
 DEFAULT_PORT = 8551
@@ -10,7 +11,7 @@ DEFAULT_PORT = 8551
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args("dispatcher_app", DEFAULT_PORT, argv)
-    serve("dispatcher app", build(args.api), args.host, args.port)
+    launch("dispatcher app", build(args.api), args)
 
 
 if __name__ == "__main__":

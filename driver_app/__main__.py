@@ -1,4 +1,5 @@
-"""``python -m driver_app --host H --port P --api URL``: serve the driver app on the web.
+"""``python -m driver_app --host H --port P --api URL``: serve the driver app on the web
+(``--desktop``: in Flet's desktop client).
 
 The offline queue's directory is ``$LASTMILE_DRIVER_DATA_DIR`` (see
 :func:`driver_app.main.default_data_dir`).
@@ -6,7 +7,7 @@ The offline queue's directory is ``$LASTMILE_DRIVER_DATA_DIR`` (see
 
 from collections.abc import Sequence
 
-from app_kit.web import parse_args, serve
+from app_kit.web import launch, parse_args
 from driver_app.main import build
 
 DEFAULT_PORT = 8552
@@ -14,7 +15,7 @@ DEFAULT_PORT = 8552
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args("driver_app", DEFAULT_PORT, argv)
-    serve("driver app", build(args.api), args.host, args.port)
+    launch("driver app", build(args.api), args)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """How the apps are started: ``python -m driver_app|dispatcher_app --host H --port P --api URL``."""
 
+import flet as ft
 import pytest
 
+from app_kit import web
 from app_kit.web import DEFAULT_API, parse_args
 
 
@@ -21,3 +23,26 @@ def test_the_api_defaults_to_the_environment_then_localhost(
     assert parse_args("driver_app", 8552, []).api == "http://from-env.test"
     monkeypatch.delenv("LASTMILE_API_URL")
     assert parse_args("driver_app", 8552, []).api == DEFAULT_API == "http://127.0.0.1:8000"
+
+
+def test_desktop_opens_the_flet_client_and_the_default_serves_the_web(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The desktop client is downloaded by Flet and cannot run here: its entry point is the
+    boundary, so it is recorded instead of opened."""
+    opened: list[tuple[object, object]] = []
+    served: list[tuple[str, int]] = []
+
+    async def main(page: ft.Page) -> None:
+        return None
+
+    monkeypatch.setattr(ft, "run", lambda target, **kw: opened.append((target, kw.get("view"))))
+    monkeypatch.setattr(web, "serve", lambda name, target, host, port: served.append((host, port)))
+
+    web.launch("dispatcher app", main, parse_args("dispatcher_app", 8551, ["--desktop"]))
+    assert opened == [(main, ft.AppView.FLET_APP)]
+    assert served == []
+
+    web.launch("dispatcher app", main, parse_args("dispatcher_app", 8551, ["--port", "9100"]))
+    assert served == [("127.0.0.1", 9100)]
+    assert len(opened) == 1
