@@ -22,7 +22,14 @@ from pydantic import TypeAdapter
 from shared.enums import DriverEventKind, DriverStatus, OrderStatus, ZoneKind
 from shared.schemas.auth import Me, TokenPair
 from shared.schemas.common import Page
-from shared.schemas.fleet import DriverEventOut, DriverOut, RouteOut, RouteUpdate, VehicleOut
+from shared.schemas.fleet import (
+    DepotOut,
+    DriverEventOut,
+    DriverOut,
+    RouteOut,
+    RouteUpdate,
+    VehicleOut,
+)
 from shared.schemas.health import Health
 from shared.schemas.locations import FixIn, IngestResponse
 from shared.schemas.optimization import OptimizationCreate, OptimizationOut
@@ -359,6 +366,11 @@ class ApiClient:
             json=update.model_dump(mode="json", exclude_unset=True),
         )
         return RouteOut.model_validate(response.json())
+
+    # --- depots (the live map) -----------------------------------------------------
+    async def list_depots(self, *, limit: int = 100, offset: int = 0) -> Page[DepotOut]:
+        data = await self._get(f"{API}/depots", {"limit": limit, "offset": offset})
+        return Page[DepotOut].model_validate(data)
 
     # --- zones ----------------------------------------------------------------------
     async def list_zones(
