@@ -372,6 +372,12 @@ class ApiClient:
         data = await self._get(f"{API}/depots", {"limit": limit, "offset": offset})
         return Page[DepotOut].model_validate(data)
 
+    # --- exceptions inbox -----------------------------------------------------------
+    async def exceptions(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """The dispatcher's exception inbox, newest first (``GET /exceptions``)."""
+        items: list[dict[str, Any]] = await self._get(f"{API}/exceptions", {"limit": limit})
+        return items
+
     # --- zones ----------------------------------------------------------------------
     async def list_zones(
         self,

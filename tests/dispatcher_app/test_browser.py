@@ -1,10 +1,12 @@
 """The dispatcher app in a real browser: sign in, see the orders and the drivers."""
 
+import uuid
 from pathlib import Path
 
 import pytest
 from playwright.async_api import expect
 
+from tests.backend.pod.test_pod_api import en_route_order
 from tests.browser import CHROMIUM, open_in_chromium, serve_app
 from tests.conftest import require_tool
 from tests.factories import PASSWORD, Org, assign, create_order
@@ -42,6 +44,20 @@ async def test_dispatcher_signs_in_and_sees_the_orders(
         await expect(rows.first).to_contain_text(waiting["reference"])
 
         # Planning from the bar: this organisation has no depot yet, and the app says so.
+        # The exceptions: a delivery failed; the badge counts it and the inbox says why.
+        failed = await en_route_order(org)
+        report = await org.driver.post(
+            f"/api/v1/orders/{failed}/failure",
+            data={"client_id": uuid.uuid4().hex, "reason": "refused"},
+        )
+        assert report.status_code == 201, report.text
+        await ui.click("refresh")
+        await expect(ui.by_id("exceptions-badge")).to_contain_text("1")
+        await ui.click("nav-exceptions")
+        await expect(ui.by_id("exception-item")).to_have_count(1)
+        await expect(ui.by_id("exception-item")).to_contain_text(f"Order #{failed}")
+        await expect(ui.by_id("exception-item")).to_contain_text("refused")
+
         await ui.click("nav-plan")
         await ui.click("plan-today")
         await expect(ui.by_id("plan-status")).to_contain_text("depot")
