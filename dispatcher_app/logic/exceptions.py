@@ -71,3 +71,19 @@ def exception_line(
         detail=_detail(item),
         at=when,
     )
+
+
+_ORDER_EVENTS = frozenset({"left_without_proof", "late_risk", "customer_request"})
+_STATUSES = frozenset({"failed", "delivered"})  # a failure; a proof maybe far from the door
+
+
+def changes_inbox(frame: Mapping[str, Any]) -> bool:
+    """Whether a fleet-socket frame may add an item to the inbox (then it is read again)."""
+    match frame.get("type"):
+        case "order_event":
+            return frame.get("kind") in _ORDER_EVENTS or (
+                frame.get("kind") == "status_changed" and frame.get("to_status") in _STATUSES
+            )
+        case "driver_event":
+            return frame.get("kind") == "off_route"
+    return False

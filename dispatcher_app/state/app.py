@@ -39,6 +39,7 @@ class DispatcherAppState:
         self.fleet = FleetMapState(client, on_expired=self._expired)
         self.assign = AssignState(client, on_expired=self._expired)
         self.exceptions = ExceptionsState(client, on_expired=self._expired)
+        self.fleet.frame_listeners.append(self.exceptions.heard)
         self.kpis = KpisState(client, on_expired=self._expired)
 
     @property

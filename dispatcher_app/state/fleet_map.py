@@ -140,6 +140,8 @@ class FleetMapState(Observable):
         self._tasks: list[asyncio.Task[None]] = []
         self._path_task: asyncio.Task[None] | None = None
         self._generation = 0
+        # Other parts of the app that follow the socket (the exceptions inbox).
+        self.frame_listeners: list[Callable[[dict[str, Any]], None]] = []
         self.tile_url = tile_template(DEFAULT_TILES, client.base_url)
         self.attribution = DEFAULT_ATTRIBUTION
         self.clear()
@@ -354,7 +356,9 @@ class FleetMapState(Observable):
         self.notify()
 
     def handle(self, frame: dict[str, Any]) -> None:
-        """One frame of the fleet socket."""
+        """One frame of the fleet socket; ``frame_listeners`` hear it too."""
+        for listener in self.frame_listeners:
+            listener(frame)
         kind = frame.get("type")
         if kind == "positions":
             self.coalescer.add(parse_positions(frame))
