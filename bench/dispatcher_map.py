@@ -260,7 +260,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--drivers", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: 20 drivers for 4 s (figures meaningless)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.drivers, args.seconds = 20, 4.0
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"Chromium not found at {CHROMIUM}")
     result = asyncio.run(run(args.drivers, args.seconds))
