@@ -128,6 +128,8 @@ async def test_link_of_a_deleted_order_stops_showing_it(
     order = await new_order(org)
     await open_link(org, page, base_url, order["id"])
     await expect(page.get_by_role("status")).to_have_text("Order received")
+    # The socket said hello (it is subscribed): a deletion before that is only read later.
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
 
     deleted = await org.dispatcher.delete(f"/api/v1/orders/{order['id']}")
     assert deleted.status_code == 204, deleted.text
