@@ -114,6 +114,13 @@ class Settings(BaseSettings):
         le=3600,
         description="after leaving an unserved stop, wait this long for the proof to come",
     )
+    driver_silent_after_min: float = Field(
+        default=10.0,
+        gt=0,
+        le=24 * 60,
+        description="exceptions inbox: a driver on shift whose last position is older than "
+        "this many minutes (or who sent none) is listed as silent",
+    )
     optimizer_engine: Literal["auto", "pyvrp", "ortools"] = Field(
         default="auto",
         description="route solver: auto picks PyVRP unless skills, breaks or soft windows "

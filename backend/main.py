@@ -21,6 +21,7 @@ from backend.fleet.routes import router as routes_router
 from backend.fleet.vehicles import router as vehicles_router
 from backend.health.router import router as health_router
 from backend.heap import settle_heap
+from backend.kpis.router import router as kpis_router
 from backend.locations.api import router as locations_router
 from backend.locations.device_directory import DeviceDirectory
 from backend.locations.devices import router as devices_router
@@ -40,7 +41,7 @@ from backend.optimization.jobs import Planner
 from backend.optimization.router import router as optimizations_router
 from backend.orders.router import router as orders_router
 from backend.orgs.router import router as organization_router
-from backend.pod.router import exceptions_router
+from backend.pod.inbox_router import exceptions_router
 from backend.pod.router import router as pod_router
 from backend.realtime.factory import create_broker
 from backend.routing.api import router as routing_router
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organization_router,
         pod_router,
         exceptions_router,
+        kpis_router,
         notifications_router,
         map_router,
     ):

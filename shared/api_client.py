@@ -22,6 +22,7 @@ from pydantic import TypeAdapter
 from shared.enums import DriverEventKind, DriverStatus, OrderStatus, ZoneKind
 from shared.schemas.auth import Me, TokenPair
 from shared.schemas.common import Page
+from shared.schemas.exceptions import ExceptionCount, ExceptionItem, ResolutionOut
 from shared.schemas.fleet import (
     DepotOut,
     DriverEventOut,
@@ -31,12 +32,14 @@ from shared.schemas.fleet import (
     VehicleOut,
 )
 from shared.schemas.health import Health
+from shared.schemas.kpis import KpiReport
 from shared.schemas.locations import FixIn, IngestResponse
 from shared.schemas.optimization import OptimizationCreate, OptimizationOut
 from shared.schemas.orders import (
     OrderCreate,
     OrderEventOut,
     OrderOut,
+    OrderUpdate,
     TrackingLinkOut,
     TransitionRequest,
 )
@@ -372,11 +375,40 @@ class ApiClient:
         data = await self._get(f"{API}/depots", {"limit": limit, "offset": offset})
         return Page[DepotOut].model_validate(data)
 
-    # --- exceptions inbox -----------------------------------------------------------
-    async def exceptions(self, *, limit: int = 100) -> list[dict[str, Any]]:
-        """The dispatcher's exception inbox, newest first (``GET /exceptions``)."""
-        items: list[dict[str, Any]] = await self._get(f"{API}/exceptions", {"limit": limit})
-        return items
+    # --- exceptions inbox and KPIs (dispatcher) ---------------------------------------
+    async def exceptions(
+        self, *, limit: int = 100, include_resolved: bool = False
+    ) -> list[ExceptionItem]:
+        """The dispatcher's exception inbox, newest first (``GET /exceptions``); items
+        marked resolved only with ``include_resolved``."""
+        data = await self._get(
+            f"{API}/exceptions",
+            {"limit": limit, "include_resolved": "true" if include_resolved else None},
+        )
+        return TypeAdapter(list[ExceptionItem]).validate_python(data)
+
+    async def exception_count(self) -> ExceptionCount:
+        """How many items of the inbox are open, in total and by kind."""
+        return ExceptionCount.model_validate(await self._get(f"{API}/exceptions/count"))
+
+    async def resolve_exception(self, key: str, note: str = "") -> ResolutionOut:
+        """Mark the inbox item ``key`` resolved (its first resolution if it already was)."""
+        data = await self._post(f"{API}/exceptions/{key}/resolve", {"note": note})
+        return ResolutionOut.model_validate(data)
+
+    async def update_order(self, order_id: int, update: OrderUpdate) -> OrderOut:
+        """Change an order's fields or stops (``PATCH /orders/{id}``; a stop as a whole)."""
+        response = await self._request(
+            "PATCH",
+            f"{API}/orders/{order_id}",
+            json=update.model_dump(mode="json", exclude_unset=True),
+        )
+        return OrderOut.model_validate(response.json())
+
+    async def kpis(self, date_from: date, date_to: date, tz: str = "UTC") -> KpiReport:
+        """Delivery KPIs per day from ``date_from`` to ``date_to`` (local days in ``tz``)."""
+        params = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "tz": tz}
+        return KpiReport.model_validate(await self._get(f"{API}/kpis", params))
 
     # --- zones ----------------------------------------------------------------------
     async def list_zones(

@@ -5,6 +5,7 @@ from backend.models.depot import Depot
 from backend.models.device import Device
 from backend.models.driver import Driver
 from backend.models.driver_event import DriverEvent
+from backend.models.exception_resolution import ExceptionResolution
 from backend.models.location_fix import LocationFix
 from backend.models.notification import Notification
 from backend.models.order import Order
@@ -13,6 +14,7 @@ from backend.models.organization import Organization
 from backend.models.route import Route
 from backend.models.stop import Stop
 from backend.models.tracking_link import TrackingLink
+from backend.models.tracking_page_view import TrackingPageView
 from backend.models.user import User
 from backend.models.vehicle import Vehicle
 from backend.models.zone import Zone
@@ -23,6 +25,7 @@ __all__ = [
     "Device",
     "Driver",
     "DriverEvent",
+    "ExceptionResolution",
     "LocationFix",
     "Notification",
     "Order",
@@ -31,6 +34,7 @@ __all__ = [
     "Route",
     "Stop",
     "TrackingLink",
+    "TrackingPageView",
     "User",
     "Vehicle",
     "Zone",

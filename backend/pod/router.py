@@ -5,13 +5,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 
-from backend.deps import CurrentUser, SessionDep, StaffUser, StateDep
+from backend.deps import CurrentUser, SessionDep, StateDep
 from backend.locations.ingest_support import PayloadTooLargeError
 from backend.orders.scope import get_order_to_write, get_visible_order
 from backend.pod.failure_service import FailureInput, record_failure
-from backend.pod.inbox import exceptions
 from backend.pod.scanning import ScanImageError, decode_codes
 from backend.pod.service import (
     InvalidProofError,
@@ -242,20 +241,3 @@ async def report_failure(
         reattempt_after=timedelta(minutes=state.settings.reattempt_after_min),
         notices=state.notices,
     )
-
-
-exceptions_router = APIRouter(prefix="/exceptions", tags=["proof of delivery"])
-
-
-@exceptions_router.get("", responses=ERRORS(401, 403))
-async def exception_inbox(
-    principal: StaffUser,
-    session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[dict[str, Any]]:
-    """The dispatcher's exception inbox, newest first: failed deliveries (with their reason
-    and follow-up), proofs taken too far from the address (or with no position), stops
-    left without a proof or a failure report, stops at risk of missing their window,
-    drivers off their planned route, and customers' instruction changes sent once the
-    driver was on the way (``customer_request``: dispatch decides)."""
-    return await exceptions(session, principal.org_id, limit)

@@ -7,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.deps import SessionDep, StateDep
 from backend.errors import ConflictError, NotFoundError, UnprocessableError
+from backend.kpis.track_views import record_view
 from backend.models import Order, OrderEvent, Organization, Stop
 from backend.models.types import utcnow
 from backend.orders import events
@@ -52,15 +53,14 @@ async def track(token: str, request: Request, session: SessionDep, state: StateD
 
     ``driver_position`` is the driver's approximate position (a ~100 m grid cell around a
     smoothed track, never the raw fix), only while this order is the driver's current or
-    next stop; otherwise null. Live updates: the WebSocket ``/api/v1/track/{token}/ws``."""
-    return await service.tracking_view(
-        session,
-        token,
-        locate=state.fanout.customer_position,
-        guesses=state.guesses,
-        client=caller(request),
-        settings=state.settings,
+    next stop; otherwise null. Live updates: the WebSocket ``/api/v1/track/{token}/ws``.
+    Each read counts towards the page's visits (``GET /kpis``, ``backend.kpis``)."""
+    link = await service.resolve(session, token, state.guesses, caller(request))
+    view = await service.view_for_link(
+        session, link, locate=state.fanout.customer_position, settings=state.settings
     )
+    await record_view(session, link, caller(request), state.settings.secret_key)
+    return view
 
 
 def caller(request: Request) -> str | None:

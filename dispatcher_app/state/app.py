@@ -40,7 +40,8 @@ class DispatcherAppState:
         self.assign = AssignState(client, on_expired=self._expired)
         self.exceptions = ExceptionsState(client, on_expired=self._expired)
         self.fleet.frame_listeners.append(self.exceptions.heard)
-        self.kpis = KpisState(client, on_expired=self._expired)
+        self.kpis = KpisState(client, on_expired=self._expired, now=now, tz=self.tz)
+        self.fleet.frame_listeners.append(self.kpis.heard)
 
     @property
     def today(self) -> date:

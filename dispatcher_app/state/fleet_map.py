@@ -45,6 +45,10 @@ from shared.schemas.fleet import DepotOut, DriverOut, RouteOut
 from shared.schemas.orders import OrderOut, StopOut
 from shared.schemas.zones import ZoneOut
 
+# Our own generator: the module-wide one is shared with everything else in the
+# process (Hypothesis checks that nobody draws from it while it generates data).
+_JITTER = random.Random()
+
 log = logging.getLogger(__name__)
 
 PATH = "/api/v1/fleet/ws"
@@ -402,7 +406,7 @@ class FleetMapState(Observable):
                     return
                 failures = 1 if self.connected else failures + 1
             self._set_connected(False)
-            await self._sleep(min(30.0, 0.5 * 2 ** (failures - 1)) * (0.5 + random.random() / 2))
+            await self._sleep(min(30.0, 0.5 * 2 ** (failures - 1)) * (0.5 + _JITTER.random() / 2))
 
     async def _listen(self) -> None:
         tokens = self._client.tokens

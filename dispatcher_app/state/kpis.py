@@ -1,21 +1,95 @@
-"""The KPI charts' figures (placeholder: helper D)."""
+"""The KPIs of a range of days (today, the last 7 or 30), as the server counts them."""
 
+import asyncio
 from collections.abc import Callable
+from datetime import datetime, tzinfo
+from typing import Any
 
+import httpx
+
+from app_kit.clock import local_timezone, utc_now
+from app_kit.errors import failure_message
 from app_kit.observable import Observable
-from shared.api_client import ApiClient
+from dispatcher_app.logic.kpis import RANGES, date_range, zone_name
+from shared.api_client import ApiClient, ApiError
+from shared.schemas.kpis import KpiReport
+
+_FIGURES = frozenset({"delivered", "failed"})
 
 
 class KpisState(Observable):
-    def __init__(self, client: ApiClient, *, on_expired: Callable[[], None]) -> None:
+    """The report for the range picked (``range_choice``: a key of ``RANGES``), days
+    counted in the dispatcher's time zone; read again ``settle_s`` after the fleet socket
+    tells of a delivery or a failure (a burst of them costs one read)."""
+
+    def __init__(
+        self,
+        client: ApiClient,
+        *,
+        on_expired: Callable[[], None],
+        now: Callable[[], datetime] = utc_now,
+        tz: tzinfo | None = None,
+        settle_s: float = 3.0,
+    ) -> None:
         super().__init__()
         self._client = client
         self._on_expired = on_expired
+        self._now = now
+        self.tz = tz or local_timezone()
+        self._settle_s = settle_s
+        self._soon: asyncio.Task[None] | None = None
+        self._generation = 0
         self.clear()
 
+    def heard(self, frame: dict[str, Any]) -> None:
+        """A frame of the fleet socket: a delivery or a failure changes the figures."""
+        if frame.get("type") != "order_event" or frame.get("to_status") not in _FIGURES:
+            return
+        if self.report is None or (self._soon is not None and not self._soon.done()):
+            return
+        self._soon = asyncio.get_running_loop().create_task(self._reload_soon())
+
+    async def _reload_soon(self) -> None:
+        await asyncio.sleep(self._settle_s)
+        await self.load()
+
     def clear(self) -> None:
-        self.count = 0
+        if self._soon is not None:
+            self._soon.cancel()
+            self._soon = None
+        self._generation += 1
+        self.range_choice = "today"
+        self.report: KpiReport | None = None
+        self.loading = False
+        self.error: str | None = None
         self.notify()
 
+    async def set_range(self, choice: str) -> None:
+        if choice not in RANGES:
+            self.error = f"unknown range {choice!r}"
+            self.notify()
+            return
+        self.range_choice = choice
+        await self.load()
+
     async def load(self) -> None:
-        """Fetch what the section shows (called after sign-in and on Refresh)."""
+        """Fetch the report of the range picked (after sign-in, on Refresh, on a change)."""
+        self._generation += 1
+        generation = self._generation
+        self.loading, self.error = True, None
+        self.notify()
+        first, last = date_range(self.range_choice, self._now().astimezone(self.tz).date())
+        try:
+            report = await self._client.kpis(first, last, zone_name(self.tz))
+        except (ApiError, httpx.TransportError) as exc:
+            if generation != self._generation:
+                return
+            self.loading = False
+            self.error = failure_message(exc, self._client.base_url, self._on_expired)
+            if self.error is not None:
+                self.notify()
+            return
+        if generation != self._generation:
+            return
+        self.report, self.loading = report, False
+        self.notify()

@@ -37,6 +37,10 @@ from app_kit.observable import Observable
 from driver_app.logic.sync_policy import Backoff
 from shared.api_client import ApiClient, ApiError, AuthError
 
+# Our own generator: the module-wide one is shared with everything else in the
+# process (Hypothesis checks that nobody draws from it while it generates data).
+_JITTER = random.Random()
+
 log = logging.getLogger(__name__)
 
 PATH = "/api/v1/drivers/me/ws"
@@ -122,7 +126,7 @@ class LiveUpdates(Observable):
         on_expired: Callable[[], None],
         connect: Connect = websocket,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        jitter: Callable[[], float] = random.random,
+        jitter: Callable[[], float] = _JITTER.random,
         backoff: Backoff = LIVE_BACKOFF,
     ) -> None:
         super().__init__()

@@ -49,6 +49,10 @@ from driver_app.services.sender import Sender
 from shared.api_client import ApiError, AuthError
 from shared.schemas.locations import FixIn
 
+# Our own generator: the module-wide one is shared with everything else in the
+# process (Hypothesis checks that nobody draws from it while it generates data).
+_JITTER = random.Random()
+
 log = logging.getLogger(__name__)
 
 
@@ -74,7 +78,7 @@ class SyncLoop(Observable):
         on_settled: Callable[[QueuedAction], Awaitable[None]] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         now: Callable[[], datetime] = utc_now,
-        jitter: Callable[[], float] = random.random,
+        jitter: Callable[[], float] = _JITTER.random,
         backoff: Backoff | None = None,
         batch: BatchPolicy | None = None,
     ) -> None:

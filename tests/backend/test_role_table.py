@@ -141,6 +141,16 @@ ROWS = [
         multipart=True,
     ),
     Row("GET", "/api/v1/exceptions", "/api/v1/exceptions", STAFF_LIST),
+    # exceptions inbox and KPIs (issue 10): counted and computed for staff only
+    Row("GET", "/api/v1/exceptions/count", "/api/v1/exceptions/count", STAFF_LIST),
+    Row(  # the item exists only in the world's organisation: 404 for the stranger
+        "POST",
+        "/api/v1/exceptions/{key}/resolve",
+        "/api/v1/exceptions/driver_silent:driver:{driver_id}:fix:none/resolve",
+        expect(200),
+        lambda o, w: {"note": "called"},
+    ),
+    Row("GET", "/api/v1/kpis", "/api/v1/kpis", STAFF_LIST),
     Row(  # the driver passes the role check; an assigned order cannot fail yet (409)
         "POST",
         "/api/v1/orders/{order_id}/failure",
