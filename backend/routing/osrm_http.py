@@ -68,8 +68,14 @@ class HttpOsrm:
 
     def _get(self, service: str, points: Sequence[Point], params: dict[str, str]) -> Any:
         path = f"/{service}/v1/driving/polyline6({quote(encode_polyline6(points), safe='')})"
+        query = {**params, "generate_hints": "false"}
         try:
-            response = self._client.get(path, params={**params, "generate_hints": "false"})
+            try:
+                response = self._client.get(path, params=query)
+            except httpx.RemoteProtocolError:
+                # osrm-routed closes a kept-alive connection after a while; the pool may
+                # hand us one it has just closed. A GET is safe to send again, once.
+                response = self._client.get(path, params=query)
         except httpx.HTTPError as exc:
             raise RoutingError(f"the OSRM server at {self.base_url} is unreachable: {exc}") from exc
         try:

@@ -1,5 +1,9 @@
 """The HTTP engine against the wheel's own osrm-routed: same answers as in-process."""
 
+import json
+import socket
+import threading
+
 import numpy as np
 import pytest
 
@@ -76,3 +80,51 @@ def test_an_unreachable_server_is_a_routing_error() -> None:
             engine.route([A, B])
     finally:
         engine.close()
+
+
+def _drop_first_then_answer(listener: socket.socket, answers: list[str]) -> None:
+    """Accept connections: the first one is closed without an answer (a kept-alive
+    connection the server has just dropped), the others get an OSRM-like answer."""
+    body = json.dumps(
+        {
+            "code": "Ok",
+            "waypoints": [{"location": [p.lng, p.lat], "distance": 0.0} for p in (A, B)],
+            "routes": [
+                {
+                    "distance": 12.5,
+                    "duration": 3.0,
+                    "geometry": encode_polyline6([A, B]),
+                    "legs": [{"distance": 12.5, "duration": 3.0}],
+                }
+            ],
+        }
+    ).encode()
+    for n in range(2):
+        conn, _ = listener.accept()
+        with conn:
+            answers.append(conn.recv(65536).decode(errors="replace").split(" ")[1])
+            if n == 0:
+                continue
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + body
+            )
+
+
+def test_a_dropped_connection_is_tried_once_more() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    answers: list[str] = []
+    server = threading.Thread(target=_drop_first_then_answer, args=(listener, answers), daemon=True)
+    server.start()
+    engine = HttpOsrm(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout_s=5)
+    try:
+        found = engine.route([A, B])
+    finally:
+        engine.close()
+        server.join(5)
+        listener.close()
+    assert found.distance_m == pytest.approx(12.5)
+    assert len(answers) == 2
+    assert answers[0] == answers[1]  # the same request, sent again
