@@ -2,32 +2,25 @@
 
 from collections.abc import Callable
 
-import httpx
-
-from app_kit.errors import failure_message
-from app_kit.observable import Observable
-from shared.api_client import ApiClient, ApiError
+from app_kit.loading import ServerState, all_pages
+from shared.api_client import ApiClient
 from shared.schemas.fleet import DriverOut
 
 # The server caps a page at 500 rows.
-_PAGE = 500
+PAGE = 500
 
 
-class DriversState(Observable):
+class DriversState(ServerState):
     """Every driver of the organisation, by name."""
 
     def __init__(self, client: ApiClient, *, on_expired: Callable[[], None]) -> None:
-        super().__init__()
-        self._client = client
-        self._on_expired = on_expired
-        self._generation = 0
+        super().__init__(client, on_expired=on_expired)
         self.clear()
 
     def clear(self) -> None:
-        self._generation += 1
+        self._forget_reads()
         self.drivers: list[DriverOut] = []
-        self.loading = False
-        self.error: str | None = None
+        self.error = None
         self.notify()
 
     @property
@@ -35,27 +28,13 @@ class DriversState(Observable):
         return {driver.id: driver.name for driver in self.drivers}
 
     async def load(self) -> None:
-        self._generation += 1
-        generation = self._generation
-        self.loading, self.error = True, None
-        self.notify()
-        drivers: list[DriverOut] = []
-        try:
-            while True:
-                page = await self._client.list_drivers(limit=_PAGE, offset=len(drivers))
-                drivers.extend(page.items)
-                if not page.items or len(drivers) >= page.total:
-                    break
-        except (ApiError, httpx.TransportError) as exc:
-            if generation != self._generation:
-                return
-            self.loading = False
-            self.error = failure_message(exc, self._client.base_url, self._on_expired)
-            if self.error is not None:
-                self.notify()
+        got = await self._read(lambda: all_drivers(self._client))
+        if got is None:
             return
-        if generation != self._generation:
-            return  # signed out, or a newer load, meanwhile
-        self.drivers = sorted(drivers, key=lambda d: (d.name.casefold(), d.id))
-        self.loading = False
+        self.drivers = sorted(got.value, key=lambda d: (d.name.casefold(), d.id))
         self.notify()
+
+
+async def all_drivers(client: ApiClient) -> list[DriverOut]:
+    """Every driver, a page of ``PAGE`` at a time."""
+    return await all_pages(lambda offset: client.list_drivers(limit=PAGE, offset=offset))

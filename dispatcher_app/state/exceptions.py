@@ -10,12 +10,12 @@ from typing import Any
 import httpx
 
 from app_kit.clock import utc_now
-from app_kit.errors import describe_error, failure_message
-from app_kit.observable import Observable
+from app_kit.errors import failure_message
+from app_kit.loading import ServerState
 from dispatcher_app.logic.exceptions import WindowError, changes_inbox, new_window, window_words
 from dispatcher_app.state.navigation import Navigation, Section
 from dispatcher_app.state.orders import OrdersState
-from shared.api_client import ApiClient, ApiError, AuthError
+from shared.api_client import ApiClient, ApiError
 from shared.enums import OrderStatus, StopKind
 from shared.schemas.common import TimeWindow
 from shared.schemas.exceptions import ExceptionItem
@@ -27,7 +27,7 @@ LIMIT = 200
 _UNPLAN = {OrderStatus.FAILED: OrderStatus.RESCHEDULED, OrderStatus.ASSIGNED: OrderStatus.CREATED}
 
 
-class ExceptionsState(Observable):
+class ExceptionsState(ServerState):
     """The inbox as the server lists it, newest first; ``count`` (open items) feeds the
     nav badge. Read again ``settle_s`` after a fleet-socket frame that may change it, and
     every ``poll_s`` while signed in (a driver going silent sends no frame)."""
@@ -41,15 +41,12 @@ class ExceptionsState(Observable):
         poll_s: float = 60.0,
         now: Callable[[], datetime] = utc_now,
     ) -> None:
-        super().__init__()
-        self._client = client
-        self._on_expired = on_expired
+        super().__init__(client, on_expired=on_expired)
         self._settle_s = settle_s
         self._poll_s = poll_s
         self._now = now
         self._soon: asyncio.Task[None] | None = None
         self._poller: asyncio.Task[None] | None = None
-        self._generation = 0
         self.clear()
 
     # --- reading ----------------------------------------------------------------------
@@ -74,12 +71,11 @@ class ExceptionsState(Observable):
             if task is not None:
                 task.cancel()
         self._soon = self._poller = None
-        self._generation += 1
+        self._forget_reads()
         self.items: list[ExceptionItem] = []
         self.include_resolved = False
-        self.loading = False
         self.loaded = False
-        self.error: str | None = None
+        self.error = None
         self.notice: str | None = None
         self.busy: str | None = None  # the key of the item being acted on
         self.rescheduling: str | None = None  # the key whose new window is being picked
@@ -106,25 +102,11 @@ class ExceptionsState(Observable):
         await self.load()
 
     async def load(self) -> None:
-        self._generation += 1
-        generation = self._generation
-        self.loading, self.error = True, None
-        self.notify()
-        try:
-            items = await self._client.exceptions(
-                limit=LIMIT, include_resolved=self.include_resolved
-            )
-        except (ApiError, httpx.TransportError) as exc:
-            if generation != self._generation:
-                return
-            self.loading = False
-            self.error = failure_message(exc, self._client.base_url, self._on_expired)
-            if self.error is not None:
-                self.notify()
-            return
-        if generation != self._generation:
-            return  # signed out, or a newer load, meanwhile
-        self.items, self.loading, self.loaded = items, False, True
+        shown = self.include_resolved
+        got = await self._read(lambda: self._client.exceptions(limit=LIMIT, include_resolved=shown))
+        if got is None:
+            return  # failed (the error is shown), signed out, or a newer load meanwhile
+        self.items, self.loaded = got.value, True
         if self._poller is None or self._poller.done():
             self._poller = asyncio.get_running_loop().create_task(self._poll())
         self.notify()
@@ -138,11 +120,9 @@ class ExceptionsState(Observable):
             await action()
         except (ApiError, httpx.TransportError) as exc:
             self.busy = None
-            if isinstance(exc, AuthError):
-                self._on_expired()
-                return False
-            self.error = describe_error(exc, self._client.base_url)
-            self.notify()
+            self.error = failure_message(exc, self._client.base_url, self._on_expired)
+            if self.error is not None:
+                self.notify()
             return False
         self.busy = None
         await self.load()

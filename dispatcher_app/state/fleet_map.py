@@ -29,8 +29,7 @@ from websockets.asyncio.client import connect as websocket_connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from app_kit.clock import utc_now
-from app_kit.errors import failure_message
-from app_kit.observable import Observable
+from app_kit.loading import ServerState, all_pages
 from dispatcher_app.logic.fleet_map import (
     Coalescer,
     LatLng,
@@ -39,10 +38,13 @@ from dispatcher_app.logic.fleet_map import (
     parse_positions,
     route_stops,
 )
+from dispatcher_app.state.drivers import PAGE, all_drivers
 from shared.api_client import ApiClient, ApiError, AuthError
 from shared.enums import OrderStatus, RouteStatus
+from shared.schemas.common import Page
 from shared.schemas.fleet import DepotOut, DriverOut, RouteOut
 from shared.schemas.orders import OrderOut, StopOut
+from shared.schemas.tracking import MapSettings
 from shared.schemas.zones import ZoneOut
 
 # Our own generator: the module-wide one is shared with everything else in the
@@ -56,7 +58,6 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 DEFAULT_TILES = "/tiles/{z}/{x}/{y}.png"
 DEFAULT_ATTRIBUTION = "© OpenStreetMap contributors"
-_PAGE = 500
 
 
 class SocketClosedError(Exception):
@@ -111,7 +112,7 @@ def tile_template(tile_url: str, api_base_url: str) -> str:
     return f"{base}/{tile_url.lstrip('/')}"
 
 
-class FleetMapState(Observable):
+class FleetMapState(ServerState):
     """Everything the live map draws, and the selected driver's card.
 
     ``positions`` (driver id → latest fix), ``drivers`` (by id), ``routes`` (today's, by
@@ -132,9 +133,7 @@ class FleetMapState(Observable):
         now: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        super().__init__()
-        self._client = client
-        self._on_expired = on_expired
+        super().__init__(client, on_expired=on_expired)
         self._connect = connect
         self.tick_s = tick_s
         self._reload_every_s = reload_every_s
@@ -143,7 +142,6 @@ class FleetMapState(Observable):
         self._sleep = sleep
         self._tasks: list[asyncio.Task[None]] = []
         self._path_task: asyncio.Task[None] | None = None
-        self._generation = 0
         # Other parts of the app that follow the socket (the exceptions inbox).
         self.frame_listeners: list[Callable[[dict[str, Any]], None]] = []
         self.tile_url = tile_template(DEFAULT_TILES, client.base_url)
@@ -153,7 +151,7 @@ class FleetMapState(Observable):
     # --- lifecycle -------------------------------------------------------------------
     def clear(self) -> None:
         """Forget everything and close the socket (signing out)."""
-        self._generation += 1
+        self._forget_reads()
         for task in [*self._tasks, self._path_task]:
             if task is not None:
                 task.cancel()
@@ -176,8 +174,7 @@ class FleetMapState(Observable):
         self.updated_at: datetime | None = None
         self.connected = False
         self.tiles_failed = False
-        self.loading = False
-        self.error: str | None = None
+        self.error = None
         self._want_routes = self._want_drivers = False
         self.notify()
 
@@ -188,33 +185,26 @@ class FleetMapState(Observable):
 
     async def load(self) -> None:
         """Read the map's data over HTTP and make sure the socket and ticker run."""
-        generation = self._generation
-        self.loading, self.error = True, None
-        self.notify()
-        try:
-            settings, drivers, depots, zones = await asyncio.gather(
+
+        async def fetch() -> tuple[MapSettings, list[DriverOut], Page[DepotOut], Page[ZoneOut]]:
+            found = await asyncio.gather(
                 self._client.map_settings(),
-                self._all_drivers(),
-                self._client.list_depots(limit=_PAGE),
-                self._client.list_zones(active=True, limit=_PAGE),
+                all_drivers(self._client),
+                self._client.list_depots(limit=PAGE),
+                self._client.list_zones(active=True, limit=PAGE),
             )
             await self._load_routes()
-        except (ApiError, httpx.TransportError) as exc:
-            if generation != self._generation:
-                return
-            self.loading = False
-            self.error = failure_message(exc, self._client.base_url, self._on_expired)
-            if self.error is not None:
-                self.notify()
+            return found
+
+        got = await self._read(fetch)
+        if got is None:
             return
-        if generation != self._generation:
-            return
+        settings, drivers, depots, zones = got.value
         self.tile_url = tile_template(settings.tile_url, self._client.base_url)
         self.attribution = settings.attribution
         self.drivers = {d.id: d for d in drivers}
         self.depots = depots.items
         self.zones = zones.items
-        self.loading = False
         self.notify()
         if not self._tasks:
             self._tasks = [
@@ -222,25 +212,13 @@ class FleetMapState(Observable):
                 asyncio.create_task(self._tick(), name="fleet-map-tick"),
             ]
 
-    async def _all_drivers(self) -> list[DriverOut]:
-        drivers: list[DriverOut] = []
-        while True:
-            page = await self._client.list_drivers(limit=_PAGE, offset=len(drivers))
-            drivers.extend(page.items)
-            if not page.items or len(drivers) >= page.total:
-                return drivers
-
     async def _load_routes(self) -> None:
         """Today's routes (one per driver: the one not finished, else the last) and the
         status and reference of every order on them."""
-        routes: list[RouteOut] = []
-        while True:
-            page = await self._client.list_routes(
-                service_date=self._today(), limit=_PAGE, offset=len(routes)
-            )
-            routes.extend(page.items)
-            if not page.items or len(routes) >= page.total:
-                break
+        today = self._today()
+        routes = await all_pages(
+            lambda offset: self._client.list_routes(service_date=today, limit=PAGE, offset=offset)
+        )
         by_driver: dict[int, RouteOut] = {}
         for route in sorted(routes, key=lambda r: (r.status is not RouteStatus.COMPLETED, r.id)):
             by_driver[route.driver_id] = route
@@ -248,7 +226,7 @@ class FleetMapState(Observable):
 
         async def orders_of(route: RouteOut) -> list[OrderOut]:
             async with limit:
-                page = await self._client.list_orders(route_id=route.id, limit=_PAGE)
+                page = await self._client.list_orders(route_id=route.id, limit=PAGE)
                 return page.items
 
         pages = await asyncio.gather(*(orders_of(r) for r in by_driver.values() if r.stops))
@@ -348,7 +326,7 @@ class FleetMapState(Observable):
             if routes:
                 await self._load_routes()
             if drivers:
-                self.drivers = {d.id: d for d in await self._all_drivers()}
+                self.drivers = {d.id: d for d in await all_drivers(self._client)}
         except AuthError:
             self._on_expired()
             return

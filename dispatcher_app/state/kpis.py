@@ -5,19 +5,16 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Any
 
-import httpx
-
 from app_kit.clock import local_timezone, utc_now
-from app_kit.errors import failure_message
-from app_kit.observable import Observable
+from app_kit.loading import ServerState
 from dispatcher_app.logic.kpis import RANGES, date_range, zone_name
-from shared.api_client import ApiClient, ApiError
+from shared.api_client import ApiClient
 from shared.schemas.kpis import KpiReport
 
 _FIGURES = frozenset({"delivered", "failed"})
 
 
-class KpisState(Observable):
+class KpisState(ServerState):
     """The report for the range picked (``range_choice``: a key of ``RANGES``), days
     counted in the dispatcher's time zone; read again ``settle_s`` after the fleet socket
     tells of a delivery or a failure (a burst of them costs one read)."""
@@ -31,14 +28,11 @@ class KpisState(Observable):
         tz: tzinfo | None = None,
         settle_s: float = 3.0,
     ) -> None:
-        super().__init__()
-        self._client = client
-        self._on_expired = on_expired
+        super().__init__(client, on_expired=on_expired)
         self._now = now
         self.tz = tz or local_timezone()
         self._settle_s = settle_s
         self._soon: asyncio.Task[None] | None = None
-        self._generation = 0
         self.clear()
 
     def heard(self, frame: dict[str, Any]) -> None:
@@ -57,11 +51,10 @@ class KpisState(Observable):
         if self._soon is not None:
             self._soon.cancel()
             self._soon = None
-        self._generation += 1
+        self._forget_reads()
         self.range_choice = "today"
         self.report: KpiReport | None = None
-        self.loading = False
-        self.error: str | None = None
+        self.error = None
         self.notify()
 
     async def set_range(self, choice: str) -> None:
@@ -74,22 +67,9 @@ class KpisState(Observable):
 
     async def load(self) -> None:
         """Fetch the report of the range picked (after sign-in, on Refresh, on a change)."""
-        self._generation += 1
-        generation = self._generation
-        self.loading, self.error = True, None
-        self.notify()
         first, last = date_range(self.range_choice, self._now().astimezone(self.tz).date())
-        try:
-            report = await self._client.kpis(first, last, zone_name(self.tz))
-        except (ApiError, httpx.TransportError) as exc:
-            if generation != self._generation:
-                return
-            self.loading = False
-            self.error = failure_message(exc, self._client.base_url, self._on_expired)
-            if self.error is not None:
-                self.notify()
+        got = await self._read(lambda: self._client.kpis(first, last, zone_name(self.tz)))
+        if got is None:
             return
-        if generation != self._generation:
-            return
-        self.report, self.loading = report, False
+        self.report = got.value
         self.notify()
