@@ -19,16 +19,22 @@ import contextlib
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
-from websockets.asyncio.client import connect as websocket_connect
-from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from app_kit.clock import utc_now
+from app_kit.live_socket import (
+    CLOSE_FORBIDDEN,
+    CLOSE_UNAUTHORIZED,
+    Connect,
+    SocketClosedError,
+    refreshed,
+    socket_url,
+    websocket,
+)
 from app_kit.loading import ServerState, all_pages
 from dispatcher_app.logic.fleet_map import (
     Coalescer,
@@ -54,52 +60,8 @@ _JITTER = random.Random()
 log = logging.getLogger(__name__)
 
 PATH = "/api/v1/fleet/ws"
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_FORBIDDEN = 4403
 DEFAULT_TILES = "/tiles/{z}/{x}/{y}.png"
 DEFAULT_ATTRIBUTION = "© OpenStreetMap contributors"
-
-
-class SocketClosedError(Exception):
-    def __init__(self, code: int | None, reason: str = "") -> None:
-        super().__init__(f"socket closed ({code}): {reason}")
-        self.code, self.reason = code, reason
-
-
-class Socket(Protocol):
-    async def recv(self) -> str:
-        """The next text frame; raises :class:`SocketClosedError` once the socket ends."""
-        ...
-
-
-Connect = Callable[[str], AbstractAsyncContextManager[Socket]]
-
-
-class _WebSocket:
-    def __init__(self, connection: Any) -> None:
-        self._connection = connection
-
-    async def recv(self) -> str:
-        try:
-            message = await self._connection.recv()
-        except ConnectionClosed as exc:
-            if exc.rcvd is None:
-                raise SocketClosedError(None, "the connection dropped") from exc
-            raise SocketClosedError(exc.rcvd.code, exc.rcvd.reason) from exc
-        return message if isinstance(message, str) else message.decode("utf-8", "replace")
-
-
-@asynccontextmanager
-async def websocket(url: str) -> AsyncIterator[Socket]:
-    """A real WebSocket; failing to open it is a :class:`SocketClosedError` too."""
-    try:
-        connection = await websocket_connect(url, open_timeout=10, max_size=2**24)
-    except (OSError, TimeoutError, WebSocketException) as exc:
-        raise SocketClosedError(None, f"cannot connect: {exc}") from exc
-    try:
-        yield _WebSocket(connection)
-    finally:
-        await connection.close()
 
 
 def tile_template(tile_url: str, api_base_url: str) -> str:
@@ -284,8 +246,7 @@ class FleetMapState(ServerState):
 
     # --- live updates ------------------------------------------------------------------
     def url(self, token: str) -> str:
-        scheme, rest = self._client.base_url.split("://", 1)
-        return f"{'wss' if scheme == 'https' else 'ws'}://{rest.rstrip('/')}{PATH}?token={token}"
+        return f"{socket_url(self._client.base_url, PATH)}?token={token}"
 
     def apply_pending(self) -> int:
         """Move what the socket brought onto the map; how many drivers moved."""
@@ -379,7 +340,9 @@ class FleetMapState(ServerState):
                 if closed.code == CLOSE_FORBIDDEN:
                     self._set_connected(False)
                     return
-                if closed.code == CLOSE_UNAUTHORIZED and not await self._refreshed():
+                if closed.code == CLOSE_UNAUTHORIZED and not await refreshed(
+                    self._client, self._on_expired
+                ):
                     self._set_connected(False)
                     return
                 failures = 1 if self.connected else failures + 1
@@ -407,18 +370,6 @@ class FleetMapState(ServerState):
         if self.connected != connected:
             self.connected = connected
             self.notify()
-
-    async def _refreshed(self) -> bool:
-        try:
-            await self._client.refresh()
-        except AuthError:
-            self._on_expired()
-            return False
-        except (ApiError, httpx.TransportError):
-            return True
-        except RuntimeError:  # the client was closed (the app is stopping)
-            return False
-        return True
 
     async def aclose(self) -> None:
         tasks = list(self._tasks)

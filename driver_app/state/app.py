@@ -9,6 +9,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 
 from app_kit.clock import local_timezone, utc_now
+from app_kit.live_socket import Connect, websocket
 from app_kit.observable import Observable
 from app_kit.session import SessionState
 from driver_app.logic.access import refusal
@@ -20,7 +21,7 @@ from driver_app.services.label_reader import server_label_reader
 from driver_app.services.location import LocationSource
 from driver_app.services.outbox import ItemState, QueuedAction
 from driver_app.services.tokens import KeptToken, TokenStore
-from driver_app.state.live import Connect, LiveUpdates, websocket
+from driver_app.state.live import LiveUpdates
 from driver_app.state.offline import OfflineWork
 from driver_app.state.route_map import RouteMapState
 from driver_app.state.stop_flow import StopFlow

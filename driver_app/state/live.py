@@ -24,18 +24,21 @@ import contextlib
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-import httpx
-from websockets.asyncio.client import ClientConnection
-from websockets.asyncio.client import connect as websocket_connect
-from websockets.exceptions import ConnectionClosed, WebSocketException
-
+from app_kit.live_socket import (
+    CLOSE_FORBIDDEN,
+    CLOSE_UNAUTHORIZED,
+    Connect,
+    SocketClosedError,
+    refreshed,
+    socket_url,
+    websocket,
+)
 from app_kit.observable import Observable
 from driver_app.logic.sync_policy import Backoff
-from shared.api_client import ApiClient, ApiError, AuthError
+from shared.api_client import ApiClient
 
 # Our own generator: the module-wide one is shared with everything else in the
 # process (Hypothesis checks that nobody draws from it while it generates data).
@@ -44,67 +47,6 @@ _JITTER = random.Random()
 log = logging.getLogger(__name__)
 
 PATH = "/api/v1/drivers/me/ws"
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_FORBIDDEN = 4403
-
-
-class SocketClosedError(Exception):
-    """The socket ended or never opened; ``code`` is the server's close code, if it sent one."""
-
-    def __init__(self, code: int | None, reason: str = "") -> None:
-        super().__init__(f"socket closed ({code}): {reason}")
-        self.code, self.reason = code, reason
-
-
-class Socket(Protocol):
-    async def send(self, text: str) -> None: ...
-
-    async def recv(self) -> str:
-        """The next text frame; raises :class:`SocketClosedError` once the socket ends."""
-        ...
-
-
-Connect = Callable[[str], AbstractAsyncContextManager[Socket]]
-
-
-class _WebSocket:
-    def __init__(self, connection: ClientConnection) -> None:
-        self._connection = connection
-
-    async def send(self, text: str) -> None:
-        try:
-            await self._connection.send(text)
-        except ConnectionClosed as exc:
-            raise _closed(exc) from exc
-
-    async def recv(self) -> str:
-        try:
-            message = await self._connection.recv()
-        except ConnectionClosed as exc:
-            raise _closed(exc) from exc
-        return message if isinstance(message, str) else message.decode("utf-8", "replace")
-
-
-def _closed(exc: ConnectionClosed) -> SocketClosedError:
-    if exc.rcvd is None:
-        return SocketClosedError(None, "the connection dropped")
-    return SocketClosedError(exc.rcvd.code, exc.rcvd.reason)
-
-
-@asynccontextmanager
-async def websocket(url: str) -> AsyncIterator[Socket]:
-    """A real WebSocket (the ``websockets`` client); failing to open it is a
-    :class:`SocketClosedError` too."""
-    try:
-        connecting = websocket_connect(url, open_timeout=10, max_size=2**20)
-        connection = await connecting
-    except (OSError, TimeoutError, WebSocketException) as exc:
-        raise SocketClosedError(None, f"cannot connect: {exc}") from exc
-    try:
-        yield _WebSocket(connection)
-    finally:
-        await connection.close()
-
 
 # Phones cut off together do not all come back at the same instant (the jitter), and a
 # driver whose signal returns waits at most half a minute for the live updates.
@@ -177,8 +119,7 @@ class LiveUpdates(Observable):
 
     def url(self) -> str:
         """The driver socket's address on the client's server (``ws://`` or ``wss://``)."""
-        scheme, rest = self._client.base_url.split("://", 1)
-        return f"{'wss' if scheme == 'https' else 'ws'}://{rest.rstrip('/')}{PATH}"
+        return socket_url(self._client.base_url, PATH)
 
     async def _run(self) -> None:
         failures = 0
@@ -191,7 +132,9 @@ class LiveUpdates(Observable):
                 if closed.code == CLOSE_FORBIDDEN:
                     self._set(connected=False, retrying=False)
                     return
-                if closed.code == CLOSE_UNAUTHORIZED and not await self._refreshed():
+                if closed.code == CLOSE_UNAUTHORIZED and not await refreshed(
+                    self._client, self._on_expired
+                ):
                     self._set(connected=False, retrying=False)
                     return
             # A socket that got as far as "ready" worked for a while: not a failing server.
@@ -214,17 +157,6 @@ class LiveUpdates(Observable):
                     self._want_reload()  # whatever changed while the socket was down
                 elif kind == "update":
                     self._want_reload()
-
-    async def _refreshed(self) -> bool:
-        """A fresh access token after a 4401; False when the session is over."""
-        try:
-            await self._client.refresh()
-        except AuthError:
-            self._on_expired()
-            return False
-        except (ApiError, httpx.TransportError):
-            return True  # the server is busy or away: try again after the pause
-        return True
 
     def _want_reload(self) -> None:
         self._reload_again = True

@@ -13,10 +13,11 @@ from typing import Any
 
 import httpx
 
+from app_kit.live_socket import Socket, SocketClosedError
 from backend.config import Settings
 from driver_app.logic.changes import Change
 from driver_app.state.app import DriverAppState
-from driver_app.state.live import LiveUpdates, Socket, SocketClosedError
+from driver_app.state.live import LiveUpdates
 from shared.api_client import ApiClient
 from shared.schemas.auth import TokenPair
 from tests.backend.locations.test_socket_expiry import LIFETIME_S, short_token
