@@ -22,18 +22,14 @@ import asyncio
 import contextlib
 import json
 import math
-import os
 import re
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import websockets
 from playwright.async_api import expect
@@ -44,6 +40,8 @@ from backend.auth.service import create_user
 from backend.auth.tokens import issue
 from backend.db import create_engine, session_scope
 from backend.models import Driver, Order, Organization, Route, Stop, User
+from bench._backend import migrated, serve
+from bench._backend import stop as stop_server
 from shared.enums import OrderStatus, Role, StopKind
 from tests.browser import CHROMIUM, open_in_chromium, serve_app
 
@@ -63,14 +61,6 @@ RAF_START = """() => {
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def seed(url: str, drivers: int) -> list[str]:
@@ -155,44 +145,18 @@ def updates_of(text: str) -> int:
 
 
 async def run(drivers: int, seconds: float) -> dict[str, Any]:
-    data = Path(tempfile.mkdtemp(prefix="lastmile-bench-map-"))
-    env = {
-        **os.environ,
-        "LASTMILE_DATA_DIR": str(data),
-        "LASTMILE_SECRET_KEY": SECRET,
-        "LASTMILE_ENVIRONMENT": "test",
-    }
-    db = f"sqlite+aiosqlite:///{data}/lastmile.db"
-    migrate = [sys.executable, "-m", "backend", "migrate"]
-    await asyncio.to_thread(subprocess.run, migrate, env=env, check=True, stdout=subprocess.DEVNULL)
-    tokens = await seed(db, drivers)
-    port = free_port()
-    log = data / "server.log"
-    server = await asyncio.to_thread(
-        subprocess.Popen,
-        [sys.executable, "-m", "backend", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-    )
-    base = f"http://127.0.0.1:{port}"
+    data = await migrated("lastmile-bench-map-", SECRET)
+    tokens = await seed(data.database_url, drivers)
+    server, base = await serve(data, data.path / "server.log")
     stop = asyncio.Event()
     fleet: list[asyncio.Task[int]] = []
     try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(300):
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get(f"{base}/health")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                raise SystemExit(f"the server did not start; see {log}")
         ws_base = base.replace("http://", "ws://")
         fleet = [
             asyncio.create_task(drive(ws_base, t, i, drivers, stop)) for i, t in enumerate(tokens)
         ]
         async with (
-            serve_app("dispatcher_app", base, data / "dispatcher_app.log") as url,
+            serve_app("dispatcher_app", base, data.path / "dispatcher_app.log") as url,
             open_in_chromium(url) as ui,
         ):
             ui.page.set_default_timeout(60_000)
@@ -236,8 +200,7 @@ async def run(drivers: int, seconds: float) -> dict[str, Any]:
         accepted = sum(
             r for r in await asyncio.gather(*fleet, return_exceptions=True) if isinstance(r, int)
         )
-        server.terminate()
-        server.wait(timeout=10)
+        await stop_server(server)
     return {
         "drivers": drivers,
         "seconds": round(window, 1),

@@ -21,8 +21,6 @@ import json
 import os
 import resource
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import websockets
 
@@ -40,6 +37,8 @@ from backend.auth.tokens import issue
 from backend.db import create_engine, session_scope
 from backend.heap import settle_heap
 from backend.models import Driver, Order, Organization, Route, Stop, TrackingLink, User
+from bench._backend import migrated, serve
+from bench._backend import stop as stop_server
 from shared.enums import OrderStatus, Role, StopKind
 
 SECRET = "bench-secret-key-that-is-long-enough-0123456789"
@@ -119,13 +118,6 @@ async def seed(url: str, drivers: int, links_per_order: int) -> tuple[str, list[
     token = issue(SECRET, dispatcher.id, "access", 86_400, 0)
     driver_tokens = [issue(SECRET, u.id or 0, "access", 86_400, 0) for u in users]
     return token, driver_tokens, [link.token for link in links]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def cpu_s(pid: int) -> float:
@@ -362,41 +354,17 @@ async def run(
     phase_s = phase_s or (4.0 if quick else 20.0)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the server inherits it
-    data = Path(tempfile.mkdtemp(prefix="lastmile-bench-"))
-    env = {
-        **os.environ,
-        "LASTMILE_DATA_DIR": str(data),
-        "LASTMILE_SECRET_KEY": SECRET,
-        "LASTMILE_ENVIRONMENT": "test",
-    }
-    url = f"sqlite+aiosqlite:///{data}/lastmile.db"
-    migrate = [sys.executable, "-m", "backend", "migrate"]
-    await asyncio.to_thread(subprocess.run, migrate, env=env, check=True, stdout=subprocess.DEVNULL)
+    data = await migrated("lastmile-bench-", SECRET)
     links_per_order = -(-customers // (2 * drivers))
-    dispatcher, driver_tokens, customer_tokens = await seed(url, drivers, links_per_order)
-    port = free_port()
-    log = Path(tempfile.gettempdir()) / "lastmile-bench-ingest-server.log"  # kept for reading
-    server = await asyncio.to_thread(
-        subprocess.Popen,
-        [sys.executable, "-m", "backend", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
+    dispatcher, driver_tokens, customer_tokens = await seed(
+        data.database_url, drivers, links_per_order
     )
-    base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
+    log = Path(tempfile.gettempdir()) / "lastmile-bench-ingest-server.log"  # kept for reading
+    server, base = await serve(data, log)
+    ws_base = base.replace("http://", "ws://", 1)
     tasks: list[asyncio.Task[None]] = []
     load: Load | None = None
     try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(600):
-                if server.poll() is not None:
-                    raise SystemExit(f"the server exited with {server.returncode}; see {log}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get(f"{base}/health")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                raise SystemExit(f"the server did not answer /health within 60 s; see {log}")
         load = Load(base, driver_tokens, transport)
         # The generator is Python too: its own full garbage collections (100+ ms with
         # hundreds of sockets) would show up as latency that the server never caused.
@@ -539,9 +507,8 @@ async def run(
             await asyncio.gather(
                 *(ws.close() for ws in load.sockets.values()), return_exceptions=True
             )
-        server.terminate()
-        await asyncio.to_thread(server.wait, 30)
-        await asyncio.to_thread(shutil.rmtree, data, True)
+        await stop_server(server)
+        await asyncio.to_thread(shutil.rmtree, data.path, True)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
