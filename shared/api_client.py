@@ -34,7 +34,12 @@ from shared.schemas.fleet import (
 from shared.schemas.health import Health
 from shared.schemas.kpis import KpiReport
 from shared.schemas.locations import FixIn, IngestResponse
-from shared.schemas.optimization import OptimizationCreate, OptimizationOut
+from shared.schemas.optimization import (
+    OptimizationComparison,
+    OptimizationCreate,
+    OptimizationOut,
+    OptimizationPublished,
+)
 from shared.schemas.orders import (
     OrderCreate,
     OrderEventOut,
@@ -459,6 +464,16 @@ class ApiClient:
     async def cancel_optimization(self, job_id: str) -> OptimizationOut:
         data = await self._post(f"{API}/optimizations/{job_id}/cancel")
         return OptimizationOut.model_validate(data)
+
+    async def optimization_comparison(self, job_id: str) -> OptimizationComparison:
+        """The day's current plan against the day once the plan is published."""
+        data = await self._get(f"{API}/optimizations/{job_id}/comparison")
+        return OptimizationComparison.model_validate(data)
+
+    async def publish_optimization(self, job_id: str) -> OptimizationPublished:
+        """Publish a finished plan's draft routes, all at once."""
+        data = await self._post(f"{API}/optimizations/{job_id}/publish")
+        return OptimizationPublished.model_validate(data)
 
     # --- customers ------------------------------------------------------------------
     async def map_settings(self) -> MapSettings:

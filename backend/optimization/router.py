@@ -1,10 +1,17 @@
-"""Planning endpoints: start a plan of the day, watch it, cancel it (admins, dispatchers)."""
+"""Planning endpoints: start a plan of the day, watch it, cancel it, compare it with the
+current plan and publish it (admins, dispatchers)."""
 
 from fastapi import APIRouter
 
-from backend.deps import StaffUser, StateDep
+from backend.deps import SessionDep, StaffUser, StateDep
+from backend.optimization import review
 from backend.responses import ERRORS
-from shared.schemas.optimization import OptimizationCreate, OptimizationOut
+from shared.schemas.optimization import (
+    OptimizationComparison,
+    OptimizationCreate,
+    OptimizationOut,
+    OptimizationPublished,
+)
 
 router = APIRouter(prefix="/optimizations", tags=["optimization"])
 
@@ -35,3 +42,34 @@ async def get_optimization(job_id: str, staff: StaffUser, state: StateDep) -> Op
 async def cancel_optimization(job_id: str, staff: StaffUser, state: StateDep) -> OptimizationOut:
     """Stop a queued or running planning job; no routes are saved."""
     return state.planner.cancel(staff.org_id, job_id).out()
+
+
+@router.get(
+    "/{job_id}/comparison",
+    response_model=OptimizationComparison,
+    responses=ERRORS(401, 403, 404, 409),
+)
+async def compare_optimization(
+    job_id: str, staff: StaffUser, state: StateDep, session: SessionDep
+) -> OptimizationComparison:
+    """A finished plan (its draft routes) against the day's current plan (its published and
+    running routes, and the orders of the day on none of them): per side the routes, the
+    distance, driving and working time, the stops reached after their window on the road
+    network, and the orders left out with why. 409 while the job is not done."""
+    job = state.planner.get(staff.org_id, job_id)
+    return await review.compare(session, state.routing, job)
+
+
+@router.post(
+    "/{job_id}/publish",
+    response_model=OptimizationPublished,
+    responses=ERRORS(401, 403, 404, 409),
+)
+async def publish_optimization(
+    job_id: str, staff: StaffUser, state: StateDep, session: SessionDep
+) -> OptimizationPublished:
+    """Publish a finished plan's draft routes together: all of them or, if one is not a draft
+    any more, none (409). Routes drivers already have are left as they are: the plan only
+    routed orders that were on no route. Each driver is told their day changed."""
+    job = state.planner.get(staff.org_id, job_id)
+    return await review.publish(session, job)

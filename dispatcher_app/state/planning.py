@@ -1,6 +1,8 @@
-"""Plan the day: start an optimisation, follow its progress, publish the draft routes."""
+"""Plan the day: start an optimisation, follow its progress, compare the finished plan with
+the day's current one, publish its draft routes."""
 
 import asyncio
+import os
 from collections.abc import Callable
 from datetime import date
 
@@ -8,38 +10,27 @@ import httpx
 
 from app_kit.errors import failure_message
 from app_kit.observable import Observable
+from dispatcher_app.logic.planning import (
+    best_text,
+    budget_seconds,
+    progress_fraction,
+    progress_text,
+    status_text,
+)
 from shared.api_client import ApiClient, ApiError
-from shared.enums import RouteStatus
-from shared.schemas.fleet import RouteUpdate
-from shared.schemas.optimization import OptimizationCreate, OptimizationOut, OptimizationStatus
+from shared.schemas.optimization import (
+    OptimizationComparison,
+    OptimizationCreate,
+    OptimizationOut,
+    OptimizationStatus,
+)
+
+__all__ = ["FINISHED", "POLL_S", "PlanningState", "progress_text"]
 
 FINISHED = frozenset(
     {OptimizationStatus.DONE, OptimizationStatus.FAILED, OptimizationStatus.CANCELLED}
 )
 POLL_S = 0.5
-
-
-def progress_text(job: OptimizationOut | None) -> str:
-    """One line for the panel: where the plan is and how good it is so far."""
-    if job is None:
-        return "No plan yet"
-    if job.status is OptimizationStatus.QUEUED:
-        return "Waiting for the optimiser"
-    if job.status is OptimizationStatus.FAILED:
-        return f"Planning failed: {job.error or 'unknown error'}"
-    if job.status is OptimizationStatus.CANCELLED:
-        return "Planning cancelled"
-    best = ""
-    if job.best is not None:
-        hours, minutes = divmod(round(job.best.drive_s / 60), 60)
-        best = (
-            f" · best so far: {job.best.served}/{job.order_count} orders, "
-            f"{hours} h {minutes:02d} min driving, {job.best.distance_m / 1000:.1f} km"
-        )
-    if job.status is OptimizationStatus.RUNNING:
-        return f"Planning… {job.percent} %{best}"
-    left = f" · {len(job.unassigned)} left out" if job.unassigned else ""
-    return f"{len(job.route_ids)} draft routes{best}{left}"
 
 
 class PlanningState(Observable):
@@ -51,15 +42,22 @@ class PlanningState(Observable):
         *,
         on_expired: Callable[[], None],
         poll_s: float = POLL_S,
+        time_budget_s: float | None = None,
     ) -> None:
         super().__init__()
         self._client = client
+        # How long the optimiser may think: LASTMILE_PLAN_BUDGET_S, else 10 s.
+        self.time_budget_s = time_budget_s or budget_seconds(
+            os.environ.get("LASTMILE_PLAN_BUDGET_S")
+        )
         self._on_expired = on_expired
         self._poll_s = poll_s
         self.clear()
 
     def clear(self) -> None:
         self.job: OptimizationOut | None = None
+        # The finished plan against the day's current plan (loaded once the job is done).
+        self.comparison: OptimizationComparison | None = None
         self.error: str | None = None
         self.published = False
         self.notify()
@@ -82,17 +80,37 @@ class PlanningState(Observable):
     def text(self) -> str:
         return self.error or progress_text(self.job)
 
-    async def plan(self, service_date: date, time_budget_s: float = 10.0) -> None:
-        """Start planning ``service_date`` and follow the job until it finishes."""
-        self.error, self.published = None, False
+    @property
+    def status(self) -> str:
+        """The line beside the progress bar (which shows the percent and the best plan)."""
+        return self.error or status_text(self.job)
+
+    @property
+    def progress(self) -> float | None:
+        """0 to 1 for the progress bar; None before the optimiser starts."""
+        return progress_fraction(self.job)
+
+    @property
+    def best(self) -> str:
+        """The best plan so far in words (empty until there is one)."""
+        return best_text(self.job)
+
+    async def plan(self, service_date: date, time_budget_s: float | None = None) -> None:
+        """Start planning ``service_date`` and follow the job until it finishes; then load
+        how it compares with the day's current plan."""
+        budget = time_budget_s or self.time_budget_s
+        self.error, self.published, self.comparison = None, False, None
         try:
             self.job = await self._client.start_optimization(
-                OptimizationCreate(service_date=service_date, time_budget_s=time_budget_s)
+                OptimizationCreate(service_date=service_date, time_budget_s=budget)
             )
             self.notify()
             while self.job.status not in FINISHED:
                 await asyncio.sleep(self._poll_s)
                 self.job = await self._client.get_optimization(self.job.id)
+                self.notify()
+            if self.job.status is OptimizationStatus.DONE:
+                self.comparison = await self._client.optimization_comparison(self.job.id)
                 self.notify()
         except (ApiError, httpx.TransportError) as exc:
             self._fail(exc)
@@ -108,12 +126,12 @@ class PlanningState(Observable):
         self.notify()
 
     async def publish(self) -> None:
-        """Publish every draft route of the finished plan (drivers see them)."""
+        """Publish every draft route of the finished plan at once (drivers see them); the
+        routes drivers already have stay as they are."""
         if not self.can_publish or self.job is None:
             return
         try:
-            for route_id in self.job.route_ids:
-                await self._client.update_route(route_id, RouteUpdate(status=RouteStatus.PUBLISHED))
+            await self._client.publish_optimization(self.job.id)
         except (ApiError, httpx.TransportError) as exc:
             self._fail(exc)
             return

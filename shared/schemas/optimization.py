@@ -116,3 +116,31 @@ class DelayOut(BaseModel):
     delay_s: int
     late_order_ids: list[int] = Field(description="drop-offs the delay makes miss their window")
     moves: list[PlacementOut] = Field(description="where each of them could go instead")
+
+
+class PlanSide(BaseModel):
+    """One side of a comparison: a plan of the day walked on the road network."""
+
+    routes: int
+    stops: int
+    distance_m: int
+    drive_s: int = Field(description="driving only")
+    working_s: int = Field(description="from leaving the depot to the end: drive, waits, service")
+    late_stops: int = Field(description="stops reached after their window's end")
+    late_order_ids: list[int]
+    unassigned: list[UnassignedOrder] = Field(description="orders of the day on no route, why")
+
+
+class OptimizationComparison(BaseModel):
+    """A finished plan's proposal (its draft routes) against the day's current plan (its
+    published and running routes), both timed the same way."""
+
+    optimization_id: str
+    service_date: date
+    current: PlanSide
+    proposal: PlanSide
+
+
+class OptimizationPublished(BaseModel):
+    optimization_id: str
+    route_ids: list[int] = Field(description="the draft routes now published")

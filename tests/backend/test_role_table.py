@@ -212,6 +212,18 @@ ROWS = [
         "/api/v1/optimizations/none/cancel",
         expect(404),
     ),
+    Row(
+        "GET",
+        "/api/v1/optimizations/{job_id}/comparison",
+        "/api/v1/optimizations/none/comparison",
+        expect(404),
+    ),
+    Row(
+        "POST",
+        "/api/v1/optimizations/{job_id}/publish",
+        "/api/v1/optimizations/none/publish",
+        expect(404),
+    ),
     # the organisation
     Row(
         "GET",

@@ -35,17 +35,30 @@ async def test_plan_today_shows_progress_then_publishes_the_routes(
     planned = await orders(org, 8, day)
     app = await signed_in(org, client)
     seen: list[str] = []
+    fractions: list[float | None] = []
     app.planning.subscribe(lambda: seen.append(app.planning.text))
+    app.planning.subscribe(lambda: fractions.append(app.planning.progress))
 
     await app.planning.plan(day, time_budget_s=1.5)
 
     assert any(text.startswith("Planning…") for text in seen), seen
+    assert any(f is not None and f < 1 for f in fractions), fractions
+    assert fractions[-1] == 1.0
+    assert app.planning.best.startswith(f"best: {len(planned)}/{len(planned)} orders")
     job = app.planning.job
     assert job is not None
     assert job.status is OptimizationStatus.DONE
     assert app.planning.text.startswith(f"{len(job.route_ids)} draft routes")
     assert f"{len(planned)}/{len(planned)} orders" in app.planning.text
     assert app.planning.can_publish
+    comparison = app.planning.comparison
+    assert comparison is not None
+    assert comparison.optimization_id == job.id
+    assert comparison.current.routes == 0
+    assert {o.order_id for o in comparison.current.unassigned} == {o["id"] for o in planned}
+    assert comparison.proposal.routes == len(job.route_ids)
+    assert comparison.proposal.stops == len(planned)
+    assert comparison.proposal.unassigned == []
 
     await app.planning.publish()
     assert app.planning.published
@@ -69,6 +82,7 @@ async def test_a_plan_can_be_cancelled_from_the_app(org: Org, client: ApiClient)
     await asyncio.wait_for(running, 10)
     assert app.planning.text == "Planning cancelled"
     assert not app.planning.can_publish
+    assert app.planning.comparison is None
 
 
 async def test_nothing_to_plan_is_said_plainly(org: Org, client: ApiClient) -> None:
@@ -102,3 +116,24 @@ def test_progress_lines() -> None:
         update={"status": OptimizationStatus.DONE, "percent": 100, "route_ids": [1, 2]}
     )
     assert progress_text(done).startswith("2 draft routes")
+
+
+async def test_a_plan_published_meanwhile_is_not_published_twice(
+    org: Org, client: ApiClient
+) -> None:
+    day = utc_today()
+    await fleet(org)
+    await orders(org, 3, day)
+    app = await signed_in(org, client)
+    await app.planning.plan(day, time_budget_s=0.5)
+    job = app.planning.job
+    assert job is not None
+    assert job.route_ids
+    # Someone else publishes a draft by hand first: all or nothing, so nothing, and why.
+    by_hand = await org.dispatcher.patch(
+        f"/api/v1/routes/{job.route_ids[0]}", json={"status": "published"}
+    )
+    assert by_hand.status_code == 200, by_hand.text
+    await app.planning.publish()
+    assert not app.planning.published
+    assert "not drafts any more" in app.planning.text
