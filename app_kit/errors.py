@@ -11,7 +11,8 @@ def describe_error(exc: Exception, server_url: str) -> str:
     """A message for people: the server's own words when it answered, otherwise why not."""
     if isinstance(exc, ApiError):
         if exc.status >= 500:
-            return f"The server had a problem ({exc.status}): {exc.message}. Try again shortly."
+            said = exc.message.rstrip(". ")  # the server's own sentence may end with a stop
+            return f"The server had a problem ({exc.status}): {said}. Try again shortly."
         return exc.message
     if isinstance(exc, httpx.TimeoutException):
         return f"The server at {server_url} did not answer in time. Try again."

@@ -38,7 +38,9 @@ def session_main[S](
     """The Flet entry point: each browser tab is its own signed-in session."""
 
     async def main(page: ft.Page) -> None:
-        client = ApiClient(api_url)
+        # The browser's address (Flet reads it off the session socket): per-address limits
+        # on the server then count each browser rather than this web app as one client.
+        client = ApiClient(api_url, client_address=page.client_ip or None)
         state = make_state(client)
 
         async def closed(_: ft.Event[ft.Page]) -> None:

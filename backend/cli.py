@@ -20,6 +20,8 @@ user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 region_app = typer.Typer(help="Road-network regions (OSM extracts).", no_args_is_help=True)
 app.add_typer(region_app, name="region")
+import_app = typer.Typer(help="Bring data in from files.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 console = Console()
 
 
@@ -147,6 +149,57 @@ def region_list() -> None:
             soft_wrap=True,
             highlight=False,
         )
+
+
+@import_app.command("orders")
+def import_orders(
+    file: Annotated[
+        Path, typer.Argument(help="CSV with a header row (comma, semicolon or tab separated)")
+    ],
+    url: Annotated[
+        str, typer.Option(envvar="LASTMILE_URL", help="the running Lastmile server")
+    ] = "http://127.0.0.1:8000",
+    email: Annotated[
+        str | None, typer.Option(envvar="LASTMILE_EMAIL", help="a dispatcher's or an admin's")
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(envvar="LASTMILE_PASSWORD", help="asked for when missing on a terminal"),
+    ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option(help="IANA zone of window times without an offset; default this machine's"),
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="FIELD=COLUMN (a header or its number from 1) over the guessed mapping"
+        ),
+    ] = None,
+    valid_only: Annotated[
+        bool, typer.Option(help="import the valid rows even when others fail")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option(help="check and report; send nothing")] = False,
+) -> None:
+    """Create orders from a CSV through a running server's API, with a progress bar.
+
+    Rows are checked first as in the dispatcher app; a failing row stops the import
+    unless --valid-only. Orders go 1000 per request; running the same file again within
+    24 hours creates no duplicates. Exit codes: 0 done, 1 rows refused, 2 bad options or
+    file, 3 refused by (or no answer from) the server."""
+    from backend.import_orders.command import ImportOptions, run_import
+
+    options = ImportOptions(
+        file=file,
+        url=url,
+        email=email,
+        password=password,
+        tz=tz,
+        maps=map_ or [],
+        valid_only=valid_only,
+        dry_run=dry_run,
+    )
+    raise typer.Exit(run_import(console, options))
 
 
 async def seed(settings: Settings) -> DemoLogins:

@@ -70,6 +70,15 @@ class Settings(BaseSettings):
     fallback_speed_kmh: float = Field(
         default=25.0, gt=0, description="straight-line estimate speed"
     )
+    geocoder: Literal["nominatim", "photon"] | None = Field(
+        default=None,
+        description="geocoder behind GET /api/v1/geocode; None: dispatchers pin addresses",
+    )
+    geocoder_url: str | None = Field(
+        default=None,
+        description="the geocoder's server, e.g. https://nominatim.example.org; "
+        "empty: the service's public one",
+    )
     access_token_ttl_s: int = Field(default=15 * 60, ge=30)
     refresh_token_ttl_s: int = Field(default=14 * 24 * 3600, ge=60)
     tracking_link_ttl_h: int = Field(default=72, ge=1)
@@ -114,6 +123,19 @@ class Settings(BaseSettings):
         le=3600,
         description="after leaving an unserved stop, wait this long for the proof to come",
     )
+    eta_refresh_every_s: float = Field(
+        default=30.0,
+        ge=1,
+        le=600,
+        description="a driver's ETAs are recomputed at least this often; one whose fixes "
+        "stopped this long ago is recomputed as time passes (the ETAs slip)",
+    )
+    eta_publish_change_s: float = Field(
+        default=60.0,
+        ge=1,
+        le=3600,
+        description="a stop's ETA is stored and announced again once it moved this much",
+    )
     driver_silent_after_min: float = Field(
         default=10.0,
         gt=0,
@@ -126,8 +148,21 @@ class Settings(BaseSettings):
         description="route solver: auto picks PyVRP unless skills, breaks or soft windows "
         "need OR-Tools; a planning request may still ask for one",
     )
+    optimization_stale_after_s: float = Field(
+        default=15.0,
+        ge=2,
+        le=600,
+        description="a queued or running planning job whose worker wrote nothing for this "
+        "long (it died or restarted) is shown as failed",
+    )
     pod_max_upload_mb: float = Field(
         default=15.0, gt=0, le=100, description="largest photo or label image accepted, in MB"
+    )
+    pod_quota_mb: float | None = Field(
+        default=None,
+        gt=0,
+        description="most the local proof store (data dir/proofs) may hold, in MB; a proof "
+        "past it is refused with a 507 and nothing stored (empty: only the disk's limit)",
     )
     pod_radius_m: float = Field(
         default=200.0, gt=0, description="a proof taken further from the address is flagged"
@@ -155,6 +190,33 @@ class Settings(BaseSettings):
         le=10_000,
         description="unknown tracking tokens an address may try per minute (20 at once); "
         "then every tracking look-up from it is refused with 429 until one is back",
+    )
+    login_failures_per_account: int = Field(
+        default=10,
+        ge=1,
+        le=1_000_000,
+        description="failed sign-ins an account may have per login_failure_window_s; then "
+        "every sign-in to it is refused with 429 until one is back (a correct one too)",
+    )
+    login_failures_per_ip: int = Field(
+        default=30,
+        ge=1,
+        le=1_000_000,
+        description="failed sign-ins and token refreshes a client address may have per "
+        "login_failure_window_s (an office behind one address has several people)",
+    )
+    login_failure_window_s: float = Field(
+        default=300, gt=0, le=86_400, description="the window of the sign-in limits, seconds"
+    )
+    security_hsts: bool = Field(
+        default=False,
+        description="send Strict-Transport-Security (one year): set it when the backend is "
+        "only reached over https (behind a TLS proxy); https requests get it anyway",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="when set, GET /metrics wants 'Authorization: Bearer <this>'; "
+        "otherwise it is open (keep it on a private network or behind the proxy)",
     )
     reattempt_after_min: float = Field(
         default=60,
@@ -201,6 +263,27 @@ class Settings(BaseSettings):
         gt=0,
         le=3600,
         description="first retry after this many seconds, doubling each time (at most 1 h)",
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="let webhook URLs reach loopback, private, link-local and other "
+        "non-public addresses (off: refused, against server-side request forgery)",
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=60, description="a webhook receiver must answer within this"
+    )
+    webhook_retry_base_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="first webhook retry after about this many seconds, doubling each time "
+        "(at most 1 h, ±20 % jitter)",
+    )
+    webhook_retry_for_h: float = Field(
+        default=24.0, gt=0, le=24 * 7, description="a webhook delivery is retried this long"
+    )
+    webhook_poll_s: float = Field(
+        default=5.0, gt=0, le=300, description="how often the webhook worker looks for retries"
     )
 
     @field_validator("failure_follow_ups")

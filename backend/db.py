@@ -10,11 +10,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An async engine for ``url``. SQLite gets foreign keys, WAL and a busy timeout."""
+    """An async engine for ``url``. SQLite gets foreign keys, WAL and a busy timeout;
+    a server database (PostgreSQL through asyncpg) a pool sized for a burst of requests."""
     is_sqlite = url.startswith("sqlite")
-    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not is_sqlite}
+    # hide_parameters: a failed statement's error (and its logged traceback) would otherwise
+    # print its values, tracking tokens and webhook secrets among them.
+    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not is_sqlite, "hide_parameters": True}
     if is_sqlite:
         kwargs["connect_args"] = {"timeout": 30}
+    else:
+        # 10 kept open, 20 more under load; a connection older than 30 min is replaced
+        # (a proxy or firewall may drop idle ones first).
+        kwargs.update(pool_size=10, max_overflow=20, pool_recycle=1800, pool_timeout=30)
     engine = create_async_engine(url, **kwargs)
     if is_sqlite:
 

@@ -9,7 +9,8 @@ Exceptions::
     ├── NotFoundError       404  does not exist, or is outside the caller's scope
     ├── ConflictError       409  clashes with what is stored (duplicate, illegal transition)
     ├── TooManyRequestsError 429 slow down (``Retry-After`` says for how long)
-    └── UnavailableError    503  a service we depend on (e.g. the proof store) failed
+    ├── UnavailableError    503  a service we depend on (e.g. the proof store) failed
+    └── InsufficientStorageError 507 the proof store is full (quota or disk): nothing stored
 
 Every error reaches the client as ``{"error": {"code", "message", "details"}}``.
 422 is reserved for payload validation, raised by FastAPI itself.
@@ -76,3 +77,11 @@ class UnavailableError(AppError):
 
     status_code = 503
     code = "unavailable"
+
+
+class InsufficientStorageError(AppError):
+    """Where the request's files go is full (a quota, or the disk): nothing was stored, and
+    the same request succeeds once space is freed."""
+
+    status_code = 507
+    code = "storage_full"

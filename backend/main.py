@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -10,17 +11,22 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp
 
-from backend import __version__, error_handlers
+from backend import __version__, error_handlers, log_redaction
+from backend.auth.limits import SignInLimits
 from backend.auth.router import router as auth_router
 from backend.config import Settings
+from backend.coordination.factory import create_leases
 from backend.db import create_engine
+from backend.exports.router import router as exports_router
 from backend.fleet.depots import router as depots_router
 from backend.fleet.driver_events import router as driver_events_router
 from backend.fleet.drivers import router as drivers_router
 from backend.fleet.routes import router as routes_router
 from backend.fleet.vehicles import router as vehicles_router
+from backend.geocoding.router import router as geocode_router
 from backend.health.router import router as health_router
 from backend.heap import settle_heap
+from backend.intake.router import router as intake_router
 from backend.kpis.router import router as kpis_router
 from backend.locations.api import router as locations_router
 from backend.locations.device_directory import DeviceDirectory
@@ -32,8 +38,11 @@ from backend.locations.hub import Hub
 from backend.locations.ingest_ws import DriverSocket
 from backend.locations.pipeline import build_pipeline
 from backend.locations.sockets import LiveSockets
+from backend.metrics.registry import Metrics
+from backend.metrics.router import router as metrics_router
 from backend.migrate import upgrade
 from backend.notifications.factory import worker_for
+from backend.notifications.hook import bind as bind_notices
 from backend.notifications.outbox import Notices
 from backend.notifications.router import router as notifications_router
 from backend.optimization.dispatch_router import router as dispatch_router
@@ -43,21 +52,41 @@ from backend.orders.router import router as orders_router
 from backend.orgs.router import router as organization_router
 from backend.pod.inbox_router import exceptions_router
 from backend.pod.router import router as pod_router
+from backend.ratelimit.factory import create_limiter
 from backend.realtime.factory import create_broker
 from backend.routing.api import router as routing_router
 from backend.routing.startup import load_routing
+from backend.security_headers import SecurityHeaders
+from backend.spatial.postgis import spatial_path
 from backend.state import AppState
 from backend.tiles import router as tiles
 from backend.tiles.map_api import router as map_router
-from backend.tracking_links.guessing import GuessLimiter
 from backend.tracking_links.router import router as track_router
 from backend.tracking_page import router as tracking_page
+from backend.webhooks.outbox import Binding as WebhookBinding
+from backend.webhooks.outbox import bind as bind_webhooks
+from backend.webhooks.router import router as webhooks_router
+from backend.webhooks.worker import worker_for as webhook_worker_for
 from backend.zones.router import router as zones_router
+
+
+def sign_in_limits(settings: Settings) -> SignInLimits:
+    """``login_failures_per_*`` failures per ``login_failure_window_s``, all at once."""
+    per_minute = 60.0 / settings.login_failure_window_s
+    by_ip, by_account = (
+        create_limiter(settings, scope, n * per_minute, n)
+        for scope, n in (
+            ("login-ip", settings.login_failures_per_ip),
+            ("login-account", settings.login_failures_per_account),
+        )
+    )
+    return SignInLimits(by_ip, by_account)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application. Settings are read here (not at import) unless given."""
     settings = settings or Settings()
+    log_redaction.install()  # tracking tokens and socket tokens are in request paths
 
     if settings.resolved_database_url.startswith("sqlite"):
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
@@ -69,7 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await upgrade(engine)
         broker = create_broker(settings)
         routing = await asyncio.to_thread(load_routing, settings)
-        locations = build_pipeline(settings, engine, broker=broker, routing=routing)
+        leases = create_leases(settings)  # jobs one worker of several runs
+        locations = build_pipeline(settings, engine, broker=broker, routing=routing, leases=leases)
         await locations.start()
         fanout = LocationFanOut(broker, engine)
         await fanout.start()
@@ -77,9 +107,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = Hub(broker)
         devices = DeviceDirectory(engine)
         devices.start()
-        planner = Planner(engine, routing, default_engine=settings.optimizer_engine)
+        metrics = Metrics()
+        metrics.watch(locations.metrics.snapshot, hub.sockets_by_audience)
+        planner = Planner(
+            engine,
+            routing,
+            leases,
+            default_engine=settings.optimizer_engine,
+            on_finished=metrics.solved,
+            stale_after_s=settings.optimization_stale_after_s,
+        )
         notifier = worker_for(settings, engine)
         notifier.start()
+        notices = Notices(settings, wake=notifier.wake)
+        bind_notices(engine, notices)  # order changes queue customer notices
+        webhooks = webhook_worker_for(settings, engine)
+        webhooks.start()
+        retry_for = timedelta(hours=settings.webhook_retry_for_h)
+        bind_webhooks(engine, WebhookBinding(retry_for, webhooks.wake))  # events queue webhooks
         app.state.lastmile = AppState(
             settings=settings,
             engine=engine,
@@ -90,11 +135,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             fanout=fanout,
             hub=hub,
             planner=planner,
-            notices=Notices(settings, wake=notifier.wake),
+            metrics=metrics,
+            notices=notices,
             notifier=notifier,
-            guesses=GuessLimiter(
-                settings.tracking_guesses_per_min, max(1.0, settings.tracking_guesses_per_min)
+            webhooks=webhooks,
+            guesses=create_limiter(
+                settings,
+                "tracking",
+                settings.tracking_guesses_per_min,
+                max(1.0, settings.tracking_guesses_per_min),
             ),
+            sign_ins=sign_in_limits(settings),
+            spatial=await spatial_path(engine),
         )
         settle_heap()
         try:
@@ -102,12 +154,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await planner.close()
             await notifier.close()
+            await webhooks.close()
             await hub.close()
             await devices.close()
             await locations.stop()  # commits pending fixes before the engine goes
             await fanout.close()
             routing.close()
             await broker.close()
+            await leases.close()
+            await app.state.lastmile.guesses.close()
+            await app.state.lastmile.sign_ins.close()
             await engine.dispose()
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from installed files,
@@ -138,6 +194,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             allow_credentials=False,
         )
+    # Outside CORS: its answers (preflights too) get the headers as well.
+    app.add_middleware(SecurityHeaders, hsts=settings.security_hsts)
     error_handlers.install(app)
     api = APIRouter(prefix="/api/v1")
     for router in (
@@ -159,12 +217,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pod_router,
         exceptions_router,
         kpis_router,
+        exports_router,
         notifications_router,
         map_router,
+        geocode_router,
+        webhooks_router,
+        intake_router,
     ):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health_router)
+    app.include_router(metrics_router)  # /metrics: Prometheus' text format
     app.include_router(gps_router)  # /gps/...: GPS apps' own protocols, not in the OpenAPI
     tracking_page.mount(app)
     tiles.mount(app, settings)

@@ -12,6 +12,7 @@ _DESCRIPTIONS = {
     409: "Conflicts with stored data (duplicate, illegal status change)",
     413: "An upload or body over the size limit",
     422: "The payload or query failed validation",
+    507: "The proof store is full (quota or disk): nothing was stored; send it again later",
 }
 
 

@@ -33,17 +33,21 @@ class DataDir:
 
     @property
     def database_url(self) -> str:
-        return f"sqlite+aiosqlite:///{self.path}/lastmile.db"
+        """``DATABASE_URL`` when the data directory was made for a server database, else
+        the directory's SQLite file."""
+        return self.env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{self.path}/lastmile.db"
 
 
-async def migrated(prefix: str, secret: str) -> DataDir:
-    """A new data directory with the schema in place, signed with ``secret``."""
+async def migrated(prefix: str, secret: str, **env_extra: str) -> DataDir:
+    """A new data directory with the schema in place, signed with ``secret``; ``env_extra``
+    adds settings (``DATABASE_URL`` for PostgreSQL, ``REDIS_URL``), for the servers too."""
     path = Path(tempfile.mkdtemp(prefix=prefix))
     env = {
         **os.environ,
         "LASTMILE_DATA_DIR": str(path),
         "LASTMILE_SECRET_KEY": secret,
         "LASTMILE_ENVIRONMENT": "test",
+        **env_extra,
     }
     migrate = [sys.executable, "-m", "backend", "migrate"]
     await asyncio.to_thread(subprocess.run, migrate, env=env, check=True, stdout=subprocess.DEVNULL)

@@ -224,7 +224,9 @@ class Load:
             if not await send():
                 return
             next_at += period
-            if next_at >= until:
+            # Past the end by the clock too: a driver that fell behind its pace (the server
+            # saturated) must not keep sending into the next phase.
+            if next_at >= until or time.monotonic() >= until:
                 return
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 

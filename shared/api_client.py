@@ -12,14 +12,21 @@ offline queue relies on telling the two apart.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 from pydantic import TypeAdapter
 
-from shared.enums import DriverEventKind, DriverStatus, OrderStatus, ZoneKind
+from shared.enums import (
+    DriverEventKind,
+    DriverStatus,
+    OrderStatus,
+    WebhookDeliveryStatus,
+    ZoneKind,
+)
 from shared.schemas.auth import Me, TokenPair
 from shared.schemas.common import Page
 from shared.schemas.exceptions import ExceptionCount, ExceptionItem, ResolutionOut
@@ -31,10 +38,13 @@ from shared.schemas.fleet import (
     RouteUpdate,
     VehicleOut,
 )
+from shared.schemas.geocode import GeocodeResult
 from shared.schemas.health import Health
-from shared.schemas.kpis import KpiReport
+from shared.schemas.kpis import KpiDriverReport, KpiReport, KpiWindowReport
 from shared.schemas.locations import FixIn, IngestResponse
 from shared.schemas.optimization import (
+    ChangeCreate,
+    ChangeOut,
     OptimizationComparison,
     OptimizationCreate,
     OptimizationOut,
@@ -51,6 +61,13 @@ from shared.schemas.orders import (
 from shared.schemas.pod import FailureOut, ProofOut, ScanOut
 from shared.schemas.routing import RouteOut as RoadRoute
 from shared.schemas.tracking import MapSettings, TrackingView
+from shared.schemas.webhooks import (
+    WebhookCreate,
+    WebhookCreated,
+    WebhookDeliveryOut,
+    WebhookOut,
+    WebhookUpdate,
+)
 from shared.schemas.zones import ZoneCreate, ZoneOut, ZoneUpdate
 
 API = "/api/v1"
@@ -88,10 +105,22 @@ def _raise_for_error(response: httpx.Response) -> None:
     raise cls(response.status_code, code, message, details)
 
 
+@dataclass(frozen=True, slots=True)
+class CreatedOrders:
+    """A batch's orders, and whether they were created by an earlier request."""
+
+    orders: list[OrderOut]
+    replayed: bool  # the answer to an earlier request with the same Idempotency-Key
+
+
 class ApiClient:
     """One signed-in session against a Lastmile server.
 
     ``transport`` lets tests plug in ``httpx.MockTransport`` or an ASGI transport.
+    ``client_address`` is the address of the person this client acts for, when that is not
+    this process (a web app's server calling for a browser): it goes as ``X-Forwarded-For``,
+    which the server believes only from an address it trusts (``FORWARDED_ALLOW_IPS``), so
+    that per-address limits (failed sign-ins) count each browser, not the web app.
     """
 
     def __init__(
@@ -100,9 +129,12 @@ class ApiClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout_s: float = 15.0,
+        client_address: str | None = None,
     ) -> None:
+        self.client_address = client_address
+        headers = {"X-Forwarded-For": client_address} if client_address else None
         self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), transport=transport, timeout=timeout_s
+            base_url=base_url.rstrip("/"), transport=transport, timeout=timeout_s, headers=headers
         )
         self.tokens: TokenPair | None = None
         # Called with every new pair (sign-in, refresh): an app keeps the refresh token.
@@ -138,8 +170,13 @@ class ApiClient:
             return {}
         return {"Authorization": f"Bearer {self.tokens.access_token}"}
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        response = await self._http.request(method, path, headers=self._auth_headers(), **kwargs)
+    async def _request(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        extra = headers or {}
+        response = await self._http.request(
+            method, path, headers={**self._auth_headers(), **extra}, **kwargs
+        )
         if response.status_code == 401 and self.tokens is not None:
             # The access token may have expired: refresh once and retry.
             try:
@@ -148,7 +185,7 @@ class ApiClient:
                 self.tokens = None
                 raise
             response = await self._http.request(
-                method, path, headers=self._auth_headers(), **kwargs
+                method, path, headers={**self._auth_headers(), **extra}, **kwargs
             )
         _raise_for_error(response)
         return response
@@ -191,7 +228,11 @@ class ApiClient:
         *,
         status: list[OrderStatus] | None = None,
         driver_id: int | None = None,
+        unassigned: bool | None = None,
+        zone_id: int | None = None,
         route_id: int | None = None,
+        window_from: datetime | None = None,
+        window_to: datetime | None = None,
         q: str | None = None,
         limit: int = 50,
         offset: int = 0,
@@ -202,7 +243,11 @@ class ApiClient:
             {
                 "status": [s.value for s in status] if status else None,
                 "driver_id": driver_id,
+                "unassigned": None if unassigned is None else str(unassigned).lower(),
+                "zone_id": zone_id,
                 "route_id": route_id,
+                "window_from": window_from.isoformat() if window_from else None,
+                "window_to": window_to.isoformat() if window_to else None,
                 "q": q,
                 "limit": limit,
                 "offset": offset,
@@ -217,6 +262,32 @@ class ApiClient:
     async def create_order(self, order: OrderCreate) -> OrderOut:
         body = order.model_dump(mode="json", exclude_unset=True)
         return OrderOut.model_validate(await self._post(f"{API}/orders", body))
+
+    async def create_orders(self, orders: list[OrderCreate]) -> list[OrderOut]:
+        """Up to 1000 orders at once: all of them, or none (an ApiError says why)."""
+        body = {"orders": [o.model_dump(mode="json", exclude_unset=True) for o in orders]}
+        data = await self._post(f"{API}/orders/batch", body)
+        return TypeAdapter(list[OrderOut]).validate_python(data)
+
+    async def create_orders_once(
+        self, orders: list[OrderCreate], idempotency_key: str
+    ) -> CreatedOrders:
+        """:meth:`create_orders` with an ``Idempotency-Key``: sent again with the same key
+        and orders (a retry, a re-run after a crash) it answers the first orders again and
+        creates none (``replayed``)."""
+        body = {"orders": [o.model_dump(mode="json", exclude_unset=True) for o in orders]}
+        response = await self._request(
+            "POST", f"{API}/orders/batch", json=body, headers={"Idempotency-Key": idempotency_key}
+        )
+        return CreatedOrders(
+            orders=TypeAdapter(list[OrderOut]).validate_python(response.json()),
+            replayed=response.headers.get("Idempotent-Replayed") == "true",
+        )
+
+    async def geocode(self, query: str) -> list[GeocodeResult]:
+        """Candidate places for an address (409 ``no_geocoder`` when none is configured)."""
+        data = await self._get(f"{API}/geocode", {"q": query})
+        return TypeAdapter(list[GeocodeResult]).validate_python(data)
 
     async def transition(self, order_id: int, request: TransitionRequest) -> OrderOut:
         body = request.model_dump(mode="json", exclude_none=True)
@@ -415,6 +486,16 @@ class ApiClient:
         params = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "tz": tz}
         return KpiReport.model_validate(await self._get(f"{API}/kpis", params))
 
+    async def kpi_drivers(self, date_from: date, date_to: date, tz: str = "UTC") -> KpiDriverReport:
+        """Per driver: stops per local day, route time planned vs actual (at most 366 days)."""
+        params = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "tz": tz}
+        return KpiDriverReport.model_validate(await self._get(f"{API}/kpis/drivers", params))
+
+    async def kpi_windows(self, date_from: date, date_to: date, tz: str = "UTC") -> KpiWindowReport:
+        """SLA adherence per drop-off window slot (local times of day in ``tz``)."""
+        params = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "tz": tz}
+        return KpiWindowReport.model_validate(await self._get(f"{API}/kpis/windows", params))
+
     # --- zones ----------------------------------------------------------------------
     async def list_zones(
         self,
@@ -452,6 +533,51 @@ class ApiClient:
     async def delete_zone(self, zone_id: int) -> None:
         await self._request("DELETE", f"{API}/zones/{zone_id}")
 
+    # --- webhooks ---------------------------------------------------------------------
+    async def create_webhook(self, webhook: WebhookCreate) -> WebhookCreated:
+        """Register an endpoint; the answer's ``secret`` is shown this once."""
+        return WebhookCreated.model_validate(
+            await self._post(f"{API}/webhooks", webhook.model_dump(mode="json"))
+        )
+
+    async def list_webhooks(self) -> list[WebhookOut]:
+        return [WebhookOut.model_validate(w) for w in await self._get(f"{API}/webhooks")]
+
+    async def update_webhook(self, webhook_id: int, update: WebhookUpdate) -> WebhookOut:
+        response = await self._request(
+            "PATCH",
+            f"{API}/webhooks/{webhook_id}",
+            json=update.model_dump(mode="json", exclude_unset=True),
+        )
+        return WebhookOut.model_validate(response.json())
+
+    async def delete_webhook(self, webhook_id: int) -> None:
+        await self._request("DELETE", f"{API}/webhooks/{webhook_id}")
+
+    async def webhook_deliveries(
+        self,
+        webhook_id: int,
+        *,
+        status: WebhookDeliveryStatus | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[WebhookDeliveryOut]:
+        """The endpoint's deliveries, newest first, each with its attempts."""
+        params = {"status": status.value if status else None, "limit": limit, "offset": offset}
+        data = await self._get(f"{API}/webhooks/{webhook_id}/deliveries", params)
+        return Page[WebhookDeliveryOut].model_validate(data)
+
+    async def test_webhook(self, webhook_id: int) -> WebhookDeliveryOut:
+        """Queue a sample ``ping`` for the endpoint; follow it in its deliveries."""
+        return WebhookDeliveryOut.model_validate(
+            await self._post(f"{API}/webhooks/{webhook_id}/test")
+        )
+
+    async def retry_webhook_delivery(self, delivery_id: int) -> WebhookDeliveryOut:
+        return WebhookDeliveryOut.model_validate(
+            await self._post(f"{API}/webhooks/deliveries/{delivery_id}/retry")
+        )
+
     # --- planning ---------------------------------------------------------------------
     async def start_optimization(self, request: OptimizationCreate) -> OptimizationOut:
         """Start planning a day; poll :meth:`get_optimization` for progress."""
@@ -474,6 +600,11 @@ class ApiClient:
         """Publish a finished plan's draft routes, all at once."""
         data = await self._post(f"{API}/optimizations/{job_id}/publish")
         return OptimizationPublished.model_validate(data)
+
+    async def change_routes(self, change: ChangeCreate) -> ChangeOut:
+        """Preview a change to the day's routes (or apply it, with ``apply``)."""
+        body = change.model_dump(mode="json", exclude_unset=True)
+        return ChangeOut.model_validate(await self._post(f"{API}/dispatch/changes", body))
 
     # --- customers ------------------------------------------------------------------
     async def map_settings(self) -> MapSettings:

@@ -91,8 +91,42 @@ class NotificationChannel(StrEnum):
 
 class NotificationStatus(StrEnum):
     """``pending`` until a worker sends it (retries included), then ``sent``; ``failed``
-    when the channel refused it for good or every attempt failed."""
+    when the channel refused it for good or every attempt failed; ``skipped`` when it was
+    never to be sent (the customer opted out, an "arriving" notice fell in quiet hours):
+    ``last_error`` says why."""
 
     PENDING = "pending"
     SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class WebhookEventType(StrEnum):
+    """What an organisation's webhook endpoint may subscribe to; ``order.<status>`` for
+    every status an order moves to (``order.unassigned``: back to created)."""
+
+    ORDER_CREATED = "order.created"
+    ORDER_UNASSIGNED = "order.unassigned"
+    ORDER_ASSIGNED = "order.assigned"
+    ORDER_EN_ROUTE_TO_PICKUP = "order.en_route_to_pickup"
+    ORDER_PICKED_UP = "order.picked_up"
+    ORDER_EN_ROUTE = "order.en_route"
+    ORDER_ARRIVING = "order.arriving"
+    ORDER_DELIVERED = "order.delivered"
+    ORDER_FAILED = "order.failed"
+    ORDER_RETURNED = "order.returned"
+    ORDER_RESCHEDULED = "order.rescheduled"
+    ORDER_CANCELLED = "order.cancelled"
+    PROOF_ADDED = "proof.added"
+    DRIVER_STATUS_CHANGED = "driver.status_changed"
+    ROUTE_PUBLISHED = "route.published"
+    PING = "ping"  # the test endpoint's sample; sent to one endpoint, never subscribed to
+
+
+class WebhookDeliveryStatus(StrEnum):
+    """``pending`` while attempts go on (with backoff), ``delivered`` at the first 2xx,
+    ``failed`` once the retry window (24 h by default) is over."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
     FAILED = "failed"

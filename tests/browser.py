@@ -147,6 +147,12 @@ class FletPage:
     async def click(self, identifier: str) -> None:
         await self.by_id(identifier).click()
 
+    async def sign_in(self, email: str, password: str) -> None:
+        """Fill in the app's sign-in form and send it."""
+        await self.type_into("login-email", email)
+        await self.type_into("login-password", password)
+        await self.click("login-submit")
+
 
 @asynccontextmanager
 async def open_in_chromium(

@@ -51,7 +51,8 @@ def server_process(
     data_dir: Path, port: int, **env_extra: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``python -m backend serve`` as its own process (so a test can SIGKILL it) on
-    ``data_dir``'s SQLite database; ``env_extra`` adds settings (``LASTMILE_...``)."""
+    ``data_dir``'s SQLite database; ``env_extra`` adds settings (``LASTMILE_...``, or a
+    ``DATABASE_URL`` for another database)."""
     env = {**os.environ, "LASTMILE_DATA_DIR": str(data_dir), "LASTMILE_ENVIRONMENT": "development"}
     env.pop("DATABASE_URL", None)
     env.update(env_extra)

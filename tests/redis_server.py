@@ -26,9 +26,11 @@ def _answers_ping(port: int) -> bool:
 
 
 @contextmanager
-def run_redis() -> Iterator[str]:
-    """Start redis-server; yield its URL (database 0); stop it when the block ends."""
-    port = free_port()
+def run_redis(port: int | None = None) -> Iterator[str]:
+    """Start redis-server (on ``port``, or a free one); yield its URL (database 0); stop it
+    when the block ends. A test restarts Redis by starting a second one on the first one's
+    port once its block ended: clients see the connection drop, then an empty Redis."""
+    port = port or free_port()
     workdir = tempfile.mkdtemp(prefix="lastmile-redis-")
     process = subprocess.Popen(
         [

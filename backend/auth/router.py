@@ -1,11 +1,12 @@
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlmodel import col, func, select
 
 from backend.auth import service
 from backend.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, StateDep
+from backend.errors import UnauthorizedError
 from backend.models import Organization, User
 from backend.responses import ERRORS
 from shared.schemas.auth import Me, RefreshRequest, TokenPair, UserCreate, UserOut
@@ -14,21 +15,55 @@ from shared.schemas.common import Page
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/token", response_model=TokenPair, responses=ERRORS(401, 422))
+TOO_MANY: dict[int | str, dict[str, Any]] = {
+    429: {"description": "Too many failed sign-ins: wait Retry-After seconds"}
+}
+
+
+def _client(request: Request) -> str | None:
+    """The client's address (behind a trusted proxy, the one it forwarded)."""
+    return request.client.host if request.client else None
+
+
+@router.post("/auth/token", response_model=TokenPair, responses={**ERRORS(401, 422), **TOO_MANY})
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    state: StateDep,
 ) -> TokenPair:
-    """Sign in with email (``username``) and password; returns an access and a refresh token."""
-    user = await service.authenticate(session, form.username, form.password)
+    """Sign in with email (``username``) and password; returns an access and a refresh token.
+
+    Failed sign-ins are limited per client address and per account (429 with
+    ``Retry-After`` once used up; see README "Security")."""
+    ip = _client(request)
+    await state.sign_ins.check(ip, form.username)
+    try:
+        user = await service.authenticate(session, form.username, form.password)
+    except UnauthorizedError:
+        await state.sign_ins.failed(ip, form.username)
+        raise
     return service.issue_pair(settings, user)
 
 
-@router.post("/auth/refresh", response_model=TokenPair, responses=ERRORS(401, 422))
-async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
-    """Swap a refresh token for a new access/refresh pair."""
-    return await service.refresh(session, settings, body.refresh_token)
+@router.post("/auth/refresh", response_model=TokenPair, responses={**ERRORS(401, 422), **TOO_MANY})
+async def refresh(
+    body: RefreshRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    state: StateDep,
+) -> TokenPair:
+    """Swap a refresh token for a new access/refresh pair. Refused refresh tokens count
+    towards the client address's sign-in limit."""
+    ip = _client(request)
+    await state.sign_ins.check(ip)
+    try:
+        return await service.refresh(session, settings, body.refresh_token)
+    except UnauthorizedError:
+        await state.sign_ins.failed(ip)
+        raise
 
 
 @router.post("/auth/logout", status_code=204, responses=ERRORS(401))

@@ -15,7 +15,9 @@ thread (:class:`backend.eta.tracker.RouteEtas`), and for what changed by a minut
 
 A driver who sends nothing is still recomputed every ``refresh_every_s`` as time passes
 (the ETAs of someone stuck slip). A worker's ETAs are for the drivers whose fixes it
-receives; with several workers a driver's pace is learnt by each worker separately.
+receives; with several workers a driver's pace is learnt by each worker separately, and a
+quiet driver whose fixes now reach another worker (a newer shared position,
+:mod:`backend.eta.handover`) is let go of rather than recomputed from a stale fix.
 """
 
 import asyncio
@@ -30,10 +32,11 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.db import pending_messages, session_scope
-from backend.eta.estimate import StopEta, StopPlan
+from backend.eta.estimate import StopPlan
+from backend.eta.handover import SharedFixTimes, handed_over
+from backend.eta.late_risk import record_late_risk
 from backend.eta.tracker import EtaConfig, EtaUpdate, RoutedStop, RouteEtas, moved_on
 from backend.geofencing.deviation import (
     DeviationChange,
@@ -46,17 +49,16 @@ from backend.geofencing.route_fences import OpenStop
 from backend.geofencing.route_stops import DriverDay
 from backend.locations.fix import DriverRef, Fix
 from backend.locations.metrics import Counters
-from backend.models import DriverEvent, Order, Stop
-from backend.orders import events
+from backend.models import DriverEvent, Stop
+from backend.notifications.hook import on_etas
 from backend.realtime.broker import Broker
 from backend.routing.port import RouteSource, RoutingError
 from shared.channels import order_channel, org_channel
-from shared.enums import EventKind
 from shared.geo import Point
 
 log = logging.getLogger(__name__)
 
-_TIMER_S = 5.0  # how often drivers without fixes are looked at
+_TIMER_S = 5.0  # how often drivers without fixes are looked at (at most; see _timer_loop)
 _COMPUTE_CHUNK = 4  # drivers per hop to the worker thread (short hops: the loop waits on the GIL)
 _DEVIATION_EVERY_S = 5.0  # a fix checked against the planned route this often per driver
 _WRITE_LINGER_S = 0.2  # gather what comes meanwhile into the same transaction
@@ -106,6 +108,7 @@ class LiveEtas:
         config: EtaConfig | None = None,
         deviation: DeviationConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedFixTimes | None = None,
     ) -> None:
         self._db = db
         self._routing = routing
@@ -114,6 +117,8 @@ class LiveEtas:
         self.config = config or EtaConfig()
         self.deviation_config = deviation or DeviationConfig()
         self._clock = clock
+        # Every worker's newest fix per driver (REDIS_URL); None: one worker, no hand-over.
+        self._shared = shared
         self._drivers: dict[int, _Driver] = {}
         self._due: set[int] = set()
         self._wake = asyncio.Event()
@@ -174,18 +179,55 @@ class LiveEtas:
 
     async def _timer_loop(self) -> None:
         """Recompute drivers who went quiet: time passes for their ETAs too."""
+        # Twice per refresh period at least: a quiet driver is looked at soon after.
+        tick_s = min(_TIMER_S, self.config.refresh_every_s / 2)
         while True:
-            await asyncio.sleep(_TIMER_S)
-            now = self._clock()
-            for driver_id, state in self._drivers.items():
-                if state.fix is None or state.day is None or not state.day.stops:
-                    continue
-                quiet = now - state.fix_seen_at
-                if quiet >= self.config.refresh_every_s:
-                    self._due.add(driver_id)
-            if self._due:
-                self._idle.clear()
-                self._wake.set()
+            await asyncio.sleep(tick_s)
+            await self.recompute_quiet()
+
+    async def recompute_quiet(self) -> None:
+        """Make the quiet drivers due (no fix for ``refresh_every_s``), but first let go
+        of those whose fixes now reach another worker."""
+        now = self._clock()
+        quiet = {
+            driver_id: state
+            for driver_id, state in self._drivers.items()
+            if state.fix is not None
+            and state.day is not None
+            and state.day.stops
+            and now - state.fix_seen_at >= self.config.refresh_every_s
+        }
+        if quiet and self._shared is not None:
+            for driver_id in await self._let_go_of_handed_over(quiet, self._shared):
+                quiet.pop(driver_id, None)
+        self._due.update(quiet)
+        if self._due:
+            self._idle.clear()
+            self._wake.set()
+
+    async def _let_go_of_handed_over(
+        self, quiet: dict[int, "_Driver"], shared: SharedFixTimes
+    ) -> set[int]:
+        """Forget the quiet drivers another worker has now; which ones. Without an answer
+        from the shared store (Redis down), none: their ETAs slip here as before."""
+        last = {d: state.fix.recorded_at for d, state in quiet.items() if state.fix is not None}
+        try:
+            newest = await shared.recorded_at([state.ref for state in quiet.values()])
+        except Exception:
+            self.metrics.inc("eta_handover_check_failures")
+            failures = self.metrics.get("eta_handover_check_failures")
+            if failures in (1, 10) or failures % 100 == 0:
+                log.exception("reading the shared positions of quiet drivers failed")
+            return set()
+        gone = handed_over(last, newest)
+        for driver_id in gone:
+            state = self._drivers.get(driver_id)
+            # A fix that came here while Redis answered: the driver is back, keep them.
+            fix = state.fix if state is not None else None
+            if fix is not None and fix.recorded_at == last[driver_id]:
+                self.forget(driver_id)
+                self.metrics.inc("eta_drivers_handed_over")
+        return gone
 
     async def _compute_loop(self) -> None:
         while True:
@@ -294,13 +336,18 @@ class LiveEtas:
                     )
                     .values(eta_at=sa.bindparam("eta")),
                     [
+                        # In stop order: two workers' batches lock rows in the same order.
                         {"stop_id": stop_id, "org": org, "eta": _at(at)}
-                        for stop_id, (org, at) in latest.items()
+                        for stop_id, (org, at) in sorted(latest.items())
                     ],
                 )
-            for driver, found in etas:
-                for eta in found.late:
-                    await self._record_late(session, driver, eta)
+            late_risks = 0
+            late = [(driver.org_id, eta) for driver, found in etas for eta in found.late]
+            for org_id, eta in sorted(late, key=lambda item: item[1].stop_id):
+                if await record_late_risk(session, org_id, eta):
+                    late_risks += 1
+            arriving = [(e.order_id, e.stop_id, e.eta) for _, found in etas for e in found.changed]
+            await on_etas(session, arriving, time.time())  # the "arriving" notices
             for driver, change in deviations:
                 row = _deviation_row(driver, change)
                 session.add(row)
@@ -322,31 +369,13 @@ class LiveEtas:
                         (org_channel(driver.org_id), staff),
                     ]
                 )
-            self.metrics.add_all(
-                {"etas_published": len(found.changed), "late_risks": len(found.late)}
-            )
+            self.metrics.inc("etas_published", len(found.changed))
+        # Already on the timeline: raised by another worker, or before a restart.
+        repeated = len(late) - late_risks
+        self.metrics.add_all({"late_risks": late_risks, "late_risks_already_raised": repeated})
         for driver, change, row in rows:
             await self._publish_all([(org_channel(driver.org_id), _deviation_message(row))])
             self.metrics.inc(f"driver_{change.kind.value}")
-
-    @staticmethod
-    async def _record_late(session: AsyncSession, driver: DriverRef, eta: StopEta) -> None:
-        order = await session.get(Order, eta.order_id)
-        if order is None or order.org_id != driver.org_id or eta.window_end is None:
-            return
-        await events.record(
-            session,
-            order,
-            EventKind.LATE_RISK,
-            None,
-            details={
-                "source": "eta",
-                "stop_id": eta.stop_id,
-                "eta": _at(eta.eta).isoformat(),
-                "window_end": _at(eta.window_end).isoformat(),
-                "late_by_s": round(eta.late_by_s),
-            },
-        )
 
     async def _publish_all(self, messages: Sequence[tuple[str, bytes]]) -> None:
         if self._broker is None:

@@ -9,6 +9,7 @@ from backend.deps import AdminUser, DriverUser, SessionDep, StaffUser, StateDep
 from backend.errors import BadRequestError, ConflictError
 from backend.models import Device, Driver, DriverEvent, LocationFix, Order, Route, User, Vehicle
 from backend.responses import ERRORS
+from backend.webhooks.outbox import enqueue_driver_status
 from shared.enums import DriverStatus, Role
 from shared.lifecycle import TERMINAL
 from shared.schemas.common import Page
@@ -68,8 +69,9 @@ async def set_my_status(
     """Start or end a shift, take a break: the driver sets their own status."""
     assert driver.driver_id is not None
     row = await get_in_org(session, Driver, driver.driver_id, driver.org_id, label="driver")
-    row.status = body.status
+    previous, row.status = row.status, body.status
     session.add(row)
+    await enqueue_driver_status(session, row, previous)
     return row
 
 
@@ -90,9 +92,11 @@ async def update_driver(
         await reference_in_org(
             session, Vehicle, body.vehicle_id, principal.org_id, field="vehicle_id"
         )
+    previous = driver.status
     for key, value in changes.items():
         setattr(driver, key, value)
     session.add(driver)
+    await enqueue_driver_status(session, driver, previous)
     return driver
 
 

@@ -17,6 +17,8 @@ from backend.crud import reference_in_org
 from backend.db import after_commit
 from backend.errors import BadRequestError, ConflictError
 from backend.models import Driver, Order, Route, Stop, Vehicle
+from backend.notifications.hook import on_route_published
+from backend.webhooks.outbox import enqueue_route_published
 from shared.channels import driver_channel
 from shared.enums import StopKind
 from shared.lifecycle import TERMINAL
@@ -114,6 +116,8 @@ async def create_route(session: AsyncSession, principal: Principal, body: RouteC
     await session.flush()
     await _place_stops(session, route, body.stops)
     _announce(session, route, "created")
+    await on_route_published(session, route)  # created published: customers hear of it
+    await enqueue_route_published(session, route, None)
     return route
 
 
@@ -125,7 +129,7 @@ async def update_route(session: AsyncSession, route: Route, body: RouteUpdate) -
         await reference_in_org(session, Driver, body.driver_id, route.org_id, field="driver_id")
     if "vehicle_id" in changes:
         await reference_in_org(session, Vehicle, body.vehicle_id, route.org_id, field="vehicle_id")
-    previous_driver = route.driver_id
+    previous_driver, previous_status = route.driver_id, route.status
     for key, value in changes.items():
         setattr(route, key, value)
     session.add(route)
@@ -133,6 +137,9 @@ async def update_route(session: AsyncSession, route: Route, body: RouteUpdate) -
     if body.stops is not None:
         await _place_stops(session, route, body.stops)
     _announce(session, route, "updated", previous_driver)
+    if "status" in changes or body.stops is not None:
+        await on_route_published(session, route)  # customers hear they are scheduled
+    await enqueue_route_published(session, route, previous_status)
     return route
 
 

@@ -11,8 +11,9 @@ A driver without fixes for ``IDLE_FORGET_S`` is dropped, and an organisation wit
 active driver left. Zone events go to :class:`.zone_events.ZoneEvents`; stop fences,
 with the driver's route as last loaded, go through :class:`.stop_rules.StopRules`
 (arrived, arriving, left), whose actions :class:`.stop_actions.StopActions` applies off
-the pipeline; then the ETA watcher (:mod:`backend.eta.live`) gets the newest fix. Depot
-events go to the optional sink.
+the pipeline (a driver new to this process starts with the stops the database says they
+arrived at: their fixes may have reached another worker until now); then the ETA watcher
+(:mod:`backend.eta.live`) gets the newest fix. Depot events go to the optional sink.
 """
 
 import asyncio
@@ -244,6 +245,7 @@ class LiveGeofences:
                 old = self.days.get(driver_id)
                 if old is not None and old.stops == day.stops and old.departed == day.departed:
                     continue
+                self.rules.seed(driver_id, _arrived_elsewhere(old, day))
                 self.engine.replace_scope(
                     Scope.driver(driver_id), route_fences(driver_id, day.stops, self.radii)
                 )
@@ -332,6 +334,13 @@ class LiveGeofences:
                 log.exception("loading fences failed; retrying")
                 self.metrics.inc("fence_refresh_failures")
             await asyncio.sleep(0.05)  # gather the changes of a burst into one query
+
+
+def _arrived_elsewhere(old: DriverDay | None, day: DriverDay) -> list[OpenStop]:
+    """The stops the database says the driver arrived at while this process did not know
+    it (their fixes reached another worker then, or this one before a restart)."""
+    known = {s.stop_id for s in old.stops if s.arrived_at is not None} if old else set()
+    return [s for s in day.stops if s.arrived_at is not None and s.stop_id not in known]
 
 
 def _reach_all(reach: Reach, routes: list[list[OpenStop]]) -> None:

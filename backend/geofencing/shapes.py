@@ -87,6 +87,16 @@ class Polygon:
         object.__setattr__(self, "_plane", plane)
         object.__setattr__(self, "_ring", tuple(plane.xy_all(points)))
 
+    @property
+    def plane(self) -> Plane:
+        """The flat projection its distances are measured in."""
+        return self._plane
+
+    @property
+    def ring_xy(self) -> tuple[tuple[float, float], ...]:
+        """Its outline in :attr:`plane` (metres), not closed."""
+        return self._ring
+
     def _contains(self, px: float, py: float) -> bool:
         inside = False
         ax, ay = self._ring[-1]
@@ -148,6 +158,16 @@ class Corridor:
         plane = Plane.at(self.points[0])
         object.__setattr__(self, "_plane", plane)
         object.__setattr__(self, "_line", tuple(plane.xy_all(self.points)))
+
+    @property
+    def plane(self) -> Plane:
+        """The flat projection its distances are measured in."""
+        return self._plane
+
+    @property
+    def line_xy(self) -> tuple[tuple[float, float], ...]:
+        """Its line in :attr:`plane` (metres)."""
+        return self._line
 
     def signed_distance_m(self, lat: float, lng: float) -> float:
         px, py = self._plane.xy(lat, lng)

@@ -9,7 +9,8 @@
 * **departed** from a pickup: ``picked_up → en_route``.
 * **left without proof**: after ``grace_s`` (a delivery confirmed from a phone that was
   a little behind still counts), if the order is still unfinished there, a
-  ``left_without_proof`` event: the dispatcher's exception.
+  ``left_without_proof`` event: the dispatcher's exception; not a second one for the same
+  visit (another worker, which had the driver's fixes before, may have reported it).
 
 Every change carries the fix that caused it, and none is made when anybody changed the
 order's status after that fix (:func:`backend.orders.transitions.system_transition`).
@@ -26,13 +27,14 @@ from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.db import after_commit, pending_messages, session_scope
 from backend.geofencing.stop_rules import StopAction, StopActionKind
 from backend.locations.fix import DriverRef, Fix
 from backend.locations.metrics import Counters
-from backend.models import Order, Stop
+from backend.models import Order, OrderEvent, Stop
 from backend.orders import events
 from backend.orders.transitions import system_transition
 from backend.realtime.broker import Broker
@@ -51,6 +53,21 @@ _UNSERVED = {
 
 def _at(epoch_s: float) -> datetime:
     return datetime.fromtimestamp(epoch_s, UTC)
+
+
+async def _departure_reported(session: AsyncSession, order: Order) -> bool:
+    """Whether the order's last arrival was already followed by a "left without proof"
+    (another worker saw the departure before the driver's fixes came here)."""
+    last = await session.exec(
+        select(OrderEvent.kind)
+        .where(
+            OrderEvent.order_id == order.id,
+            col(OrderEvent.kind).in_([EventKind.ARRIVED, EventKind.LEFT_WITHOUT_PROOF]),
+        )
+        .order_by(col(OrderEvent.id).desc())
+        .limit(1)
+    )
+    return last.first() == EventKind.LEFT_WITHOUT_PROOF
 
 
 def fix_details(fix: Fix) -> dict[str, Any]:
@@ -201,6 +218,8 @@ class StopActions:
             case StopActionKind.LEFT_WITHOUT_PROOF:
                 if status not in _UNSERVED[kind]:
                     return False  # delivered, failed or picked up meanwhile
+                if await _departure_reported(session, order):
+                    return False  # by the worker that had the driver's fixes before
                 await events.record(
                     session, order, EventKind.LEFT_WITHOUT_PROOF, None,
                     lat=fix.lat, lng=fix.lng, details=details,

@@ -83,6 +83,16 @@ class StopRules:
     def forget(self, driver_id: int) -> None:
         self._drivers.pop(driver_id, None)
 
+    def seed(self, driver_id: int, stops: Sequence[OpenStop]) -> None:
+        """``stops`` (unfinished) were seen arriving at by another worker, which had the
+        driver's fixes then (or by this one before a restart): they count as arrived here
+        too, so standing there is no second arrival and leaving is still a departure."""
+        arrived = [s for s in stops if s.arrived_at is not None]
+        if arrived:
+            state = self._drivers.setdefault(driver_id, _Driver())
+            for stop in arrived:
+                state.arrived.setdefault(stop.stop_id, stop)
+
     def quiet(self, driver_id: int, head_id: int | None) -> bool:
         """Whether a batch without stop-fence events, away from every fence, can change
         nothing for ``driver_id`` (the common case, skipped at 20,000 fixes/s)."""

@@ -31,6 +31,10 @@ async def health(state: StateDep) -> JSONResponse:
         )
     ok = db.ok and broker.ok
     body = Health(
-        status="ok" if ok else "degraded", version=__version__, database=db, broker=broker
+        status="ok" if ok else "degraded",
+        version=__version__,
+        database=db,
+        broker=broker,
+        spatial=state.spatial,
     )
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)

@@ -10,6 +10,9 @@ from shared.geo import Point, haversine_m
 from shared.schemas.kpis import KpiDay, KpiFigures
 
 MAX_DAYS = 92
+# The breakdowns (per driver, per window slot) group by local day in few CASE branches:
+# a year at a time.
+MAX_BREAKDOWN_DAYS = 366
 # GPS points closer than this to the last one kept are jitter, not driving.
 MIN_STEP_M = 15.0
 # A driver's day shorter than this cannot be measured in stops per hour.
@@ -42,14 +45,14 @@ class Days:
         return i if 0 <= i < len(self.days) else None
 
 
-def local_days(date_from: date, date_to: date, tz: tzinfo) -> Days:
+def local_days(date_from: date, date_to: date, tz: tzinfo, max_days: int = MAX_DAYS) -> Days:
     """The days from ``date_from`` to ``date_to`` (both included) in ``tz``; a day with a
     daylight-saving change is 23 or 25 hours long."""
     if date_to < date_from:
         raise RangeError(f"date_to ({date_to}) is before date_from ({date_from})")
     count = (date_to - date_from).days + 1
-    if count > MAX_DAYS:
-        raise RangeError(f"at most {MAX_DAYS} days at a time; {count} were asked for")
+    if count > max_days:
+        raise RangeError(f"at most {max_days} days at a time; {count} were asked for")
     days = [date_from + timedelta(days=i) for i in range(count)]
     ends = [*days, date_to + timedelta(days=1)]
     starts = [datetime.combine(d, time(), tz).astimezone(UTC) for d in ends]
@@ -72,6 +75,10 @@ class Counts:
     first_attempt_successes: int = 0
     attempts: int = 0
     driver_hours: float = 0.0
+    driver_days: int = 0
+    timed_routes: int = 0
+    planned_duration_s: float = 0.0
+    actual_duration_s: float = 0.0
     routes: int = 0
     planned_distance_m: float = 0.0
     actual_distance_m: float = 0.0
@@ -94,6 +101,12 @@ class Counts:
             attempts=self.attempts,
             driver_hours=round(self.driver_hours, 3),
             stops_per_driver_hour=rate(self.attempts, self.driver_hours),
+            driver_days=self.driver_days,
+            stops_per_driver_day=rate(self.attempts, self.driver_days),
+            timed_routes=self.timed_routes,
+            planned_duration_s=round(self.planned_duration_s, 1),
+            actual_duration_s=round(self.actual_duration_s, 1),
+            duration_ratio=rate(self.actual_duration_s, self.planned_duration_s),
             routes=self.routes,
             planned_distance_m=round(self.planned_distance_m, 1),
             actual_distance_m=round(self.actual_distance_m, 1),

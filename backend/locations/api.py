@@ -1,4 +1,5 @@
-"""Location endpoints: the app's HTTP batch, fleet positions, history, day exports, metrics."""
+"""Location endpoints: the app's HTTP batch, fleet positions and nearest drivers, history,
+day exports, metrics."""
 
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from backend.crud import get_in_org
 from backend.deps import AdminUser, DriverUser, SessionDep, StaffUser, StateDep
 from backend.errors import BadRequestError
+from backend.fleet.nearest import nearest_drivers
 from backend.locations.app_batch import ingest_body
 from backend.locations.export import to_geojson, to_gpx
 from backend.locations.fix import DriverRef, Fix
@@ -18,12 +20,14 @@ from backend.locations.history_read import fixes_between
 from backend.locations.ingest_support import read_body
 from backend.models import Driver
 from backend.responses import ERRORS
+from shared.geo import Point
 from shared.schemas.common import Page
 from shared.schemas.locations import (
     MAX_BATCH,
     FixIn,
     IngestResponse,
     LocationFixOut,
+    NearestDriverOut,
     PositionOut,
 )
 
@@ -86,6 +90,37 @@ async def fleet_positions(principal: StaffUser, state: StateDep) -> list[Positio
             age_s=round(max(0.0, now - p.fix.recorded_at), 3),
         )
         for p in await state.locations.positions(principal.org_id)
+    ]
+
+
+@router.get(
+    "/fleet/nearest", response_model=list[NearestDriverOut], responses=ERRORS(401, 403, 422)
+)
+async def fleet_nearest(
+    principal: StaffUser,
+    session: SessionDep,
+    state: StateDep,
+    lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="WGS84")],
+    lng: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="WGS84")],
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> list[NearestDriverOut]:
+    """The organisation's on-duty drivers (any status but offline) nearest to ``lat``,
+    ``lng``, nearest first: straight-line distance in metres from each one's last stored
+    fix, and when that fix was taken. Drivers with no stored fix are not listed."""
+    now = time.time()
+    found = await nearest_drivers(session, principal.org_id, Point(lat, lng), limit, state.spatial)
+    return [
+        NearestDriverOut(
+            driver_id=n.driver.driver_id,
+            name=n.driver.name,
+            status=n.driver.status,
+            lat=n.driver.lat,
+            lng=n.driver.lng,
+            distance_m=round(n.distance_m, 1),
+            recorded_at=n.driver.recorded_at,
+            age_s=round(max(0.0, now - n.driver.recorded_at.timestamp()), 3),
+        )
+        for n in found
     ]
 
 

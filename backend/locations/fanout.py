@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.locations import visibility
 from backend.locations.approximate import GRID_M, Approximator
 from backend.locations.fix import DriverRef, Fix
+from backend.realtime.backoff import RESUBSCRIBE
 from backend.realtime.broker import Broker
 from shared.channels import fleet_positions_channel, order_channel, org_channel
 
@@ -191,17 +192,24 @@ class LocationFanOut:
 
     async def _watch_org(self, org_id: int) -> None:
         """Order events of ``org_id``: a status change may move a driver's current stop."""
+        failures = 0
         while True:
             try:
                 async for message in self._broker.subscribe(org_channel(org_id)):
+                    failures = 0
                     order_id = orjson.loads(message).get("order_id")
                     if isinstance(order_id, int):
                         self.invalidate(order_id)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("watching organisation %s failed; retrying", org_id)
-                await asyncio.sleep(1)
+                failures += 1
+                if failures == 1:
+                    log.warning("watching organisation %s failed; retrying", org_id, exc_info=True)
+                # Order events missed meanwhile: reload every driver's visibility soon.
+                self._dirty.update(self._drivers)
+                self._wake_refresh.set()
+                await asyncio.sleep(RESUBSCRIBE.delay_s(failures))
 
     async def _refresh_loop(self) -> None:
         while True:

@@ -9,8 +9,10 @@ Two stores behind one interface:
 
 * :class:`SqliteStore` — a writer child process with its own ``sqlite3`` connection (see
   :mod:`backend.locations.history_sqlite` for its durability settings).
-* :class:`EngineStore` — SQLAlchemy Core through the application's async engine (PostgreSQL
-  or anything else).
+* :class:`backend.locations.history_postgres.CopyStore` — one binary ``COPY`` per group on
+  PostgreSQL (asyncpg).
+* :class:`EngineStore` — SQLAlchemy Core through the application's async engine (any other
+  database).
 """
 
 import asyncio
@@ -29,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.locations import history_sqlite
 from backend.locations.fix import DriverRef, Fix
+from backend.locations.history_postgres import CopyStore
 from backend.locations.metrics import Counters
 from backend.models import LocationFix
 
@@ -169,10 +172,13 @@ class EngineStore:
 
 
 def create_store(database_url: str, engine: AsyncEngine) -> HistoryStore:
-    """The raw SQLite path for a SQLite file, SQLAlchemy Core for everything else."""
+    """The raw SQLite path for a SQLite file, ``COPY`` for PostgreSQL through asyncpg,
+    SQLAlchemy Core for everything else."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         return SqliteStore(str(url.database))
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg":
+        return CopyStore(engine)
     return EngineStore(engine)
 
 

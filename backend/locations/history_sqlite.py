@@ -24,21 +24,8 @@ from typing import Any, BinaryIO
 
 import msgspec
 
-TABLE = "location_fixes"
-COLUMNS = (
-    "org_id",
-    "driver_id",
-    "recorded_at",
-    "received_at",
-    "lat",
-    "lng",
-    "speed_mps",
-    "heading_deg",
-    "accuracy_m",
-    "altitude_m",
-    "battery",
-    "source",
-)
+from backend.locations.history_columns import COLUMNS, TABLE
+
 HEADER = 4  # bytes of a frame's length
 
 # What a request decodes to: [org_id, driver_id, [[lat, lng, recorded_at, received_at,

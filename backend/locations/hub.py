@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from enum import Enum
@@ -28,6 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
+from backend.realtime.backoff import RESUBSCRIBE
 from backend.realtime.broker import Broker
 from shared.enums import OrderStatus
 
@@ -163,6 +165,17 @@ class Hub:
     def sockets(self) -> int:
         return len({s for members in self._members.values() for s in members})
 
+    def sockets_by_audience(self) -> dict[str, int]:
+        """Open sockets by who listens: dispatchers (organisation channels), customers
+        (order channels) and drivers (their own channel)."""
+        audiences = {"org": "dispatcher", "order": "customer", "driver": "driver"}
+        seen: dict[str, set[Subscriber]] = {name: set() for name in audiences.values()}
+        for channel, members in self._members.items():
+            audience = audiences.get(channel.split(":", 1)[0])
+            if audience is not None:
+                seen[audience].update(members)
+        return {audience: len(members) for audience, members in seen.items()}
+
     async def join(self, subscriber: Subscriber, channels: dict[str, Kind]) -> None:
         """Deliver ``channels`` to ``subscriber`` from now on (returns once subscribed)."""
         for channel, kind in channels.items():
@@ -214,7 +227,12 @@ class Hub:
             subscriber.deliver(kind, message)
 
     async def _pump(self, channel: str) -> None:
+        """Hold the broker subscription of ``channel``; when it fails (Redis restarted, say),
+        subscribe again after a growing pause: the sockets stay open and hear what is
+        published once the subscription is back."""
+        failures = 0
         while True:
+            started = time.monotonic()
             try:
                 messages = aiter(self._broker.subscribe(channel))
                 first = asyncio.ensure_future(anext(messages))
@@ -222,11 +240,16 @@ class Hub:
                 await asyncio.sleep(0)
                 self._ready[channel].set()
                 message = await first
+                failures = 0
                 while True:
                     self._deliver(channel, message)
                     message = await anext(messages)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("subscription to %s failed; resubscribing", channel)
-                await asyncio.sleep(1)
+                # A subscription that held for a while failed anew: start the pauses over.
+                held_s = time.monotonic() - started
+                failures = 1 if held_s > 2 * RESUBSCRIBE.max_s else failures + 1
+                if failures == 1:
+                    log.warning("subscription to %s failed; resubscribing", channel, exc_info=True)
+                await asyncio.sleep(RESUBSCRIBE.delay_s(failures))

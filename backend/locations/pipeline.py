@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.config import Settings
+from backend.coordination import Leases
 from backend.eta.live import LiveEtas
+from backend.eta.tracker import EtaConfig
 from backend.geofencing.deviation import DeviationConfig
 from backend.geofencing.live import LiveGeofences
 from backend.geofencing.reach import Reach
@@ -39,6 +41,7 @@ from backend.realtime.broker import Broker
 from backend.routing.port import RouteSource
 
 log = logging.getLogger(__name__)
+RETENTION_LEASE = "lastmile:job:retention"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,7 @@ class Pipeline:
         shared: RedisPositions | None = None,
         geofences: LiveGeofences | None = None,
         clock: Callable[[], float] = time.time,
+        leases: Leases | None = None,
     ) -> None:
         self.engine = engine
         self.writer = writer
@@ -89,6 +93,9 @@ class Pipeline:
         # Route fences, zones and depots checked against every new fix; None: no geofencing.
         self.geofences = geofences
         self._clock = clock
+        # Shared by the workers (REDIS_URL): one of them prunes per interval. None: this
+        # process prunes on its own.
+        self.leases = leases
         self._retention: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -184,20 +191,43 @@ class Pipeline:
             await self.fanout.position(driver, fix)
         except Exception:  # the fix is stored: a live-view failure must not fail the sender
             self.metrics.inc("fanout_failures")
-            log.exception("fan-out of driver %s failed", driver.driver_id)
+            failures = self.metrics.get("fanout_failures")
+            # During a broker outage every fix fails here: log the first and then a few.
+            if failures in (1, 10) or failures % 1000 == 0:
+                log.exception("fan-out of driver %s failed (%d so far)", driver.driver_id, failures)
 
     async def prune(self, now: float | None = None) -> int:
         """Delete history received more than the retention period before ``now``."""
         now = self._clock() if now is None else now
         cutoff = utc(now - self.config.retention_days * 86_400)
         deleted = await delete_received_before(self.engine, cutoff)
+        self.metrics.inc("history_prunes")
         self.metrics.inc("history_rows_pruned", deleted)
         return deleted
+
+    async def prune_once_across_workers(self) -> bool:
+        """Prune unless another worker did in this interval: the lease is kept for the
+        whole interval (not released after the pass), so whichever worker comes first in
+        an interval prunes and the others skip it. Whether this worker pruned."""
+        if self.leases is None:
+            await self.prune()
+            return True
+        interval_s = self.config.retention_interval_s
+        token = await self.leases.acquire(RETENTION_LEASE, interval_s)
+        if token is None:
+            self.metrics.inc("history_prunes_skipped")
+            return False
+        try:
+            await self.prune()
+        except BaseException:
+            await self.leases.release(RETENTION_LEASE, token)  # the next worker may retry
+            raise
+        return True
 
     async def _retention_loop(self) -> None:
         while True:
             try:
-                await self.prune()
+                await self.prune_once_across_workers()
             except Exception:
                 log.exception("pruning the location history failed; retrying later")
             await asyncio.sleep(self.config.retention_interval_s)
@@ -209,10 +239,12 @@ def build_pipeline(
     fanout: PositionFanOut | None = None,
     broker: Broker | None = None,
     routing: RouteSource | None = None,
+    leases: Leases | None = None,
 ) -> Pipeline:
     """The pipeline for these settings: raw SQLite writer for a SQLite file, else Core.
     ``broker``: where zone events, automatic status changes and ETAs are announced (None:
-    stored only); ``routing``: for the ETAs (None: no ETAs, no off-route watch)."""
+    stored only); ``routing``: for the ETAs (None: no ETAs, no off-route watch);
+    ``leases``: so that one worker of several prunes the history (None: this one does)."""
     config = PipelineConfig.from_settings(settings)
     metrics = Counters()
     store = create_store(settings.resolved_database_url, engine)
@@ -229,7 +261,12 @@ def build_pipeline(
             routing,
             broker,
             metrics,
+            config=EtaConfig(
+                refresh_every_s=settings.eta_refresh_every_s,
+                publish_change_s=settings.eta_publish_change_s,
+            ),
             deviation=DeviationConfig(threshold_m=settings.off_route_m),
+            shared=shared,
         )
         if routing is not None
         else None
@@ -252,4 +289,5 @@ def build_pipeline(
         fanout=fanout,
         shared=shared,
         geofences=geofences,
+        leases=leases,
     )

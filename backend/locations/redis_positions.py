@@ -20,6 +20,7 @@ database) is unaffected.
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -140,6 +141,26 @@ class RedisPositions:
             Position(DriverRef(org_id, int(k)), decode(v.encode() if isinstance(v, str) else v))
             for k, v in raw.items()
         ]
+
+    async def recorded_at(self, drivers: Sequence[DriverRef]) -> dict[int, float]:
+        """The ``recorded_at`` of each of ``drivers``' shared current position, by driver
+        id (one without a position is left out); one round trip. Implements
+        :class:`backend.eta.handover.SharedFixTimes`."""
+        by_org: dict[int, list[int]] = {}
+        for driver in drivers:
+            by_org.setdefault(driver.org_id, []).append(driver.driver_id)
+        if not by_org:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for org_id, driver_ids in by_org.items():
+                pipe.hmget(f"{org_key(org_id)}:t", [str(d) for d in driver_ids])
+            replies = await pipe.execute()
+        out: dict[int, float] = {}
+        for driver_ids, values in zip(by_org.values(), replies, strict=True):
+            for driver_id, value in zip(driver_ids, values, strict=True):
+                if value is not None:
+                    out[driver_id] = float(value)
+        return out
 
     async def _flush_loop(self) -> None:
         while True:

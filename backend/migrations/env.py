@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import backend.models  # noqa: F401  (registers the tables)
+from backend.spatial.postgis import include_object
 
 target_metadata = SQLModel.metadata
 
@@ -21,6 +22,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,  # not PostGIS's own tables
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -25,6 +25,7 @@ class Order(SQLModel, table=True):
     recipient_name: str = Field(max_length=200)
     recipient_phone: str | None = Field(default=None, max_length=40)
     recipient_email: str | None = Field(default=None, max_length=320)
+    language: str | None = Field(default=None, max_length=16)  # for notices; None: the org's
     weight_kg: float = 0.0
     volume_m3: float = 0.0
     priority: int = 0

@@ -28,6 +28,14 @@ class Organization(SQLModel, table=True):
     tracking_hours_after_delivery: float = Field(
         default=72.0, sa_column=Column(Float, nullable=False, server_default=text("72"))
     )
+    # Shared with the shop (Shopify, WooCommerce) that signs the orders it posts to
+    # ``/api/v1/intake/...`` (backend.intake). Kept as given, like a webhook endpoint's
+    # secret: checking an HMAC needs the secret itself. Never shown; None: no intake.
+    shop_webhook_secret: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+
+    @property
+    def shop_webhook_configured(self) -> bool:
+        return bool(self.shop_webhook_secret)

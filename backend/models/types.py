@@ -13,7 +13,9 @@ from sqlalchemy.types import TypeDecorator
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every database.
 
-    SQLite keeps no zone, so values are stored as naive UTC and come back aware.
+    PostgreSQL stores ``timestamptz`` (an instant; asyncpg returns it aware, converted to
+    UTC here whatever the session's time zone). SQLite keeps no zone, so values are stored
+    as naive UTC and come back aware.
     Naive input is refused: a naive time is a bug waiting for a daylight-saving change.
     """
 
@@ -59,4 +61,5 @@ def enum_type(enum_cls: type[StrEnum], length: int = 30) -> SAEnum:
 
 # SQLite otherwise hands a deleted row's id to the next row; ids name live channels and
 # links, so an id must never come to mean another (another organisation's) object.
+# (PostgreSQL's sequences never go back; other dialects ignore this option.)
 NEVER_REUSE_IDS: Any = {"sqlite_autoincrement": True}

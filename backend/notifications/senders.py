@@ -23,6 +23,8 @@ from typing import Protocol
 
 import httpx
 
+from backend.log_redaction import redact
+
 log = logging.getLogger(__name__)
 
 
@@ -56,7 +58,7 @@ class LogSms:
             "SMS to %s (notification %d): %s",
             message.recipient,
             message.notification_id,
-            message.body,
+            redact(message.body),  # the tracking link in it is the customer's key
         )
 
     async def aclose(self) -> None:

@@ -22,6 +22,7 @@ VARIABLES: Mapping[str, str] = {
     "reference": "the order's reference (or its number)",
     "tracking_url": "the order's tracking link, or nothing when it has none",
     "reason_text": "why the delivery failed, in the customer's words",
+    "minutes_away": "for the arriving notice: about how many minutes until the driver is there",
 }
 
 REASON_TEXT: Mapping[str, str] = {
@@ -89,24 +90,100 @@ DEFAULTS: Mapping[str, Mapping[str, NoticeText]] = {
             sms="{{ org_name }}: we could not deliver {{ reference }} ({{ reason_text }}). "
             "It is going back to our depot; we will contact you.",
         ),
+        "scheduled": NoticeText(
+            subject="Your delivery {{ reference }} is scheduled",
+            email=_HELLO
+            + "Your parcel {{ reference }} is planned for delivery."
+            + _EMAIL_TRACK
+            + _SIGN,
+            sms="{{ org_name }}: your parcel {{ reference }} is scheduled for delivery." + _TRACK,
+        ),
+        "out_for_delivery": NoticeText(
+            subject="Your parcel {{ reference }} is out for delivery",
+            email=_HELLO
+            + "Our driver is on the way with your parcel {{ reference }}."
+            + _EMAIL_TRACK
+            + _SIGN,
+            sms="{{ org_name }}: your parcel {{ reference }} is out for delivery." + _TRACK,
+        ),
+        "arriving": NoticeText(
+            subject="Your parcel {{ reference }} arrives in about {{ minutes_away }} minutes",
+            email=_HELLO + "Our driver will be with you in about {{ minutes_away }} minutes "
+            "with your parcel {{ reference }}." + _EMAIL_TRACK + _SIGN,
+            sms="{{ org_name }}: our driver arrives in about {{ minutes_away }} min with "
+            "{{ reference }}." + _TRACK,
+        ),
+        "delivered": NoticeText(
+            subject="Your parcel {{ reference }} was delivered",
+            email=_HELLO + "Your parcel {{ reference }} was delivered." + _EMAIL_TRACK + _SIGN,
+            sms="{{ org_name }}: your parcel {{ reference }} was delivered." + _TRACK,
+        ),
+        "rescheduled": NoticeText(
+            subject="Your delivery {{ reference }} moves to another day",
+            email=_HELLO + "The delivery of your parcel {{ reference }} moves to another "
+            "day; we will tell you when it is planned." + _EMAIL_TRACK + _SIGN,
+            sms="{{ org_name }}: the delivery of {{ reference }} moves to another day." + _TRACK,
+        ),
     }
 }
+
+NOTICE_KEYS: frozenset[str] = frozenset(DEFAULTS[FALLBACK_LANGUAGE])
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
-def check_source(name: str, source: str) -> None:
-    """Refuse a template that does not parse or names a variable outside :data:`VARIABLES`."""
+# Variables only some notices have a value for (the others would print nothing useful).
+ONLY_IN: Mapping[str, frozenset[str]] = {
+    "minutes_away": frozenset({"arriving"}),
+    "reason_text": frozenset({"failed_reattempt_today", "failed_rescheduled", "failed_returning"}),
+}
+
+
+def variables_of(key: str) -> list[str]:
+    """The variables notice ``key``'s templates may use."""
+    return [v for v in VARIABLES if key in ONLY_IN.get(v, frozenset({key}))]
+
+
+def check_source(name: str, source: str, known: list[str] | None = None) -> None:
+    """Refuse a template that does not parse or names a variable outside ``known``
+    (default: :data:`VARIABLES`)."""
+    known = list(VARIABLES) if known is None else known
     try:
         parsed = _ENV.parse(source)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template {name}: line {exc.lineno}: {exc.message}") from None
-    unknown = sorted(meta.find_undeclared_variables(parsed) - set(VARIABLES))
+    unknown = sorted(meta.find_undeclared_variables(parsed) - set(known))
     if unknown:
         raise TemplateError(
-            f"template {name}: unknown variable(s) {', '.join(unknown)}; "
-            f"known: {', '.join(VARIABLES)}"
+            f"template {name}: unknown variable(s) {', '.join(unknown)}; known: {', '.join(known)}"
         )
+
+
+_SAMPLE: Mapping[str, Any] = {
+    "recipient_name": "Rita Recipient",
+    "org_name": "Monaco Parcels",
+    "reference": "REF-7",
+    "tracking_url": "https://track.example/t/abc",
+    "reason_text": REASON_TEXT["not_home"],
+    "minutes_away": 8,
+}
+
+
+def check_text(key: str, language: str, text: NoticeText) -> None:
+    """Check an organisation's own text for notice ``key`` before it is saved."""
+    if key not in NOTICE_KEYS:
+        raise TemplateError(f"no notice is called {key!r}; known: {', '.join(sorted(NOTICE_KEYS))}")
+    for part in ("subject", "email", "sms"):
+        name = f"{language}/{key}.{part}"
+        source = getattr(text, part)
+        check_source(name, source, variables_of(key))
+        # Rendered now with values like a real notice's (with and without a link): what the
+        # sandbox refuses or what fails on the values' types is refused here, not later.
+        for sample in (_SAMPLE, {**_SAMPLE, "tracking_url": None}):
+            try:
+                _ENV.from_string(source).render(sample)
+            except Exception as exc:  # SecurityError, TypeError, UndefinedError...
+                raise TemplateError(f"template {name}: {type(exc).__name__}: {exc}") from None
 
 
 def check_all(templates: Mapping[str, Mapping[str, NoticeText]]) -> None:
@@ -130,13 +207,19 @@ def render(
     values: Mapping[str, Any],
     language: str = FALLBACK_LANGUAGE,
     templates: Mapping[str, Mapping[str, NoticeText]] = DEFAULTS,
+    *,
+    own: NoticeText | None = None,
 ) -> Rendered:
-    """Notice ``key`` in ``language`` (or the fallback language) filled with ``values``."""
-    chosen = language if key in templates.get(language, {}) else FALLBACK_LANGUAGE
-    try:
-        text = templates[chosen][key]
-    except KeyError:
-        raise TemplateError(f"no template for notice {key!r}") from None
+    """Notice ``key`` in ``language`` (or the fallback language) filled with ``values``;
+    ``own`` is the organisation's text for it in ``language``, when it has one."""
+    if own is not None:
+        chosen, text = language, own
+    else:
+        chosen = language if key in templates.get(language, {}) else FALLBACK_LANGUAGE
+        try:
+            text = templates[chosen][key]
+        except KeyError:
+            raise TemplateError(f"no template for notice {key!r}") from None
     filled = {name: values.get(name) for name in VARIABLES}
 
     def fill(source: str) -> str:

@@ -56,7 +56,7 @@ class Placement:
 
 
 @dataclass(slots=True)
-class _RouteState:
+class RouteState:
     route: Route
     vehicle: Vehicle | None
     depot: Depot | None
@@ -72,16 +72,21 @@ async def _order_and_stops(
     return order, {StopKind(s.kind): s for s in stops}
 
 
-async def _active_routes(
-    session: AsyncSession, org_id: int, service_date: date, leave_out: int | None = None
-) -> list[_RouteState]:
-    """Today's published and running routes; ``leave_out``'s stops are left out (the order
-    being placed again)."""
+async def day_routes(
+    session: AsyncSession,
+    org_id: int,
+    service_date: date,
+    leave_out: int | None = None,
+    route_statuses: Sequence[RouteStatus] = ACTIVE,
+) -> list[RouteState]:
+    """The day's routes in ``route_statuses`` (default: published and running), each split into
+    the stops done or being driven to and those still open; ``leave_out``'s stops are
+    left out (the order being placed again)."""
     routes = (
         await session.exec(
             select(Route)
             .where(Route.org_id == org_id, Route.service_date == service_date)
-            .where(col(Route.status).in_(list(ACTIVE)))
+            .where(col(Route.status).in_(list(route_statuses)))
             .order_by(col(Route.id))
         )
     ).all()
@@ -138,11 +143,11 @@ async def _active_routes(
         )
         vehicle = vehicles.get(vehicle_id)
         depot = depots.get(vehicle.depot_id) if vehicle and vehicle.depot_id else None
-        out.append(_RouteState(route, vehicle, depot, done, rest))
+        out.append(RouteState(route, vehicle, depot, done, rest))
     return out
 
 
-def _free_point(state: _RouteState, positions: PositionOf, fallback: Point) -> Point:
+def free_point(state: RouteState, positions: PositionOf, fallback: Point) -> Point:
     """Where the route's vehicle is free to change course: its last locked stop, else the
     driver's current position on a running route, else the depot."""
     if state.locked:
@@ -155,7 +160,7 @@ def _free_point(state: _RouteState, positions: PositionOf, fallback: Point) -> P
     return (state.remaining[0].lat, state.remaining[0].lng) if state.remaining else fallback
 
 
-def _free_at(state: _RouteState, now: datetime, delay_s: int = 0) -> datetime:
+def free_at(state: RouteState, now: datetime, delay_s: int = 0) -> datetime:
     """When: after the last locked stop's service (as planned), never before now, plus any
     delay the driver reported."""
     if state.locked:
@@ -201,7 +206,7 @@ async def propose(
     if dropoff.route_id is not None and not (again or moving):
         raise ConflictError(f"order {order_id} is already on route {dropoff.route_id}")
     service_date = now.date()
-    routes = await _active_routes(session, principal.org_id, service_date, leave_out=order_id)
+    routes = await day_routes(session, principal.org_id, service_date, leave_out=order_id)
     if only_route is not None:
         routes = [r for r in routes if r.route.id == only_route]
     if not routes:
@@ -216,7 +221,7 @@ async def propose(
 
     free_points: list[Point] = []
     for state in routes:
-        point = _free_point(state, positions, (dropoff.lat, dropoff.lng))
+        point = free_point(state, positions, (dropoff.lat, dropoff.lng))
         free_points.append(point)
         at(point)
         if state.depot is not None:
@@ -288,12 +293,12 @@ async def propose(
                 not in {StopKind(s.kind) for s in state.remaining if s.order_id == stop.order_id}
             ):
                 on_board = [a + b for a, b in zip(on_board, job.demand, strict=True)]
-        free_at = _free_at(state, now, (delays or {}).get(state.route.id or 0, 0))
+        ready_at = free_at(state, now, (delays or {}).get(state.route.id or 0, 0))
         active.append(
             ActiveRoute(
                 plan_vehicle,
                 at(point),
-                int((free_at - epoch).total_seconds()),
+                int((ready_at - epoch).total_seconds()),
                 tuple(on_board),
                 tuple(remaining),
                 stops_done=sum(1 for s in state.locked if s.kind == StopKind.DROPOFF),
@@ -342,7 +347,7 @@ def _not_before(job: Job, earliest_s: int) -> Job | None:
 def _placement(
     order: Order,
     found: Insertion,
-    routes: Sequence[_RouteState],
+    routes: Sequence[RouteState],
     stops: dict[StopKind, Stop],
     epoch: datetime,
 ) -> Placement:
@@ -383,14 +388,14 @@ async def late_after_delay(
     """Orders of ``route`` whose (hard) drop-off window is missed once its driver is
     ``delay_s`` late, driving the remaining stops in their current order."""
     now = now or datetime.now(UTC)
-    states = await _active_routes(session, principal.org_id, route.service_date)
+    states = await day_routes(session, principal.org_id, route.service_date)
     state = next((s for s in states if s.route.id == route.id), None)
     if state is None or not state.remaining:
         return []
-    here = _free_point(state, positions or {}, (state.remaining[0].lat, state.remaining[0].lng))
+    here = free_point(state, positions or {}, (state.remaining[0].lat, state.remaining[0].lng))
     points = [here] + [(s.lat, s.lng) for s in state.remaining]
     durations, _ = await asyncio.to_thread(road_matrix, routing, points)
-    t = _free_at(state, now, delay_s)
+    t = free_at(state, now, delay_s)
     late = []
     for k, stop in enumerate(state.remaining, start=1):
         t += timedelta(seconds=durations[k - 1][k])
@@ -428,11 +433,11 @@ async def place_all(
     return placements
 
 
-async def apply(session: AsyncSession, principal: Principal, placement: Placement) -> None:
-    """Assign the order to the route's driver and put it on the route in the proposed
-    sequence, with new planned arrivals for every stop still to do."""
-    assert placement.route_id is not None
-    order = await get_in_org(session, Order, placement.order_id, principal.org_id, label="order")
+async def hand_over(
+    session: AsyncSession, principal: Principal, order: Order, driver_id: int | None
+) -> None:
+    """Assign ``order`` to ``driver_id``, taking it back from another driver first; a failed
+    order gets a new visit: its drop-off leaves the route it failed on, to be planned again."""
     if OrderStatus(order.status) is OrderStatus.FAILED:  # a re-attempt: a new visit
         dropoffs = select(Stop).where(Stop.order_id == order.id, Stop.kind == StopKind.DROPOFF)
         for stop in (await session.exec(dropoffs)).all():
@@ -440,16 +445,7 @@ async def apply(session: AsyncSession, principal: Principal, placement: Placemen
             stop.actual_arrival_at = stop.actual_departure_at = None
             session.add(stop)
         await session.flush()
-    moved_off = select(Stop).where(
-        Stop.order_id == order.id,
-        col(Stop.route_id).is_not(None),
-        Stop.route_id != placement.route_id,
-    )
-    for stop in (await session.exec(moved_off)).all():  # leaving another route of the day
-        stop.route_id = stop.sequence = stop.planned_arrival_at = None
-        session.add(stop)
-    await session.flush()
-    if order.driver_id != placement.driver_id or OrderStatus(order.status) in (
+    if order.driver_id != driver_id or OrderStatus(order.status) in (
         OrderStatus.CREATED,
         OrderStatus.FAILED,
     ):
@@ -459,8 +455,25 @@ async def apply(session: AsyncSession, principal: Principal, placement: Placemen
             session,
             principal,
             order,
-            TransitionRequest(to=OrderStatus.ASSIGNED, driver_id=placement.driver_id),
+            TransitionRequest(to=OrderStatus.ASSIGNED, driver_id=driver_id),
         )
+
+
+async def apply(session: AsyncSession, principal: Principal, placement: Placement) -> None:
+    """Assign the order to the route's driver and put it on the route in the proposed
+    sequence, with new planned arrivals for every stop still to do."""
+    assert placement.route_id is not None
+    order = await get_in_org(session, Order, placement.order_id, principal.org_id, label="order")
+    await hand_over(session, principal, order, placement.driver_id)
+    moved_off = select(Stop).where(
+        Stop.order_id == order.id,
+        col(Stop.route_id).is_not(None),
+        Stop.route_id != placement.route_id,
+    )
+    for stop in (await session.exec(moved_off)).all():  # leaving another route of the day
+        stop.route_id = stop.sequence = stop.planned_arrival_at = None
+        session.add(stop)
+    await session.flush()
     route = await get_in_org(session, Route, placement.route_id, principal.org_id, label="route")
     current = (await session.exec(select(Stop).where(Stop.route_id == route.id))).all()
     planned = {s.id: s.planned_arrival_at for s in current} | dict(placement.arrivals)

@@ -8,6 +8,7 @@ from backend.deps import CurrentUser, SessionDep, StaffUser, StateDep
 from backend.errors import NotFoundError
 from backend.models import Order, Organization, Route, Stop
 from backend.optimization.auto import positions_of
+from backend.optimization.changes import change_day
 from backend.optimization.dispatch import (
     Placement,
     apply,
@@ -17,7 +18,14 @@ from backend.optimization.dispatch import (
 )
 from backend.responses import ERRORS
 from shared.enums import OrderStatus, Role, StopKind
-from shared.schemas.optimization import DelayCreate, DelayOut, PlacementCreate, PlacementOut
+from shared.schemas.optimization import (
+    ChangeCreate,
+    ChangeOut,
+    DelayCreate,
+    DelayOut,
+    PlacementCreate,
+    PlacementOut,
+)
 
 router = APIRouter(prefix="/dispatch", tags=["optimization"])
 
@@ -130,3 +138,24 @@ async def report_delay(
             await session.flush()
         moves.append(_out(placement, applied))
     return DelayOut(route_id=body.route_id, delay_s=delay_s, late_order_ids=late, moves=moves)
+
+
+@router.post("/changes", response_model=ChangeOut, responses=ERRORS(400, 401, 403, 404, 409, 422))
+async def change_routes(
+    body: ChangeCreate, staff: StaffUser, session: SessionDep, state: StateDep
+) -> ChangeOut:
+    """Preview a change to the day, then apply it: ``order_ids`` given to ``driver_id``
+    (each put where that route suffers least: fewest late stops, then least lateness, then
+    least driving) and/or ``sequences``, a driver's open stops in the wanted order (stops
+    done or being driven to keep their place before them). The answer shows every route the
+    change touches, each stop with its arrival before and after and how late it would be.
+    With ``apply`` it is made at once, all or nothing: orders change hands, the routes get
+    the new order and planned arrivals, and a draft (or new) route is published; the
+    drivers' apps hear of it."""
+    return await change_day(
+        session,
+        state.routing,
+        staff,
+        body,
+        positions=await positions_of(state, staff.org_id),
+    )

@@ -26,7 +26,7 @@ from backend.optimization.comparison import (
     Visit,
     side,
 )
-from backend.optimization.jobs import PlanningJob
+from backend.optimization.job_store import PlanningJob
 from backend.optimization.plan import Point
 from backend.optimization.plan_io import epoch_of, road_matrix
 from backend.routing.router import RoadRouter
@@ -56,7 +56,7 @@ async def compare(
     """The day's published and running routes (and the orders on none of them) against
     the same day with the job's draft routes published too."""
     _done(job)
-    org_id, day = job.principal.org_id, job.body.service_date
+    org_id, day = job.org_id, job.body.service_date
     drafts = list(
         (
             await session.exec(
@@ -110,7 +110,7 @@ async def publish(session: AsyncSession, job: PlanningJob) -> OptimizationPublis
         (
             await session.exec(
                 select(Route)
-                .where(Route.org_id == job.principal.org_id, col(Route.id).in_(job.route_ids))
+                .where(Route.org_id == job.org_id, col(Route.id).in_(job.route_ids))
                 .order_by(col(Route.id))
             )
         ).all()
@@ -161,9 +161,7 @@ async def _homes(
     }
     depots = {
         d.id: (d.lat, d.lng)
-        for d in (
-            await session.exec(select(Depot).where(Depot.org_id == job.principal.org_id))
-        ).all()
+        for d in (await session.exec(select(Depot).where(Depot.org_id == job.org_id))).all()
     }
     homes: dict[int, Point] = {}
     for route_id, vehicle_id in vehicle_of.items():

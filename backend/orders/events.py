@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.auth.principal import Principal
 from backend.db import after_commit
 from backend.models import Order, OrderEvent
+from backend.webhooks import outbox as webhooks
 from shared.channels import driver_channel, order_channel, org_channel
 from shared.enums import EventKind, OrderStatus
 
@@ -72,6 +73,11 @@ async def append(session: AsyncSession, events: Sequence[OrderEvent]) -> None:
     await session.flush()
     for event in events:
         _announce_after_commit(session, event)
+    # Imported here: the notices module reaches tracking links, which record events.
+    from backend.notifications.hook import on_order_events
+
+    await on_order_events(session, events)  # the customer notices they call for
+    await webhooks.enqueue_for_order_events(session, events)  # and the webhooks
 
 
 def _announce_after_commit(session: AsyncSession, event: OrderEvent) -> None:

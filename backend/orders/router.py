@@ -1,16 +1,22 @@
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from sqlmodel import col, select
 
+from backend.crud import get_in_org
 from backend.db import after_commit_do
 from backend.deps import CurrentUser, SessionDep, SettingsDep, StaffUser, StateDep
-from backend.models import OrderEvent
+from backend.errors import UnprocessableError
+from backend.models import OrderEvent, Zone
 from backend.optimization.auto import auto_dispatch
-from backend.orders import service, transitions
+from backend.orders import idempotency, service, transitions
 from backend.orders.scope import get_order_to_write, get_visible_order
 from backend.orders.serialize import order_out, orders_out
+from backend.orders.zone_filter import orders_dropping_off_in
 from backend.responses import ERRORS
 from backend.tracking_links import service as links
 from shared.enums import OrderStatus
@@ -28,21 +34,38 @@ from shared.schemas.orders import (
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=idempotency.HEADER,
+        description="any unique string (a UUID): the same request sent again with it "
+        "within 24 h answers what the first got and creates nothing more",
+    ),
+]
+
 SortKey = Annotated[
     str,
     Query(
-        pattern=r"^-?(created_at|priority|status|id)$",
-        description="field to sort by, '-' for descending",
+        pattern=r"^-?(created_at|priority|status|id|reference|window_start)$",
+        description="field to sort by, '-' for descending; window_start is the dropoff's "
+        "(orders without one come last)",
     ),
 ]
 
 
-@router.get("", response_model=Page[OrderOut], responses=ERRORS(401, 422))
+@router.get("", response_model=Page[OrderOut], responses=ERRORS(401, 404, 422))
 async def list_orders(
     principal: CurrentUser,
     session: SessionDep,
+    state: StateDep,
     status: Annotated[list[OrderStatus] | None, Query()] = None,
     driver_id: int | None = None,
+    unassigned: Annotated[
+        bool | None, Query(description="true: only orders on no driver; false: only on one")
+    ] = None,
+    zone_id: Annotated[
+        int | None, Query(description="only orders whose dropoff lies inside this zone")
+    ] = None,
     route_id: int | None = None,
     window_from: Annotated[datetime | None, Query(description="dropoff window ends after")] = None,
     window_to: Annotated[datetime | None, Query(description="dropoff window starts before")] = None,
@@ -53,12 +76,24 @@ async def list_orders(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[OrderOut]:
-    """Orders the caller may see (drivers: their own), filtered, sorted and paginated."""
+    """Orders the caller may see (drivers: their own), filtered, sorted and paginated.
+    An unknown ``zone_id`` is a 404; ``driver_id`` with ``unassigned=true`` a 422."""
+    if unassigned and driver_id is not None:
+        raise UnprocessableError(
+            "driver_id and unassigned=true ask for opposite things; give one of them",
+            code="contradictory_filters",
+        )
+    zone_order_ids = None
+    if zone_id is not None:
+        zone = await get_in_org(session, Zone, zone_id, principal.org_id, label="zone")
+        zone_order_ids = await orders_dropping_off_in(session, zone, state.spatial)
     orders, total = await service.list_orders(
         session,
         principal,
         status=status or (),
         driver_id=driver_id,
+        unassigned=unassigned,
+        zone_order_ids=zone_order_ids,
         route_id=route_id,
         window_from=window_from,
         window_to=window_to,
@@ -73,26 +108,73 @@ async def list_orders(
 
 @router.post("", response_model=OrderOut, status_code=201, responses=ERRORS(401, 403, 409, 422))
 async def create_order(
-    body: OrderCreate, principal: StaffUser, session: SessionDep, state: StateDep
-) -> OrderOut:
+    body: OrderCreate,
+    principal: StaffUser,
+    session: SessionDep,
+    state: StateDep,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderOut | JSONResponse:
     """Create one order with its stops and barcodes. With the organisation's auto-dispatch
-    on, it goes straight into the best published or running route (and is assigned)."""
-    [order] = await service.create_orders(session, principal, [body])
-    await auto_dispatch(session, state, principal, [order])
-    return await order_out(session, order)
+    on, it goes straight into the best published or running route (and is assigned).
+    With an ``Idempotency-Key`` header, sending the same request again within 24 hours
+    answers what the first one got (header ``Idempotent-Replayed: true``) and creates
+    nothing more."""
+
+    async def create() -> OrderOut:
+        [order] = await service.create_orders(session, principal, [body])
+        await auto_dispatch(session, state, principal, [order])
+        return await order_out(session, order)
+
+    return await _once(session, principal.org_id, idempotency_key, "POST /orders", body, create)
 
 
 @router.post(
     "/batch", response_model=list[OrderOut], status_code=201, responses=ERRORS(401, 403, 409, 422)
 )
 async def create_orders(
-    body: OrderBatchCreate, principal: StaffUser, session: SessionDep, state: StateDep
-) -> list[OrderOut]:
+    body: OrderBatchCreate,
+    principal: StaffUser,
+    session: SessionDep,
+    state: StateDep,
+    idempotency_key: IdempotencyKey = None,
+) -> list[OrderOut] | JSONResponse:
     """Create up to 1000 orders at once: all of them, or none if any one is refused (and
-    auto-dispatched like single orders when the organisation has it on)."""
-    orders = await service.create_orders(session, principal, body.orders)
-    await auto_dispatch(session, state, principal, orders)
-    return await orders_out(session, orders)
+    auto-dispatched like single orders when the organisation has it on). An
+    ``Idempotency-Key`` works as for a single order."""
+
+    async def create() -> list[OrderOut]:
+        orders = await service.create_orders(session, principal, body.orders)
+        await auto_dispatch(session, state, principal, orders)
+        return await orders_out(session, orders)
+
+    return await _once(
+        session, principal.org_id, idempotency_key, "POST /orders/batch", body, create
+    )
+
+
+async def _once[T](
+    session: SessionDep,
+    org_id: int,
+    key: str | None,
+    request: str,
+    body: OrderCreate | OrderBatchCreate,
+    create: Callable[[], Awaitable[T]],
+) -> T | JSONResponse:
+    """``create()``, or with an idempotency key already answered, that answer again."""
+    if key is None:
+        return await create()
+    key = idempotency.checked_key(key)
+    fingerprint = idempotency.digest(body.model_dump(mode="json"))
+    found = await idempotency.replay(session, org_id, key, request, fingerprint)
+    if found is not None:
+        return JSONResponse(
+            found.body, status_code=found.status_code, headers={"Idempotent-Replayed": "true"}
+        )
+    made = await create()
+    await idempotency.remember(
+        session, org_id, key, request, fingerprint, 201, jsonable_encoder(made)
+    )
+    return made
 
 
 @router.get("/{order_id}", response_model=OrderOut, responses=ERRORS(401, 404))

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import col, delete, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,11 +19,20 @@ from shared.enums import EventKind, OrderStatus, StopKind
 from shared.lifecycle import TERMINAL
 from shared.schemas.orders import OrderCreate, OrderUpdate, StopIn
 
-SORTS = {
+# The dropoff's window start (None without a dropoff or a window: listed last either way).
+_DROPOFF_WINDOW_START = (
+    select(Stop.window_start)
+    .where(Stop.order_id == Order.id, Stop.kind == StopKind.DROPOFF)
+    .limit(1)
+    .scalar_subquery()
+)
+SORTS: dict[str, Any] = {
     "created_at": col(Order.created_at),
     "priority": col(Order.priority),
     "status": col(Order.status),
     "id": col(Order.id),
+    "reference": col(Order.reference),
+    "window_start": _DROPOFF_WINDOW_START,
 }
 DELETABLE = frozenset({OrderStatus.CREATED, OrderStatus.CANCELLED})
 STOPS_EDITABLE = frozenset({OrderStatus.CREATED, OrderStatus.ASSIGNED, OrderStatus.RESCHEDULED})
@@ -70,9 +80,27 @@ async def create_orders(
     session: AsyncSession, principal: Principal, payloads: Sequence[OrderCreate]
 ) -> list[Order]:
     """Create all the orders or none: a failure anywhere leaves nothing stored."""
-    await _check_barcodes_free(session, principal.org_id, [c for p in payloads for c in p.barcodes])
+    return await _create(session, principal.org_id, principal, payloads)
+
+
+async def create_system_orders(
+    session: AsyncSession, org_id: int, payloads: Sequence[OrderCreate], *, source: str
+) -> list[Order]:
+    """As :func:`create_orders`, for orders no one signed in asked for (a shop's webhook):
+    their ``created`` events have no actor and name the ``source`` in their details."""
+    return await _create(session, org_id, None, payloads, details={"source": source})
+
+
+async def _create(
+    session: AsyncSession,
+    org_id: int,
+    actor: Principal | None,
+    payloads: Sequence[OrderCreate],
+    details: dict[str, Any] | None = None,
+) -> list[Order]:
+    await _check_barcodes_free(session, org_id, [c for p in payloads for c in p.barcodes])
     orders = [
-        Order(org_id=principal.org_id, **p.model_dump(exclude={"pickup", "dropoff", "barcodes"}))
+        Order(org_id=org_id, **p.model_dump(exclude={"pickup", "dropoff", "barcodes"}))
         for p in payloads
     ]
     session.add_all(orders)
@@ -82,14 +110,15 @@ async def create_orders(
         assert order.id is not None
         for kind, stop in ((StopKind.PICKUP, payload.pickup), (StopKind.DROPOFF, payload.dropoff)):
             if stop is not None:
-                rows.append(_stop(principal.org_id, order.id, kind, stop))
-        rows += [
-            Barcode(org_id=principal.org_id, order_id=order.id, code=c) for c in payload.barcodes
-        ]
+                rows.append(_stop(org_id, order.id, kind, stop))
+        rows += [Barcode(org_id=org_id, order_id=order.id, code=c) for c in payload.barcodes]
     session.add_all(rows)
     await events.append(
         session,
-        [events.new_event(o, EventKind.CREATED, principal, to_status=o.status) for o in orders],
+        [
+            events.new_event(o, EventKind.CREATED, actor, to_status=o.status, details=details)
+            for o in orders
+        ],
     )
     return orders
 
@@ -160,6 +189,8 @@ async def list_orders(
     *,
     status: Sequence[OrderStatus] = (),
     driver_id: int | None = None,
+    unassigned: bool | None = None,
+    zone_order_ids: Sequence[int] | None = None,
     route_id: int | None = None,
     window_from: datetime | None = None,
     window_to: datetime | None = None,
@@ -168,11 +199,23 @@ async def list_orders(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Order], int]:
+    """A page of the orders ``principal`` may see and the total matching. ``unassigned``:
+    True only orders on no driver, False only orders on one; ``zone_order_ids``: only
+    these orders (those dropping off in a zone, see :mod:`backend.orders.zone_filter`)."""
     conditions: list[Any] = visible(principal)
     if status:
         conditions.append(col(Order.status).in_(list(status)))
     if driver_id is not None:
         conditions.append(Order.driver_id == driver_id)
+    if unassigned is not None:
+        driver = col(Order.driver_id)
+        conditions.append(driver.is_(None) if unassigned else driver.is_not(None))
+    if zone_order_ids is not None:
+        # Integers written into the SQL: no limit on bound parameters however many match.
+        ids: Any = bindparam(
+            "zone_order_ids", list(zone_order_ids), expanding=True, literal_execute=True
+        )
+        conditions.append(col(Order.id).in_(ids))
     stop_conditions: list[Any] = []
     if route_id is not None:
         stop_conditions.append(Stop.route_id == route_id)
@@ -199,7 +242,7 @@ async def list_orders(
     rows = await session.exec(
         select(Order)
         .where(*conditions)
-        .order_by(key.desc() if descending else key.asc(), col(Order.id).asc())
+        .order_by((key.desc() if descending else key.asc()).nulls_last(), col(Order.id).asc())
         .offset(offset)
         .limit(limit)
     )

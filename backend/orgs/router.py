@@ -28,9 +28,13 @@ async def update_organization(
 ) -> OrganizationOut:
     """Rename the organisation, switch auto-dispatch of new orders on or off, or set how
     the customer tracking page looks (brand colour, logo, proof photo shown) and how long
-    its links work after the order is finished."""
+    its links work after the order is finished. ``shop_webhook_secret`` is the secret
+    the shop signs its order webhooks with: never answered back (the answer says
+    ``shop_webhook_configured``); an empty string switches shop order intake off."""
     org = await _mine(session, admin.org_id)
     for key, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
+        if key == "shop_webhook_secret":
+            value = value or None  # "": shop order intake off
         setattr(org, key, value)
     session.add(org)
     await session.flush()

@@ -51,7 +51,11 @@ def proof_store(state: AppState) -> ProofStore:
                 prefix=settings.pod_s3_prefix,
             )
         else:
-            state.proofs = LocalProofStore(Path(settings.data_dir) / "proofs")
+            quota_mb = settings.pod_quota_mb
+            state.proofs = LocalProofStore(
+                Path(settings.data_dir) / "proofs",
+                quota_bytes=round(quota_mb * 1024 * 1024) if quota_mb is not None else None,
+            )
     return state.proofs
 
 
@@ -79,7 +83,9 @@ async def _read(upload: UploadFile, index: int, field: str, limit: int) -> bytes
     return data
 
 
-@router.post("/{order_id}/pod", status_code=201, responses=ERRORS(401, 403, 404, 409, 413, 422))
+@router.post(
+    "/{order_id}/pod", status_code=201, responses=ERRORS(401, 403, 404, 409, 413, 422, 507)
+)
 async def record_pod(
     order_id: int,
     principal: CurrentUser,
@@ -194,7 +200,11 @@ async def scan_parcels(
     }
 
 
-@router.post("/{order_id}/failure", status_code=201, responses=ERRORS(401, 403, 404, 409, 413, 422))
+@router.post(
+    "/{order_id}/failure",
+    status_code=201,
+    responses=ERRORS(401, 403, 404, 409, 413, 422, 507),
+)
 async def report_failure(
     order_id: int,
     principal: CurrentUser,

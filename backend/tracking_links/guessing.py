@@ -1,4 +1,4 @@
-"""Rate limit on guessing tracking tokens (pure; no I/O).
+"""Rate limit on guessing tracking tokens.
 
 A tracking token (~190 bits) is the only key to an order's page, so nobody can guess one;
 the limit makes sure nobody can try. Each unknown token a client sends takes one of
@@ -7,54 +7,11 @@ every tracking look-up (``429``, with the seconds to wait) until one is back, wh
 it sends, so a refusal tells nothing about the token. Known tokens take nothing: a customer
 reloading their page, or a family sharing one link behind one address, is never limited.
 
-The state is per process (each worker limits on its own; behind several workers an
-address gets that many tries per worker).
+The allowances live in a ``backend.ratelimit.Limiter``: in this process, or in Redis (shared
+by every worker) when ``REDIS_URL`` is set.
 """
 
-import time
-from collections.abc import Callable
+from backend.ratelimit.buckets import TokenBuckets
 
-
-class GuessLimiter:
-    """Allowances per client address, refilled continuously; at most ``max_clients``
-    addresses remembered (the longest untouched forgotten first)."""
-
-    def __init__(
-        self,
-        per_minute: float = 20.0,
-        burst: float = 20.0,
-        *,
-        max_clients: int = 100_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if per_minute <= 0 or burst < 1:
-            raise ValueError("a guess limit needs a refill rate above 0 and a burst of 1 or more")
-        self.rate = per_minute / 60.0
-        self.burst = burst
-        self.max_clients = max_clients
-        self._clock = clock
-        self._clients: dict[str, tuple[float, float]] = {}  # address -> (allowance, at)
-
-    def _allowance(self, client: str, now: float) -> float:
-        found = self._clients.get(client)
-        if found is None:
-            return self.burst
-        allowance, at = found
-        return min(self.burst, allowance + (now - at) * self.rate)
-
-    def retry_after(self, client: str) -> float:
-        """Seconds until ``client`` may look a token up again; 0 if it may now."""
-        allowance = self._allowance(client, self._clock())
-        return 0.0 if allowance >= 1 else (1 - allowance) / self.rate
-
-    def miss(self, client: str) -> None:
-        """``client`` sent a token that does not exist."""
-        now = self._clock()
-        allowance = self._allowance(client, now) - 1
-        self._clients.pop(client, None)  # re-inserted last: dicts keep insertion order
-        self._clients[client] = (allowance, now)
-        if len(self._clients) > self.max_clients:
-            del self._clients[next(iter(self._clients))]
-
-    def __len__(self) -> int:
-        return len(self._clients)
+# The in-memory buckets, under the name this module's tests know them by.
+GuessLimiter = TokenBuckets

@@ -15,7 +15,7 @@ from backend.locations.approximate import GRID_M
 from backend.models import Driver, Order, OrderEvent, Organization, Stop, TrackingLink, Vehicle
 from backend.models.types import utcnow
 from backend.orders import events
-from backend.tracking_links.guessing import GuessLimiter
+from backend.ratelimit import Limiter
 from backend.tracking_links.presentation import DEFAULT_COLOUR, eta_window, text_colour_for
 from backend.tracking_links.self_service import FINISHED, can_change_window
 from backend.tracking_links.view_parts import (
@@ -82,13 +82,13 @@ async def create_link(
 async def resolve(
     session: AsyncSession,
     token: str,
-    guesses: GuessLimiter | None = None,
+    guesses: Limiter | None = None,
     client: str | None = None,
 ) -> TrackingLink:
     """The link of ``token``. With ``guesses``, a ``client`` that sent too many unknown
     tokens is refused before the look-up (429), and an unknown token counts against it."""
     if guesses is not None and client is not None:
-        wait = guesses.retry_after(client)
+        wait = await guesses.retry_after(client)
         if wait > 0:
             raise TooManyRequestsError(
                 "too many unknown tracking links were tried from your network; "
@@ -99,7 +99,7 @@ async def resolve(
     link = (await session.exec(select(TrackingLink).where(TrackingLink.token == token))).first()
     if link is None or link.revoked:
         if guesses is not None and client is not None:
-            guesses.miss(client)
+            await guesses.miss(client)
         raise NotFoundError("this tracking link does not exist")
     if link.expires_at <= utcnow():
         raise LinkExpiredError("this tracking link has expired; ask the sender for a new one")
@@ -110,7 +110,7 @@ async def tracking_view(
     session: AsyncSession,
     token: str,
     locate: Locate | None = None,
-    guesses: GuessLimiter | None = None,
+    guesses: Limiter | None = None,
     client: str | None = None,
     settings: Settings | None = None,
 ) -> TrackingView:

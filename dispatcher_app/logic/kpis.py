@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-from shared.schemas.kpis import KpiDay, KpiReport
+from shared.schemas.kpis import KpiDay, KpiReport, KpiWindowReport
 
 RANGES = {"today": "Today", "7d": "Last 7 days", "30d": "Last 30 days"}
 _LENGTHS = {"today": 1, "7d": 7, "30d": 30}
@@ -54,10 +54,17 @@ class Tile:
     detail: str
 
 
+def hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h"
+
+
 def tiles(report: KpiReport) -> list[Tile]:
-    """The range's five figures, each with the counts behind it."""
+    """The range's seven figures, each with the counts behind it."""
     t = report.totals
-    hours = f"{t.driver_hours:.1f} h"
+    worked = f"{t.driver_hours:.1f} h"
+    overrun = "-"
+    if t.duration_ratio is not None:
+        overrun = f"{(t.duration_ratio - 1) * 100:+.0f} %"
     spread = ""
     if t.planned_distance_m:
         spread = f" ({(t.actual_distance_m / t.planned_distance_m - 1) * 100:+.0f} %)"
@@ -81,7 +88,24 @@ def tiles(report: KpiReport) -> list[Tile]:
             "kpi-stops-per-hour",
             "Stops per driver hour",
             "-" if t.stops_per_driver_hour is None else f"{t.stops_per_driver_hour:.1f}",
-            f"{_many(t.attempts, 'stop')} in {hours} of driving days",
+            f"{_many(t.attempts, 'stop')} in {worked} of driving days",
+        ),
+        Tile(
+            "kpi-stops-per-day",
+            "Stops per driver day",
+            "-" if t.stops_per_driver_day is None else f"{t.stops_per_driver_day:.1f}",
+            f"{_many(t.attempts, 'stop')} in {_many(t.driver_days, 'driver day')}",
+        ),
+        Tile(
+            "kpi-route-time",
+            "Route time vs plan",
+            overrun,
+            (
+                f"{hours(t.actual_duration_s)} taken, {hours(t.planned_duration_s)} planned, "
+                f"{_many(t.timed_routes, 'route')}"
+                if t.timed_routes
+                else "no route with two planned stops done"
+            ),
         ),
         Tile(
             "kpi-distance",
@@ -96,6 +120,41 @@ def tiles(report: KpiReport) -> list[Tile]:
             f"{_many(t.track_views, 'visit')} about {_many(t.viewed_orders, 'order')}",
         ),
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRow:
+    id: str  # the Semantics identifier
+    cells: tuple[str, ...]  # as WINDOW_COLUMNS
+
+
+WINDOW_COLUMNS = ("Window", "Delivered", "On time", "Early", "Late", "Late by (avg)")
+
+
+def window_rows(report: KpiWindowReport) -> list[WindowRow]:
+    """One row per drop-off window slot, then the deliveries that had no window."""
+    rows = [
+        WindowRow(
+            f"kpi-window-{w.starts.replace(':', '')}-{w.ends.replace(':', '')}",
+            (
+                w.slot,
+                str(w.delivered),
+                f"{w.on_time} ({percent(w.on_time_rate)})",
+                str(w.early),
+                str(w.late),
+                "-" if w.late_minutes_avg is None else f"{w.late_minutes_avg:.0f} min",
+            ),
+        )
+        for w in report.windows
+    ]
+    if report.without_window:
+        rows.append(
+            WindowRow(
+                "kpi-window-none",
+                ("No window", str(report.without_window), "-", "-", "-", "-"),
+            )
+        )
+    return rows
 
 
 def day_label(day: date, many: bool) -> str:

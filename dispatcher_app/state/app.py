@@ -13,6 +13,8 @@ from dispatcher_app.state.exceptions import ExceptionsState
 from dispatcher_app.state.fleet_map import FleetMapState
 from dispatcher_app.state.kpis import KpisState
 from dispatcher_app.state.navigation import Navigation
+from dispatcher_app.state.order_create import CreateOrderState
+from dispatcher_app.state.order_import import ImportState
 from dispatcher_app.state.orders import PAGE_SIZE, OrdersState
 from dispatcher_app.state.planning import PlanningState
 from shared.api_client import ApiClient
@@ -32,12 +34,24 @@ class DispatcherAppState:
         self._now = now
         self.tz = tz or local_timezone()
         self.session = SessionState(client, refusal)
-        self.orders = OrdersState(client, on_expired=self._expired, page_size=page_size)
+        self.orders = OrdersState(
+            client,
+            on_expired=self._expired,
+            page_size=page_size,
+            tz=self.tz,
+            today=lambda: self.today,
+        )
+        self.order_create = CreateOrderState(
+            client, on_expired=self._expired, on_created=self.orders.reload, tz=self.tz
+        )
+        self.order_import = ImportState(
+            client, on_expired=self._expired, on_imported=self.orders.reload, tz=self.tz
+        )
         self.drivers = DriversState(client, on_expired=self._expired)
         self.planning = PlanningState(client, on_expired=self._expired)
         self.nav = Navigation()
         self.fleet = FleetMapState(client, on_expired=self._expired)
-        self.assign = AssignState(client, on_expired=self._expired)
+        self.assign = AssignState(client, on_expired=self._expired, on_published=self._after_change)
         self.exceptions = ExceptionsState(client, on_expired=self._expired)
         self.fleet.frame_listeners.append(self.exceptions.heard)
         self.kpis = KpisState(client, on_expired=self._expired, now=now, tz=self.tz)
@@ -64,6 +78,10 @@ class DispatcherAppState:
             self.kpis.load(),
         )
 
+    async def _after_change(self) -> None:
+        """A change was published: the grid, the map and the inbox show it."""
+        await asyncio.gather(self.orders.reload(), self.fleet.load(), self.exceptions.load())
+
     def logout(self) -> None:
         self.session.logout()
         self._forget()
@@ -77,6 +95,8 @@ class DispatcherAppState:
         """Nothing of the signed-out user stays on screen."""
         for part in (
             self.orders,
+            self.order_create,
+            self.order_import,
             self.drivers,
             self.planning,
             self.fleet,

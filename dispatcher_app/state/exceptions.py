@@ -13,8 +13,8 @@ from app_kit.clock import utc_now
 from app_kit.errors import failure_message
 from app_kit.loading import ServerState
 from dispatcher_app.logic.exceptions import WindowError, changes_inbox, new_window, window_words
+from dispatcher_app.state.assign import AssignState
 from dispatcher_app.state.navigation import Navigation, Section
-from dispatcher_app.state.orders import OrdersState
 from shared.api_client import ApiClient, ApiError
 from shared.enums import OrderStatus, StopKind
 from shared.schemas.common import TimeWindow
@@ -190,11 +190,11 @@ class ExceptionsState(ServerState):
             return False
         return await self.reschedule(key, start, end, tz)
 
-    async def open_for_reassign(self, key: str, nav: Navigation, orders: OrdersState) -> None:
-        """Show the item's order in the orders grid (searched by its reference), where it
-        is given to another driver."""
+    def open_for_reassign(self, key: str, nav: Navigation, assign: AssignState) -> None:
+        """Start giving the item's order to another driver: the Plan section asks which,
+        previews the change and publishes it; then the item is marked resolved."""
         found = self.item(key)
         if found is None or found.order_id is None:
             return
-        nav.go(Section.ORDERS)
-        await orders.search(found.order_reference or found.recipient_name or "")
+        assign.start([found.order_id], resolves=key)
+        nav.go(Section.PLAN)

@@ -9,7 +9,7 @@ from app_kit.clock import local_timezone, utc_now
 from app_kit.loading import ServerState
 from dispatcher_app.logic.kpis import RANGES, date_range, zone_name
 from shared.api_client import ApiClient
-from shared.schemas.kpis import KpiReport
+from shared.schemas.kpis import KpiReport, KpiWindowReport
 
 _FIGURES = frozenset({"delivered", "failed"})
 
@@ -54,6 +54,7 @@ class KpisState(ServerState):
         self._forget_reads()
         self.range_choice = "today"
         self.report: KpiReport | None = None
+        self.windows: KpiWindowReport | None = None  # SLA adherence per window slot
         self.error = None
         self.notify()
 
@@ -66,10 +67,16 @@ class KpisState(ServerState):
         await self.load()
 
     async def load(self) -> None:
-        """Fetch the report of the range picked (after sign-in, on Refresh, on a change)."""
+        """Fetch the report of the range picked and its window slots (after sign-in, on
+        Refresh, on a change)."""
         first, last = date_range(self.range_choice, self._now().astimezone(self.tz).date())
-        got = await self._read(lambda: self._client.kpis(first, last, zone_name(self.tz)))
+        zone = zone_name(self.tz)
+        got = await self._read(
+            lambda: asyncio.gather(
+                self._client.kpis(first, last, zone), self._client.kpi_windows(first, last, zone)
+            )
+        )
         if got is None:
             return
-        self.report = got.value
+        self.report, self.windows = got.value
         self.notify()

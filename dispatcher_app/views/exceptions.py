@@ -80,7 +80,7 @@ def _actions(app: DispatcherAppState, line: ExceptionLine) -> list[ft.Control]:
     buttons: list[ft.Control] = []
 
     async def reassign() -> None:
-        await inbox.open_for_reassign(line.key, app.nav, app.orders)
+        inbox.open_for_reassign(line.key, app.nav, app.assign)
 
     async def resolve() -> None:
         await inbox.resolve(line.key)

@@ -359,15 +359,12 @@ def _driver_card(app: DispatcherAppState) -> ft.Control:
     elif route is None:
         rows.append(ft.Text("No route today.", size=12))
     else:
-        open_route = getattr(app.assign, "open_route", None)  # helper C's route editor
-        if open_route is not None:
 
-            async def edit(_: ft.Event[ft.Button], route_id: int = route.id) -> None:
-                result = open_route(route_id)
-                if hasattr(result, "__await__"):
-                    await result
+        async def edit(_: ft.Event[ft.Button], driver_id: int = route.driver_id) -> None:
+            app.nav.go(Section.PLAN)
+            await app.assign.open_driver(driver_id)
 
-            rows.append(tagged("edit-route", ft.Button("Edit route", on_click=edit)))
+        rows.append(tagged("edit-route", ft.Button("Edit route", on_click=edit)))
         rows.append(
             ft.Text(
                 f"Route #{route.id} · {route.status.value.replace('_', ' ')} · "

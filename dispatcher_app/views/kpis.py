@@ -1,5 +1,6 @@
-"""The KPIs: a range (today, 7 or 30 days), five figure tiles, and two charts per day
-(deliveries on time, late and failed at the first try; planned vs driven distance)."""
+"""The KPIs: a range (today, 7 or 30 days), seven figure tiles, two charts per day
+(deliveries on time, late and failed at the first try; planned vs driven distance), and
+a table of on-time deliveries per drop-off window slot."""
 
 import flet as ft
 import flet_charts as fch
@@ -7,15 +8,17 @@ import flet_charts as fch
 from app_kit.hooks import tagged, use_observable
 from dispatcher_app.logic.kpis import (
     RANGES,
+    WINDOW_COLUMNS,
     Tile,
     delivery_bars,
     distance_bars,
     labelled,
     tiles,
     top,
+    window_rows,
 )
 from dispatcher_app.state.app import DispatcherAppState
-from shared.schemas.kpis import KpiReport
+from shared.schemas.kpis import KpiReport, KpiWindowReport
 
 ON_TIME, LATE, FAILED = ft.Colors.GREEN, ft.Colors.ORANGE, ft.Colors.RED
 PLANNED, DRIVEN = ft.Colors.BLUE_200, ft.Colors.INDIGO
@@ -142,6 +145,31 @@ def _most_viewed(report: KpiReport) -> ft.Control:
     return tagged("kpi-most-viewed", ft.Text(f"Most visited tracking pages: {words}", size=12))
 
 
+def _cells(texts: tuple[str, ...], bold: bool = False) -> list[ft.Control]:
+    weight = ft.FontWeight.BOLD if bold else None
+    return [
+        ft.Text(t, width=130 if k == 0 else 100, size=12, weight=weight)
+        for k, t in enumerate(texts)
+    ]
+
+
+def window_table(report: KpiWindowReport | None) -> ft.Control:
+    rows = window_rows(report) if report is not None else []
+    if not rows:
+        return ft.Container()
+    return tagged(
+        "kpi-windows",
+        ft.Column(
+            [
+                ft.Text("On time per delivery window", weight=ft.FontWeight.BOLD),
+                ft.Row(_cells(WINDOW_COLUMNS, bold=True)),
+                *(tagged(r.id, ft.Row(_cells(r.cells))) for r in rows),
+            ],
+            spacing=4,
+        ),
+    )
+
+
 @ft.component
 def kpis_panel(app: DispatcherAppState) -> ft.Control:
     state = app.kpis
@@ -163,6 +191,7 @@ def kpis_panel(app: DispatcherAppState) -> ft.Control:
                     ft.Container(distance_chart(report), col={"md": 6}),
                 ]
             ),
+            window_table(state.windows),
             _most_viewed(report),
             tagged(
                 "kpi-notes",

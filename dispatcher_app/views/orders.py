@@ -1,110 +1,124 @@
-"""The orders grid with its status filter, search box and "load more"."""
-
-from dataclasses import dataclass
+"""The orders grid: its filters, the ticks for bulk actions, "load more", and the doors to
+creating an order and importing a CSV."""
 
 import flet as ft
 
 from app_kit.hooks import tagged, use_observable
-from dispatcher_app.logic.orders import STATUS_FILTERS, OrderRow, filter_label, order_row
+from dispatcher_app.logic.order_filters import selection_label
+from dispatcher_app.logic.orders import OrderRow, order_row
 from dispatcher_app.state.app import DispatcherAppState
 from dispatcher_app.state.orders import OrdersState
-from shared.enums import OrderStatus
+from dispatcher_app.views.assign import assign_toolbar
+from dispatcher_app.views.order_create import create_order_panel
+from dispatcher_app.views.order_filters import filters
+from dispatcher_app.views.order_import import import_panel
 
-ALL = "all"
 # (heading, width in logical pixels; None takes the remaining room)
 COLUMNS: tuple[tuple[str, int | None], ...] = (
-    ("Reference", 120),
-    ("Recipient", 160),
+    ("Reference", 100),
+    ("Recipient", 140),
     ("Address", None),
-    ("Window", 170),
-    ("Status", 130),
-    ("Driver", 150),
+    ("Window", 150),
+    ("Status", 110),
+    ("Driver", 130),
 )
+TICK_WIDTH = 40
 
 
-def _cells(values: tuple[str, ...], *, bold: bool = False) -> ft.Row:
-    return ft.Row(
-        spacing=12,
-        controls=[
-            ft.Text(
-                value,
-                width=width,
-                expand=width is None,
-                weight=ft.FontWeight.BOLD if bold else None,
-                no_wrap=True,
-                overflow=ft.TextOverflow.ELLIPSIS,
-            )
-            for value, (_, width) in zip(values, COLUMNS, strict=True)
-        ],
-    )
+def _cells(values: tuple[str, ...], *, bold: bool = False) -> list[ft.Control]:
+    return [
+        ft.Text(
+            value,
+            width=width,
+            expand=width is None,
+            weight=ft.FontWeight.BOLD if bold else None,
+            no_wrap=True,
+            overflow=ft.TextOverflow.ELLIPSIS,
+        )
+        for value, (_, width) in zip(values, COLUMNS, strict=True)
+    ]
 
 
-def order_line(row: OrderRow) -> ft.Control:
+def order_line(orders: OrdersState, row: OrderRow) -> ft.Control:
     values = (row.reference, row.recipient, row.address, row.window, row.status, row.driver)
-    return tagged(
-        "order-row",
-        ft.Container(
-            content=_cells(values),
-            padding=ft.Padding.symmetric(vertical=8, horizontal=12),
-            border=ft.Border.only(bottom=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT)),
+    tick = tagged(
+        "order-select",
+        ft.Checkbox(
+            value=row.order_id in orders.selected,
+            on_change=lambda _: orders.toggle(row.order_id),
+            tooltip=f"Select {row.reference}",
         ),
     )
+    # The tick stays outside the line's own semantics node: a checkbox inside it would
+    # fold the line's words into the checkbox's label.
+    line = ft.Row(_cells(values), spacing=12)
+    return ft.Container(
+        content=ft.Row(
+            [ft.Container(tick, width=TICK_WIDTH), tagged("order-row", line, expand=True)],
+            spacing=12,
+        ),
+        padding=ft.Padding.symmetric(vertical=2, horizontal=12),
+        border=ft.Border.only(bottom=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT)),
+    )
 
 
-@dataclass
-class _Search:
-    """The search box's text; a ref so the button reads the latest keystrokes."""
+def _headings(orders: OrdersState) -> ft.Control:
+    def all_or_none(_: ft.Event[ft.Checkbox]) -> None:
+        if orders.all_loaded_selected:
+            orders.clear_selection()
+        else:
+            orders.select_all_loaded()
 
-    text: str = ""
+    tick = tagged(
+        "orders-select-all",
+        ft.Checkbox(
+            value=orders.all_loaded_selected,
+            on_change=all_or_none,
+            tooltip="Select every loaded order",
+            disabled=not orders.orders,
+        ),
+    )
+    return ft.Container(
+        content=ft.Row(
+            [
+                ft.Container(tick, width=TICK_WIDTH),
+                *_cells(tuple(heading for heading, _ in COLUMNS), bold=True),
+            ],
+            spacing=12,
+        ),
+        padding=ft.Padding.symmetric(vertical=2, horizontal=12),
+        bgcolor=ft.Colors.SURFACE_CONTAINER_HIGHEST,
+    )
 
 
-@ft.component
-def filters(orders: OrdersState) -> ft.Control:
-    search = ft.use_ref(_Search()).current
-    assert search is not None
-
-    def typed(e: ft.Event[ft.TextField]) -> None:
-        search.text = e.control.value
-
-    async def run_search() -> None:
-        await orders.search(search.text)
-
-    async def pick_status(e: ft.Event[ft.Dropdown]) -> None:
-        value = e.control.value
-        await orders.set_status_filter(None if value in (None, ALL) else OrderStatus(value))
-
-    current = orders.status_filter.value if orders.status_filter else ALL
+def _actions(app: DispatcherAppState) -> ft.Control:
+    orders = app.orders
     return ft.Row(
         spacing=12,
         controls=[
             tagged(
-                "status-filter",
-                ft.Dropdown(
-                    label="Status",
-                    value=current,
-                    width=220,
-                    on_select=pick_status,
-                    options=[
-                        ft.DropdownOption(
-                            key=status.value if status else ALL, text=filter_label(status)
-                        )
-                        for status in STATUS_FILTERS
-                    ],
+                "order-create",
+                ft.FilledButton("New order", icon=ft.Icons.ADD, on_click=app.order_create.open),
+            ),
+            tagged(
+                "orders-import",
+                ft.OutlinedButton(
+                    "Import CSV", icon=ft.Icons.UPLOAD_FILE, on_click=app.order_import.open
                 ),
             ),
             tagged(
-                "order-search",
-                ft.TextField(
-                    label="Search reference, recipient, address, barcode",
-                    value=search.text,
-                    on_change=typed,
-                    on_submit=run_search,
-                ),
-                expand=True,
+                "orders-selected-count",
+                ft.Text(selection_label(len(orders.selected), len(orders.orders))),
             ),
-            tagged(
-                "order-search-submit",
-                ft.IconButton(ft.Icons.SEARCH, tooltip="Search", on_click=run_search),
+            *(
+                [
+                    tagged(
+                        "orders-clear-selection",
+                        ft.TextButton("Clear selection", on_click=orders.clear_selection),
+                    )
+                ]
+                if orders.selected
+                else []
             ),
         ],
     )
@@ -115,10 +129,17 @@ def orders_panel(app: DispatcherAppState) -> ft.Control:
     orders = app.orders
     use_observable(orders)
     use_observable(app.drivers)  # driver names arrive separately
+    use_observable(app.order_create)
+    use_observable(app.order_import)
+    if app.order_create.is_open:
+        return create_order_panel(app)
+    if app.order_import.is_open:
+        return import_panel(app)
     names = app.drivers.names
     today = app.today
     lines: list[ft.Control] = [
-        order_line(order_row(order, names, tz=app.tz, today=today)) for order in orders.orders
+        order_line(orders, order_row(order, names, tz=app.tz, today=today))
+        for order in orders.orders
     ]
     if orders.loaded and not orders.orders:
         lines = [tagged("no-orders", ft.Text("No orders match.", italic=True))]
@@ -132,21 +153,27 @@ def orders_panel(app: DispatcherAppState) -> ft.Control:
                 ft.OutlinedButton("Load more", on_click=orders.load_more, disabled=orders.loading),
             )
         )
+    created = app.order_create.created
+    done = app.order_import.created
+    news = []
+    if created is not None:
+        news.append(f"Order {created.reference or '#' + str(created.id)} created.")
+    if done:
+        news.append(f"{done} orders imported.")
     return ft.Column(
         expand=True,
         controls=[
-            filters(orders),
+            _actions(app),
+            *([tagged("orders-news", ft.Text(" ".join(news)))] if news else []),
+            filters(app),
             *([ft.ProgressBar()] if orders.loading else []),
             *(
                 [tagged("orders-error", ft.Text(orders.error, color=ft.Colors.ERROR))]
                 if orders.error
                 else []
             ),
-            ft.Container(
-                content=_cells(tuple(heading for heading, _ in COLUMNS), bold=True),
-                padding=ft.Padding.symmetric(vertical=8, horizontal=12),
-                bgcolor=ft.Colors.SURFACE_CONTAINER_HIGHEST,
-            ),
+            assign_toolbar(app),
+            _headings(orders),
             ft.ListView(controls=lines, expand=True),
             ft.Row(footer, spacing=16),
         ],

@@ -59,6 +59,7 @@ class TodayState(Observable):
         self.tz = tz
         self._generation = 0  # bumped by every load and by clear()
         self._epoch = 0  # bumped by clear(): nothing from before a sign-out lands after it
+        self._shift_changes = 0  # bumped by set_shift: a load begun before keeps its answer
         self._one_load = asyncio.Lock()
         self.clear()
 
@@ -107,6 +108,7 @@ class TodayState(Observable):
         self.notify()
         # One call after another: a day has a route or two, and concurrent calls would race
         # to refresh an expired access token.
+        shift_changes = self._shift_changes
         try:
             driver = await self._client.my_driver()
             routes = await self._client.list_routes(service_date=self.service_date)
@@ -118,7 +120,8 @@ class TodayState(Observable):
             return
         if generation != self._generation:
             return  # a sign-out superseded this one
-        self.driver = driver
+        if shift_changes == self._shift_changes:  # else the driver's own change is newer
+            self.driver = driver
         self._fetched = orders
         fresh = [self._overlaid(line) for line in order_stops(routes.items, orders)]
         if self.loaded:
@@ -189,6 +192,7 @@ class TodayState(Observable):
             return
         if epoch != self._epoch:
             return
+        self._shift_changes += 1
         self.driver, self.shift_busy = driver, False
         self.notify()
 

@@ -35,6 +35,33 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def not_null(value: Any) -> Any:
+    """For update models' fields that may be left out but never set to null (the stored
+    value must exist): ``field_validator("name", ...)(not_null)``. A left-out field keeps
+    its default and is not validated, so only an explicit null is refused."""
+    if value is None:
+        raise ValueError("may be left out, but not null")
+    return value
+
+
+def never_null(*fields: str) -> ConfigDict:
+    """The config of an update model whose ``fields`` may be left out but not set to null
+    (checked by :func:`not_null`): the API document offers them without null, so clients
+    generated from it do not send one."""
+
+    def drop_null(schema: dict[str, Any]) -> None:
+        for name in fields:
+            prop = schema["properties"][name]
+            options = [o for o in prop.get("anyOf", ()) if o.get("type") != "null"]
+            if len(options) == 1:
+                del prop["anyOf"]
+                prop.update(options[0])
+            elif options:
+                prop["anyOf"] = options
+
+    return ConfigDict(extra="forbid", json_schema_extra=drop_null)
+
+
 class OutModel(BaseModel):
     """Output models: read from ORM objects, tolerant of fields added by newer servers."""
 

@@ -3,10 +3,17 @@
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shared.enums import DriverEventKind, DriverStatus, RouteStatus
-from shared.schemas.common import Latitude, Longitude, OutModel, StrictModel
+from shared.schemas.common import (
+    Latitude,
+    Longitude,
+    OutModel,
+    StrictModel,
+    never_null,
+    not_null,
+)
 from shared.schemas.orders import StopOut
 
 Skill = str
@@ -36,12 +43,18 @@ class VehicleCreate(StrictModel):
     depot_id: int | None = None
 
 
+_VEHICLE_NEVER_NULL = ("name", "capacity_weight_kg", "capacity_volume_m3", "skills")
+
+
 class VehicleUpdate(StrictModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     capacity_weight_kg: float | None = Field(default=None, ge=0, le=100_000, allow_inf_nan=False)
     capacity_volume_m3: float | None = Field(default=None, ge=0, le=1_000, allow_inf_nan=False)
     skills: list[Skill] | None = Field(default=None, max_length=50)
     depot_id: int | None = None
+
+    model_config = never_null(*_VEHICLE_NEVER_NULL)
+    _not_null = field_validator(*_VEHICLE_NEVER_NULL)(not_null)
 
 
 class VehicleOut(OutModel):
@@ -66,6 +79,9 @@ class DriverUpdate(StrictModel):
     phone: str | None = Field(default=None, max_length=40)
     vehicle_id: int | None = None
     status: DriverStatus | None = None
+
+    model_config = never_null("name", "status")
+    _not_null = field_validator("name", "status")(not_null)
 
 
 class DriverStatusUpdate(StrictModel):

@@ -12,3 +12,5 @@ class Health(BaseModel):
     version: str
     database: ComponentHealth
     broker: ComponentHealth
+    # Where zone and nearest-driver queries run: "python", or "postgis" (in the database).
+    spatial: str = "python"

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from shared.enums import DriverStatus
 from shared.schemas.common import Latitude, Longitude, OutModel, StrictModel, UtcDatetime
 
 MAX_BATCH = 500
@@ -45,6 +46,20 @@ class PositionOut(OutModel):
     heading_deg: float | None
     accuracy_m: float | None
     battery: float | None
+    age_s: float
+
+
+class NearestDriverOut(OutModel):
+    """An on-duty driver and how far their last stored fix is from the asked point, in a
+    straight line (metres); ``recorded_at`` is when that fix was taken (last seen)."""
+
+    driver_id: int
+    name: str
+    status: DriverStatus
+    lat: float
+    lng: float
+    distance_m: float
+    recorded_at: datetime
     age_s: float
 
 

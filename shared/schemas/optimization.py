@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from shared.enums import RouteStatus, StopKind
 from shared.schemas.common import OutModel, StrictModel, UtcDatetime
 
 
@@ -144,3 +145,70 @@ class OptimizationComparison(BaseModel):
 class OptimizationPublished(BaseModel):
     optimization_id: str
     route_ids: list[int] = Field(description="the draft routes now published")
+
+
+class SequenceIn(StrictModel):
+    """A driver's stops still to do on the day, in the wanted order (the stops done or
+    being driven to keep their place before them)."""
+
+    driver_id: int
+    stop_ids: list[int] = Field(max_length=2000)
+
+
+class ChangeCreate(StrictModel):
+    """A dispatcher's change to the day: give orders to a driver (each placed where it
+    delays that route least) and/or set drivers' stop orders, previewed or applied. A
+    ``driver_id`` alone shows that driver's day as it is (to start reordering it)."""
+
+    order_ids: list[int] = Field(default_factory=list, max_length=500)
+    driver_id: int | None = Field(default=None, description="who takes ``order_ids``")
+    sequences: list[SequenceIn] = Field(default_factory=list, max_length=100)
+    service_date: date | None = Field(default=None, description="default: today (UTC)")
+    apply: bool = Field(
+        default=False, description="false: only preview; true: apply and publish to the drivers"
+    )
+
+    @model_validator(mode="after")
+    def _orders_need_a_driver(self) -> "ChangeCreate":
+        if self.order_ids and self.driver_id is None:
+            raise ValueError("driver_id: say which driver takes the orders")
+        if not self.order_ids and not self.sequences and self.driver_id is None:
+            raise ValueError("nothing to change: give order_ids and a driver_id, or sequences")
+        return self
+
+
+class StopChange(BaseModel):
+    """A stop of a changed route, with its arrival before and after the change."""
+
+    stop_id: int
+    order_id: int
+    reference: str | None
+    recipient_name: str
+    kind: StopKind
+    address: str
+    window_start: UtcDatetime | None
+    window_end: UtcDatetime | None
+    eta_before: UtcDatetime | None = Field(description="None: not on this route before")
+    eta_after: UtcDatetime | None = Field(description="None: done, or leaves this route")
+    late_before_s: int | None = Field(description="seconds past the window's end; None: in time")
+    late_after_s: int | None
+    locked: bool = Field(description="done or being driven to: keeps its place")
+    added: bool = Field(description="joins this route with the change")
+
+
+class RouteChange(BaseModel):
+    route_id: int | None = Field(description="None: a new route, created when applied")
+    driver_id: int
+    status: RouteStatus | None
+    stops: list[StopChange] = Field(description="the route after the change, in order")
+    removed: list[StopChange] = Field(description="stops leaving this route")
+    drive_s_before: int
+    drive_s_after: int
+    late_before: int = Field(description="stops past their window before the change")
+    late_after: int
+
+
+class ChangeOut(BaseModel):
+    service_date: date
+    routes: list[RouteChange]
+    applied: bool

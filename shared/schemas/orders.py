@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from shared.enums import EventKind, OrderStatus, ProofType, Role, StopKind
 from shared.schemas.common import (
@@ -11,6 +11,8 @@ from shared.schemas.common import (
     OutModel,
     StrictModel,
     TimeWindow,
+    never_null,
+    not_null,
 )
 
 Barcode = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^\S+$")]
@@ -61,6 +63,11 @@ class OrderCreate(StrictModel):
     recipient_name: str = Field(min_length=1, max_length=200)
     recipient_phone: str | None = Field(default=None, max_length=40)
     recipient_email: Email | None = None
+    language: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$",
+        description="the customer's language for notices (e.g. fr); unset: the organisation's",
+    )
     weight_kg: float = Field(default=0.0, ge=0, le=50_000, allow_inf_nan=False)
     volume_m3: float = Field(default=0.0, ge=0, le=1_000, allow_inf_nan=False)
     priority: int = Field(default=0, ge=0, le=10, description="0 normal … 10 most urgent")
@@ -89,6 +96,20 @@ class OrderCreate(StrictModel):
         return self
 
 
+_ORDER_NEVER_NULL = (
+    "recipient_name",
+    "weight_kg",
+    "volume_m3",
+    "priority",
+    "required_proofs",
+    "required_skills",
+    "notes",
+    "instructions",
+    "dropoff",
+    "pickup",
+)
+
+
 class OrderUpdate(StrictModel):
     """Fields that may change after creation. Status changes go through transitions."""
 
@@ -108,6 +129,10 @@ class OrderUpdate(StrictModel):
     instructions: str | None = Field(default=None, max_length=2000)
     dropoff: StopIn | None = None
     pickup: StopIn | None = None
+
+    # Left out: unchanged. Null: refused (these have no empty value; a stop is not removed).
+    model_config = never_null(*_ORDER_NEVER_NULL)
+    _not_null = field_validator(*_ORDER_NEVER_NULL)(not_null)
 
 
 class OrderBatchCreate(StrictModel):
@@ -145,6 +170,7 @@ class OrderOut(OutModel):
     recipient_name: str
     recipient_phone: str | None
     recipient_email: str | None
+    language: str | None = None
     weight_kg: float
     volume_m3: float
     priority: int

@@ -13,6 +13,15 @@ def _logo_url(value: str | None) -> str | None:
     raise ValueError("logo_url: an http(s) address or a path on this server (starting with /)")
 
 
+def _shop_secret(value: str | None) -> str | None:
+    if value is None or value == "" or 16 <= len(value.strip()) == len(value):
+        return value
+    raise ValueError(
+        "shop_webhook_secret: the shop's signing secret, at least 16 characters without "
+        "spaces around it; an empty string switches shop order intake off"
+    )
+
+
 HexColour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", description="#rrggbb")]
 
 
@@ -34,6 +43,11 @@ class OrganizationOut(OutModel):
         default=72.0,
         description="tracking links keep working this long after the order is finished",
     )
+    shop_webhook_configured: bool = Field(
+        default=False,
+        description="a shop webhook secret is set: signed orders from Shopify or WooCommerce "
+        "are received at /api/v1/intake/{shopify|woocommerce}/{slug}",
+    )
 
 
 class OrganizationUpdate(StrictModel):
@@ -45,3 +59,9 @@ class OrganizationUpdate(StrictModel):
     )
     show_proof_photo: bool | None = None
     tracking_hours_after_delivery: float | None = Field(default=None, ge=0, le=24 * 90)
+    shop_webhook_secret: Annotated[str | None, AfterValidator(_shop_secret)] = Field(
+        default=None,
+        max_length=200,
+        description="the secret the shop signs its order webhooks with (write-only; "
+        "an empty string switches shop order intake off)",
+    )

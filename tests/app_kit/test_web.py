@@ -5,6 +5,7 @@ import pytest
 
 from app_kit import web
 from app_kit.web import DEFAULT_API, parse_args
+from shared.api_client import ApiClient
 
 
 def test_the_launchers_arguments_are_understood(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,3 +47,29 @@ def test_desktop_opens_the_flet_client_and_the_default_serves_the_web(
     web.launch("dispatcher app", main, parse_args("dispatcher_app", 8551, ["--port", "9100"]))
     assert served == [("127.0.0.1", 9100)]
     assert len(opened) == 1
+
+
+async def test_each_browser_session_speaks_for_its_browsers_address() -> None:
+    """The web apps call the API from their own server: each tab's client carries the
+    browser's address (Flet's ``page.client_ip``) so the server's per-address limits count
+    browsers, not the app. A page without one (the desktop client) sends none."""
+    clients: list[ApiClient] = []
+
+    class Page:  # the attributes session_main uses of a Flet page
+        title = ""
+        on_close = None
+
+        def __init__(self, client_ip: str) -> None:
+            self.client_ip = client_ip
+
+        def render(self, view: object, state: object) -> None:
+            return None
+
+    main = web.session_main("http://127.0.0.1:9", "t", clients.append, lambda state: None)
+    await main(Page("203.0.113.5"))  # type: ignore[arg-type]
+    await main(Page(""))  # type: ignore[arg-type]
+    assert [c.client_address for c in clients] == ["203.0.113.5", None]
+    assert clients[0]._http.headers["X-Forwarded-For"] == "203.0.113.5"
+    assert "X-Forwarded-For" not in clients[1]._http.headers
+    for client in clients:
+        await client.aclose()

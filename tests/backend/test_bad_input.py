@@ -169,3 +169,93 @@ async def test_stop_cannot_sit_on_two_routes(org: Org) -> None:
     response = await org.dispatcher.post("/api/v1/routes", json=body)
     assert response.status_code == 409
     assert "another route" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", f"/api/v1/orders/{2**80}", None),
+        ("DELETE", f"/api/v1/vehicles/{2**70}", None),
+        ("POST", "/api/v1/dispatch/changes", {"driver_id": 2**90}),
+        # year 1 at +00:02 is before year 1 in UTC: out of the calendar
+        ("GET", "/api/v1/orders?window_to=0001-01-01T00:00:00%2B00:02", None),
+    ],
+)
+async def test_values_out_of_the_databases_range_are_422_not_a_server_error(
+    shared_org: Org, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    """Found by schemathesis (tests/backend/test_schema_fuzz.py): the database cannot hold
+    such a number (or date), and saying so is the request's problem, not a 500."""
+    response = await shared_org.admin.request(method, path, json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "out_of_range"
+    assert "out of the range the database stores" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("resource", "body", "field"),
+    [
+        ("vehicles", {"name": None}, "name"),
+        ("vehicles", {"skills": None}, "skills"),
+        ("vehicles", {"capacity_weight_kg": None}, "capacity_weight_kg"),
+        ("drivers", {"name": None}, "name"),
+        ("drivers", {"status": None}, "status"),
+        ("orders", {"required_proofs": None}, "required_proofs"),
+        ("orders", {"dropoff": None}, "dropoff"),
+        ("orders", {"notes": None}, "notes"),
+    ],
+)
+async def test_null_for_a_field_that_must_exist_is_422(
+    org: Org, resource: str, body: dict[str, Any], field: str
+) -> None:
+    """Found by schemathesis: a PATCH could blank a required field, and the answer (which
+    has no room for a null) was a 500 while the change was never stored."""
+    new = {"vehicles": {"name": "Van"}, "drivers": {"name": "Dee"}, "orders": order_payload()}
+    created = await org.admin.post(f"/api/v1/{resource}", json=new[resource])
+    path = f"/api/v1/{resource}/{created.json()['id']}"
+    response = await org.admin.patch(path, json=body)
+    assert response.status_code == 422, response.text
+    assert field in fields_named(response.json())
+    assert "not null" in response.json()["error"]["message"]
+    assert (await org.admin.patch(path, json={})).status_code == 200  # left out: unchanged
+
+
+async def test_the_api_document_says_which_fields_may_not_be_null(shared_org: Org) -> None:
+    """Client generators read /openapi.json: a field that may be left out but not blanked
+    is not offered as nullable there; one that may be cleared still is."""
+    document = (await shared_org.admin.get("/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+
+    def nullable(model: str, field: str) -> bool:
+        prop = schemas[model]["properties"][field]
+        return any(option.get("type") == "null" for option in prop.get("anyOf", [prop]))
+
+    for model, field in [
+        ("VehicleUpdate", "name"),
+        ("VehicleUpdate", "capacity_weight_kg"),
+        ("DriverUpdate", "status"),
+        ("OrderUpdate", "recipient_name"),
+        ("OrderUpdate", "required_proofs"),
+        ("OrderUpdate", "dropoff"),
+    ]:
+        assert not nullable(model, field), (model, field)
+    for model, field in [
+        ("VehicleUpdate", "depot_id"),
+        ("DriverUpdate", "vehicle_id"),
+        ("OrderUpdate", "recipient_email"),
+    ]:
+        assert nullable(model, field), (model, field)
+
+
+async def test_a_nul_character_is_never_a_server_error(shared_org: Org) -> None:
+    """Found by schemathesis on PostgreSQL, which cannot store a NUL in text (SQLite can):
+    refused with a 422 that says so, in a body as in a query."""
+    template = {"subject": "Delivered\x00", "email": "{{ reference }}", "sms": "Delivered"}
+    for response in (
+        await shared_org.admin.put("/api/v1/notifications/templates/delivered/en", json=template),
+        await shared_org.admin.get("/api/v1/orders", params={"q": "REF\x00"}),
+    ):
+        assert response.status_code in (200, 422), response.text
+        if response.status_code == 422:
+            assert response.json()["error"]["code"] == "invalid_value"
+            assert "NUL" in response.json()["error"]["message"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import ON_POSTGRES, database_env
 from tests.live_server import free_port
 
 LASTMILE = [sys.executable, "-m", "backend"]
@@ -18,6 +19,7 @@ LASTMILE = [sys.executable, "-m", "backend"]
 def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LASTMILE_DATA_DIR": str(data_dir)}
     env.pop("DATABASE_URL", None)
+    env.update(database_env(data_dir))
     return subprocess.run(
         [*LASTMILE, *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -63,7 +65,7 @@ def test_user_create_makes_a_user_who_can_sign_in(tmp_path: Path) -> None:
     assert bad_role.returncode == 2
 
     port = free_port()
-    env = {**os.environ, "LASTMILE_DATA_DIR": str(tmp_path)}
+    env = {**os.environ, "LASTMILE_DATA_DIR": str(tmp_path), **database_env(tmp_path)}
     server = subprocess.Popen(
         [*LASTMILE, "serve", "--port", str(port)],
         env=env,
@@ -103,6 +105,7 @@ def _wait_for(url: str, timeout_s: float = 60) -> None:
 def test_demo_runs_the_whole_platform_and_prints_where(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "LASTMILE_DATA_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    env.update(database_env(tmp_path))
     log = tmp_path / "demo.log"
     with log.open("w") as out:
         demo = subprocess.Popen(
@@ -154,8 +157,8 @@ def test_demo_runs_the_whole_platform_and_prints_where(tmp_path: Path) -> None:
     finally:
         os.killpg(demo.pid, 2)  # Ctrl-C to the whole group, as a terminal would
         assert demo.wait(timeout=30) is not None
-    # The data stays for the next start.
-    assert (tmp_path / "lastmile.db").exists()
+    # The data stays for the next start (on PostgreSQL it is in the server).
+    assert ON_POSTGRES or (tmp_path / "lastmile.db").exists()
 
 
 def test_demo_refuses_a_port_in_use(tmp_path: Path) -> None:

@@ -2,13 +2,16 @@
 
 Roles: admin, dispatcher, driver (the one the objects belong to), other_driver (same
 organisation, someone else's work), stranger (a dispatcher of another organisation),
-anonymous (no token; a customer holding a tracking link is anonymous to everything else).
+anonymous (no token), customer (holds the tracking link of the world's order and presents its
+token as a bearer token too: to everything but ``/track/{token}`` the link is no credential,
+so the customer is expected to fare as the anonymous caller unless a row says otherwise).
 """
 
+import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,7 +20,7 @@ import pytest
 from tests.backend.world import World, build_world
 from tests.factories import Org, order_payload
 
-ROLES = ("admin", "dispatcher", "driver", "other_driver", "stranger", "anonymous")
+ROLES = ("admin", "dispatcher", "driver", "other_driver", "stranger", "anonymous", "customer")
 
 
 def expect(
@@ -27,6 +30,7 @@ def expect(
     other_driver: int | None = None,
     stranger: int = 404,
     anonymous: int = 401,
+    customer: int | None = None,
 ) -> dict[str, int]:
     return {
         "admin": admin,
@@ -35,6 +39,7 @@ def expect(
         "other_driver": driver if other_driver is None else other_driver,
         "stranger": stranger,
         "anonymous": anonymous,
+        "customer": anonymous if customer is None else customer,
     }
 
 
@@ -64,10 +69,16 @@ ROUTING = expect(200, driver=200, stranger=200)
 MONACO_A = {"lat": 43.72956, "lng": 7.41337}
 MONACO_B = {"lat": 43.73077, "lng": 7.41546}
 YARD = [[43.7300, 7.4200], [43.7300, 7.4210], [43.7310, 7.4210], [43.7310, 7.4200]]
+_PLANNED_DAYS = itertools.count()  # a service date per planning request
 
 
 def new_zone(_: object = None, __: object = None) -> dict[str, Any]:
     return {"name": "Yard", "kind": "zone", "points": YARD}
+
+
+def new_webhook(_: object = None, __: object = None) -> dict[str, Any]:
+    """A public literal address (no DNS), switched off: the test never sends anything."""
+    return {"url": "https://93.184.215.14/hook", "event_types": ["order.created"], "enabled": False}
 
 
 ROWS = [
@@ -151,6 +162,55 @@ ROWS = [
         lambda o, w: {"note": "called"},
     ),
     Row("GET", "/api/v1/kpis", "/api/v1/kpis", STAFF_LIST),
+    Row("GET", "/api/v1/kpis/drivers", "/api/v1/kpis/drivers", STAFF_LIST),
+    Row("GET", "/api/v1/kpis/windows", "/api/v1/kpis/windows", STAFF_LIST),
+    # webhooks: staff. The endpoints made here are disabled: nothing is ever sent.
+    Row("GET", "/api/v1/webhooks", "/api/v1/webhooks", STAFF_LIST),
+    Row("POST", "/api/v1/webhooks", "/api/v1/webhooks", expect(201, stranger=201), new_webhook),
+    Row("GET", "/api/v1/webhooks/{webhook_id}", "/api/v1/webhooks/{webhook_id}", expect(200)),
+    Row(
+        "PATCH",
+        "/api/v1/webhooks/{webhook_id}",
+        "/api/v1/webhooks/{webhook_id}",
+        expect(200),
+        lambda o, w: {"description": "ERP"},
+    ),
+    Row("DELETE", "/api/v1/webhooks/{webhook_id}", "/api/v1/webhooks/{webhook_id}", expect(204)),
+    Row(
+        "GET",
+        "/api/v1/webhooks/{webhook_id}/deliveries",
+        "/api/v1/webhooks/{webhook_id}/deliveries",
+        expect(200),
+    ),
+    Row(  # staff pass the role check; a disabled endpoint gets no test event (409)
+        "POST",
+        "/api/v1/webhooks/{webhook_id}/test",
+        "/api/v1/webhooks/{webhook_id}/test",
+        expect(409),
+    ),
+    Row(  # staff pass the role check; no such delivery (404)
+        "POST",
+        "/api/v1/webhooks/deliveries/{delivery_id}/retry",
+        "/api/v1/webhooks/deliveries/999999999/retry",
+        expect(404),
+    ),
+    # geocoding: staff pass the role check; the test server has no geocoder (409)
+    Row("GET", "/api/v1/geocode", "/api/v1/geocode?q=Monaco", expect(409, stranger=409)),
+    # exports (issue 11): staff; a stranger exports their own (empty) organisation
+    Row("GET", "/api/v1/exports/orders.csv", "/api/v1/exports/orders.csv", STAFF_LIST),
+    Row("GET", "/api/v1/exports/events.csv", "/api/v1/exports/events.csv", STAFF_LIST),
+    Row(
+        "GET",
+        "/api/v1/exports/routes/{route_id}.geojson",
+        "/api/v1/exports/routes/{own_route_id}.geojson",
+        expect(200),
+    ),
+    Row(
+        "GET",
+        "/api/v1/exports/routes/{route_id}.gpx",
+        "/api/v1/exports/routes/{own_route_id}.gpx",
+        expect(200),
+    ),
     Row(  # the driver passes the role check; an assigned order cannot fail yet (409)
         "POST",
         "/api/v1/orders/{order_id}/failure",
@@ -192,14 +252,17 @@ ROWS = [
         expect(201),
         lambda o, w: {},
     ),
-    # planning: the job fails in the background (its order is already on a route), unharmed
+    # planning: the job fails in the background (its order is already on a route), unharmed;
+    # a day per request (one plan of a day runs at a time: the next would be a 409)
     Row(
         "POST",
         "/api/v1/optimizations",
         "/api/v1/optimizations",
         expect(202, stranger=400),
         lambda o, w: {
-            "service_date": datetime.now(UTC).date().isoformat(),
+            "service_date": (
+                datetime.now(UTC).date() + timedelta(days=next(_PLANNED_DAYS))
+            ).isoformat(),
             "order_ids": [w.own_order_id],
             "depot_id": w.depot_id,
             "time_budget_s": 0.5,
@@ -238,6 +301,39 @@ ROWS = [
         expect(200, dispatcher=403, stranger=403),
         lambda o, w: {"auto_dispatch": False},
     ),
+    # customer-notice settings and templates: admins
+    Row(
+        "GET",
+        "/api/v1/notifications/settings",
+        "/api/v1/notifications/settings",
+        expect(200, dispatcher=403, stranger=403),
+    ),
+    Row(
+        "PUT",
+        "/api/v1/notifications/settings",
+        "/api/v1/notifications/settings",
+        expect(200, dispatcher=403, stranger=403),
+        lambda o, w: {},
+    ),
+    Row(
+        "GET",
+        "/api/v1/notifications/templates/{key}/{language}",
+        "/api/v1/notifications/templates/delivered/en",
+        expect(200, dispatcher=403, stranger=403),
+    ),
+    Row(
+        "PUT",
+        "/api/v1/notifications/templates/{key}/{language}",
+        "/api/v1/notifications/templates/delivered/en",
+        expect(200, dispatcher=403, stranger=403),
+        lambda o, w: {"subject": "Delivered", "email": "{{ reference }}", "sms": "Delivered"},
+    ),
+    Row(  # the organisation has no own text in that language
+        "DELETE",
+        "/api/v1/notifications/templates/{key}/{language}",
+        "/api/v1/notifications/templates/delivered/xx",
+        expect(404, dispatcher=403, stranger=403),
+    ),
     # live dispatch (the world's routes are drafts: nothing is placed or changed)
     Row(
         "POST",
@@ -247,6 +343,13 @@ ROWS = [
         lambda o, w: {"order_id": w.new_order_id, "apply": True},
     ),
     Row("POST", "/api/v1/dispatch/auto", "/api/v1/dispatch/auto", expect(200, stranger=200)),
+    Row(  # a driver's day previewed (nothing applied); another organisation's driver: 404
+        "POST",
+        "/api/v1/dispatch/changes",
+        "/api/v1/dispatch/changes",
+        expect(200),
+        lambda o, w: {"driver_id": o.driver_ids[0]},
+    ),
     Row(
         "POST",
         "/api/v1/dispatch/delays",
@@ -394,7 +497,8 @@ ROWS = [
             ("match", lambda o, w: {"points": [MONACO_A, MONACO_B]}),
         )
     ],
-    # locations: the app's batch, fleet positions, history, day exports, pipeline metrics
+    # locations: the app's batch, fleet positions and nearest drivers, history, day exports,
+    # pipeline metrics
     Row(
         "POST",
         "/api/v1/drivers/me/locations",
@@ -403,6 +507,7 @@ ROWS = [
         lambda o, w: [{"lat": 43.73, "lng": 7.42, "recorded_at": datetime.now(UTC).isoformat()}],
     ),
     Row("GET", "/api/v1/fleet/positions", "/api/v1/fleet/positions", STAFF_LIST),
+    Row("GET", "/api/v1/fleet/nearest", "/api/v1/fleet/nearest?lat=43.73&lng=7.42", STAFF_LIST),
     Row(
         "GET",
         "/api/v1/fleet/metrics",
@@ -453,13 +558,32 @@ ROWS = [
         expect(409, driver=409, stranger=409, anonymous=409),
         lambda o, w: {"stars": 5},
     ),
+    Row(  # no more notices to this customer: whoever holds the link
+        "POST",
+        "/api/v1/track/{token}/opt-out",
+        "/api/v1/track/{token}/opt-out",
+        expect(200, driver=200, stranger=200, anonymous=200),
+    ),
     Row(  # no delivery photo yet: the same for everyone (404)
         "GET",
         "/api/v1/track/{token}/proof/photo",
         "/api/v1/track/{token}/proof/photo",
         expect(404, driver=404, stranger=404, anonymous=404),
     ),
+    # shop order intake: the shop's signature is the credential, no role signs (401 for all)
+    *[
+        Row(
+            "POST",
+            f"/api/v1/intake/{shop}/{{org_slug}}",
+            f"/api/v1/intake/{shop}/{{org_slug}}",
+            expect(401, driver=401, stranger=401, anonymous=401),
+            lambda o, w: {"id": 1, "name": "#1001"},
+        )
+        for shop in ("shopify", "woocommerce")
+    ],
     Row("GET", "/health", "/health", expect(200, driver=200, stranger=200, anonymous=200)),
+    # open unless LASTMILE_METRICS_TOKEN is set (see test_metrics_api.py)
+    Row("GET", "/metrics", "/metrics", expect(200, driver=200, stranger=200, anonymous=200)),
 ]
 # Public by design, each with its own tests in test_auth.py.
 PUBLIC_ELSEWHERE = {
@@ -490,6 +614,13 @@ async def _zone(org: Org) -> int:
     return zone_id
 
 
+async def _webhook(org: Org) -> int:
+    response = await org.admin.post("/api/v1/webhooks", json=new_webhook())
+    assert response.status_code == 201, response.text
+    webhook_id: int = response.json()["id"]
+    return webhook_id
+
+
 async def _device(org: Org) -> int:
     response = await org.admin.post(
         f"/api/v1/drivers/{org.driver_ids[0]}/devices", json={"identifier": uuid.uuid4().hex}
@@ -499,7 +630,9 @@ async def _device(org: Org) -> int:
     return device_id
 
 
-def _client(role: str, org: Org, stranger: Org, anonymous: httpx.AsyncClient) -> httpx.AsyncClient:
+def _client(
+    role: str, org: Org, stranger: Org, anonymous: httpx.AsyncClient, customer: httpx.AsyncClient
+) -> httpx.AsyncClient:
     return {
         "admin": org.admin,
         "dispatcher": org.dispatcher,
@@ -507,7 +640,16 @@ def _client(role: str, org: Org, stranger: Org, anonymous: httpx.AsyncClient) ->
         "other_driver": org.driver2,
         "stranger": stranger.dispatcher,
         "anonymous": anonymous,
+        "customer": customer,
     }[role]
+
+
+def _fresh_world_for(role: str, row: Row) -> bool:
+    """A write gets fresh objects for each role, so one role's write can't hide another's;
+    the customer is refused everything but their link, so other rows reuse the last world."""
+    if row.method == "GET":
+        return False
+    return role != "customer" or row.route.startswith("/api/v1/track/")
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
@@ -515,22 +657,29 @@ async def test_role_table(row: Row, shared_org: Org, stranger: Org, base_url: st
     org = shared_org
     outcomes = {}
     world = await build_world(org)
-    async with httpx.AsyncClient(base_url=base_url) as anonymous:
+    async with (
+        httpx.AsyncClient(base_url=base_url) as anonymous,
+        httpx.AsyncClient(base_url=base_url) as customer,
+    ):
         for role in ROLES:
-            if row.method != "GET":  # fresh objects: one role's write can't hide another's
+            if _fresh_world_for(role, row):
                 world = await build_world(org)
-            fields = {**vars(world), "driver_id": org.driver_ids[0]}
+            # The customer's own link: in the path of /track rows, and as a bearer token.
+            customer.headers["Authorization"] = f"Bearer {world.token}"
+            fields = {**vars(world), "driver_id": org.driver_ids[0], "org_slug": org.slug}
             if "{idle_driver_id}" in row.path:
                 fields["idle_driver_id"] = await _idle_driver(org)
             if "{device_id}" in row.path:
                 fields["device_id"] = await _device(org)
             if "{zone_id}" in row.path:
                 fields["zone_id"] = await _zone(org)
+            if "{webhook_id}" in row.path:
+                fields["webhook_id"] = await _webhook(org)
             path = row.path.format(**fields)
             body = row.body(org, world) if row.body else None
             if row.route == "/api/v1/users" and row.method == "POST":  # emails are unique
                 body = {**new_user(org, world), "email": f"{role}.{world.own_order_id}@x.test"}
-            client = _client(role, org, stranger, anonymous)
+            client = _client(role, org, stranger, anonymous, customer)
             if row.multipart:
                 files = {"_": ("", b"", "application/octet-stream")}  # forces multipart
                 response = await client.request(row.method, path, data=body, files=files)
@@ -542,3 +691,27 @@ async def test_role_table(row: Row, shared_org: Org, stranger: Org, base_url: st
                 assert error["code"], response.text
                 assert error["message"], response.text
     assert outcomes == row.expected
+
+
+async def test_a_customer_link_shows_its_own_order_and_no_other(shared_org: Org) -> None:
+    """The token in the path alone picks the order: a customer presenting their own link as
+    a bearer token on another order's link sees that order, never theirs; a made-up token
+    (or their own token anywhere but the path) shows nothing."""
+    mine, theirs = await build_world(shared_org), await build_world(shared_org)
+    own = (await shared_org.admin.get(f"/api/v1/orders/{mine.own_order_id}")).json()
+    other = (await shared_org.admin.get(f"/api/v1/orders/{theirs.own_order_id}")).json()
+    base_url = str(shared_org.admin.base_url)
+    bearer = {"Authorization": f"Bearer {mine.token}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=bearer) as customer:
+        seen = await customer.get(f"/api/v1/track/{mine.token}")
+        assert seen.status_code == 200
+        assert seen.json()["order_reference"] == own["reference"]
+        elsewhere = await customer.get(f"/api/v1/track/{theirs.token}")
+        assert elsewhere.status_code == 200
+        assert elsewhere.json()["order_reference"] == other["reference"]
+        assert elsewhere.json()["address"] == other["stops"][0]["address"]
+        assert elsewhere.json()["address"] != own["stops"][0]["address"]
+        unknown = await customer.get(f"/api/v1/track/{mine.token[:-2]}xx")
+        assert unknown.status_code == 404
+        assert "order_reference" not in unknown.text
+        assert (await customer.get(f"/api/v1/orders/{mine.own_order_id}")).status_code == 401

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from backend.config import DEFAULT_SECRET, Environment, Settings
-from tests.conftest import make_settings
+from tests.conftest import ON_POSTGRES, make_settings
 from tests.live_server import free_port, run_server
 
 
@@ -54,7 +54,8 @@ async def test_health_reports_database_and_broker(base_url: str) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert body["database"] == {"ok": True, "backend": "sqlite", "detail": ""}
+    backend = "postgresql" if ON_POSTGRES else "sqlite"
+    assert body["database"] == {"ok": True, "backend": backend, "detail": ""}
     assert body["broker"] == {"ok": True, "backend": "memory", "detail": ""}
 
 

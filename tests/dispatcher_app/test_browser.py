@@ -26,9 +26,7 @@ async def test_dispatcher_signs_in_and_sees_the_orders(
         serve_app("dispatcher_app", base_url, tmp_path / "dispatcher_app.log") as url,
         open_in_chromium(url) as ui,
     ):
-        await ui.type_into("login-email", org.emails["dispatcher"])
-        await ui.type_into("login-password", PASSWORD)
-        await ui.click("login-submit")
+        await ui.sign_in(org.emails["dispatcher"], PASSWORD)
         await ui.click("nav-orders")
 
         rows = ui.by_id("order-row")

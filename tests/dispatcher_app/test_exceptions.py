@@ -20,6 +20,7 @@ from dispatcher_app.logic.exceptions import (
 from dispatcher_app.state.app import DispatcherAppState
 from dispatcher_app.state.navigation import Section
 from shared.api_client import ApiClient
+from shared.enums import OrderStatus
 from shared.schemas.exceptions import ExceptionItem
 from tests.backend.pod.test_pod_api import en_route_order
 from tests.factories import PASSWORD, Org
@@ -232,15 +233,36 @@ async def test_rescheduling_gives_the_order_a_new_window_and_resolves_the_item(
     await app.fleet.aclose()
 
 
-async def test_reassign_opens_the_order_in_the_orders_grid(org: Org, client: ApiClient) -> None:
+async def test_reassign_gives_the_order_to_another_driver_after_a_preview(
+    org: Org, client: ApiClient
+) -> None:
     app = await signed_in(org, client)
     order_id = await fail(org)
     await app.exceptions.load()
     (found,) = app.exceptions.items
 
-    await app.exceptions.open_for_reassign(found.key, app.nav, app.orders)
+    app.exceptions.open_for_reassign(found.key, app.nav, app.assign)
+    assert app.nav.section is Section.PLAN
+    assert app.assign.order_ids == [order_id]
+    assert app.assign.preview is None  # nothing to show until a driver is chosen
 
-    assert app.nav.section is Section.ORDERS
-    assert [o.id for o in app.orders.orders] == [order_id]
+    other = org.driver_ids[1]
+    await app.assign.choose_driver(other)
+    assert app.assign.preview is not None
+    [route] = [r for r in app.assign.preview.routes if r.driver_id == other]
+    assert [s.order_id for s in route.stops if s.added] == [order_id]
+    assert (await client.get_order(order_id)).driver_id != other  # only previewed
+
+    assert await app.assign.publish()
+    order = await client.get_order(order_id)
+    assert (order.status, order.driver_id) == (OrderStatus.ASSIGNED, other)
+    assert app.assign.published is not None
+    await app.exceptions.load()
+    # reassigned: no longer a failure to deal with (the inbox says who took it)
+    assert found.key not in [item.key for item in app.exceptions.items]
+    resolved = await client.exceptions(include_resolved=True)
+    [mine] = [item for item in resolved if item.key == found.key]
+    assert mine.resolved is not None
+    assert "reassigned to driver" in mine.resolved.note
     app.logout()
     await app.fleet.aclose()

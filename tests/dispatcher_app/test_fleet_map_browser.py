@@ -78,9 +78,7 @@ async def test_drivers_move_on_the_map_and_a_click_opens_their_card(
             serve_app("dispatcher_app", base_url, tmp_path / "dispatcher_app.log") as url,
             open_in_chromium(url) as ui,
         ):
-            await ui.type_into("login-email", org.emails["dispatcher"])
-            await ui.type_into("login-password", PASSWORD)
-            await ui.click("login-submit")
+            await ui.sign_in(org.emails["dispatcher"], PASSWORD)
             await ui.click("nav-map")
             await expect(ui.by_id("fleet-map")).to_be_visible()
             await expect(ui.by_id("map-driver")).to_have_count(2, timeout=15_000)

@@ -14,11 +14,12 @@ from dispatcher_app.logic.kpis import (
     labelled,
     tiles,
     top,
+    window_rows,
     zone_name,
 )
 from dispatcher_app.state.app import DispatcherAppState
 from shared.api_client import ApiClient
-from shared.schemas.kpis import KpiDay, KpiFigures, KpiReport
+from shared.schemas.kpis import KpiDay, KpiFigures, KpiReport, KpiWindow, KpiWindowReport
 from tests.factories import PASSWORD, Org, create_order
 
 
@@ -60,6 +61,12 @@ def test_tiles_say_the_rate_and_the_counts_behind_it() -> None:
         attempts=4,
         driver_hours=1.02,
         stops_per_driver_hour=4 / 1.02,
+        driver_days=2,
+        stops_per_driver_day=2.0,
+        timed_routes=1,
+        planned_duration_s=7200,
+        actual_duration_s=9000,
+        duration_ratio=1.25,
         routes=1,
         planned_distance_m=8000,
         actual_distance_m=9200,
@@ -74,12 +81,45 @@ def test_tiles_say_the_rate_and_the_counts_behind_it() -> None:
     assert shown["kpi-stops-per-hour"] == ("3.9", "4 stops in 1.0 h of driving days")
     assert shown["kpi-distance"] == ("9.2 km (+15 %)", "planned 8.0 km, partly estimated, 1 route")
     assert shown["kpi-track-views"] == ("1.5", "3 visits about 2 orders")
+    assert shown["kpi-stops-per-day"] == ("2.0", "4 stops in 2 driver days")
+    assert shown["kpi-route-time"] == ("+25 %", "2.5 h taken, 2.0 h planned, 1 route")
     empty = {t.id: t.value for t in tiles(report([day], KpiFigures()))}
     assert empty["kpi-on-time"] == "-"  # nothing delivered: no rate, not 0 %
+    assert (empty["kpi-stops-per-day"], empty["kpi-route-time"]) == ("-", "-")
+    untimed = {t.id: t.detail for t in tiles(report([day], KpiFigures()))}
+    assert untimed["kpi-route-time"] == "no route with two planned stops done"
     (bars,) = delivery_bars([day])
     assert (bars.label, bars.on_time, bars.late, bars.failed_first) == ("Fri 14", 2, 1, 1)
     (distance,) = distance_bars([day])
     assert (distance.planned_km, distance.driven_km) == (8.0, 9.2)
+
+
+def test_the_window_table_has_a_row_per_slot_then_those_without_one() -> None:
+    windows = KpiWindowReport(
+        date_from=date(2031, 3, 14),
+        date_to=date(2031, 3, 14),
+        tz="UTC",
+        windows=[
+            KpiWindow(
+                slot="08:00-10:00",
+                starts="08:00",
+                ends="10:00",
+                delivered=4,
+                on_time=2,
+                early=1,
+                late=1,
+                on_time_rate=0.5,
+                late_minutes_avg=20.0,
+            )
+        ],
+        delivered=5,
+        without_window=1,
+        notes=[],
+    )
+    rows = window_rows(windows)
+    assert [r.id for r in rows] == ["kpi-window-0800-1000", "kpi-window-none"]
+    assert rows[0].cells == ("08:00-10:00", "4", "2 (50 %)", "1", "1", "20 min")
+    assert rows[1].cells[:2] == ("No window", "1")
 
 
 def test_a_month_labels_some_days_and_axes_end_on_a_round_number() -> None:
@@ -118,6 +158,11 @@ async def test_the_state_reads_today_then_a_week(org: Org, client: ApiClient) ->
     assert [d.day for d in app.kpis.report.days] == [datetime.now(UTC).date()]
     assert app.kpis.report.totals.delivered == 1
     assert app.kpis.report.totals.first_attempt_rate == 1.0
+    # Delivered an hour before its window opened: early, in the window's slot.
+    assert app.kpis.windows is not None
+    assert (app.kpis.windows.delivered, app.kpis.windows.without_window) == (1, 0)
+    (slot,) = app.kpis.windows.windows
+    assert (slot.delivered, slot.on_time, slot.early) == (1, 0, 1)
 
     await app.kpis.set_range("7d")
     assert app.kpis.range_choice == "7d"
@@ -126,5 +171,6 @@ async def test_the_state_reads_today_then_a_week(org: Org, client: ApiClient) ->
 
     app.logout()
     assert app.kpis.report is None
+    assert app.kpis.windows is None
     assert app.kpis.range_choice == "today"
     await app.fleet.aclose()

@@ -46,9 +46,7 @@ async def test_the_day_is_planned_with_visible_progress_compared_and_published(
         ) as url,
         open_in_chromium(url) as ui,
     ):
-        await ui.type_into("login-email", org.emails["dispatcher"])
-        await ui.type_into("login-password", PASSWORD)
-        await ui.click("login-submit")
+        await ui.sign_in(org.emails["dispatcher"], PASSWORD)
         await ui.click("nav-plan")
         await ui.click("plan-today")
 

@@ -29,9 +29,7 @@ async def test_driver_signs_in_and_sees_todays_stops(
         serve_app("driver_app", base_url, tmp_path / "driver_app.log") as url,
         open_in_chromium(url) as ui,
     ):
-        await ui.type_into("login-email", org.emails["driver"])
-        await ui.type_into("login-password", "wrong-password")
-        await ui.click("login-submit")
+        await ui.sign_in(org.emails["driver"], "wrong-password")
         await expect(ui.by_id("login-error")).to_have_text("wrong email or password")
 
         await ui.type_into("login-password", PASSWORD)

@@ -35,9 +35,7 @@ async def test_gps_reaches_dispatch_the_session_survives_a_reload_and_no_signal_
         open_in_chromium(url, geolocation=MONACO_PORT, permissions=["geolocation"]) as ui,
         live(fleet_url) as fleet,
     ):
-        await ui.type_into("login-email", org.emails["driver"])
-        await ui.type_into("login-password", PASSWORD)
-        await ui.click("login-submit")
+        await ui.sign_in(org.emails["driver"], PASSWORD)
         await expect(ui.by_id("stop-row")).to_have_count(2)
         await expect(ui.by_id("gps-status")).to_contain_text("off shift")
         await expect(ui.by_id("sync-done")).to_be_visible()

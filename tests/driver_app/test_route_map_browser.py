@@ -3,7 +3,8 @@ names, the data's credit under them, and still the stops when no tile loads."""
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
@@ -47,20 +48,18 @@ async def a_day_on(data_dir: Path, **settings: Any) -> AsyncIterator[tuple[str, 
 
 
 async def sign_in_and_open_the_map(ui: FletPage, email: str) -> None:
-    await ui.type_into("login-email", email)
-    await ui.type_into("login-password", PASSWORD)
-    await ui.click("login-submit")
+    await ui.sign_in(email, PASSWORD)
     await expect(ui.by_id("stop-row")).to_have_count(2)
     await ui.click("show-map")
     await expect(ui.by_id("route-map")).to_be_visible()
 
 
-async def until(found: list[Any], what: str) -> None:
-    for _ in range(150):
-        if found:
-            return
+async def until(found: Callable[[], list[Any]], what: str, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not found():
+        if time.monotonic() > deadline:
+            raise AssertionError(what)
         await asyncio.sleep(0.1)
-    raise AssertionError(what)
 
 
 async def plain_share(ui: FletPage) -> float:
@@ -89,7 +88,9 @@ async def test_the_map_shows_the_day_on_this_servers_tiles(tmp_path: Path) -> No
         open_in_chromium(url) as ui,
     ):
         # Flutter fetches the tiles from the browser: watch what it asks and gets.
+        asked: list[Request] = []
         tiles: list[Response] = []
+        ui.page.on("request", lambda r: asked.append(r) if "/tiles/" in r.url else None)
         ui.page.on("response", lambda r: tiles.append(r) if "/tiles/" in r.url else None)
         await sign_in_and_open_the_map(ui, email)
 
@@ -100,9 +101,10 @@ async def test_the_map_shows_the_day_on_this_servers_tiles(tmp_path: Path) -> No
         await expect(ui.page.get_by_text("OpenStreetMap contributors")).to_be_visible()
         await expect(ui.page.get_by_text("The line follows the roads.")).to_be_visible()
 
-        await until(tiles, "the map asked this server for no tiles")
-        assert all(t.url.startswith(f"{api}/tiles/") for t in tiles), [t.url for t in tiles]
-        await until([t for t in tiles if t.status == 200], "no tile came back")
+        await until(lambda: asked, "the map asked this server for no tiles", 30)
+        assert all(t.url.startswith(f"{api}/tiles/") for t in asked), [t.url for t in asked]
+        # The server renders a tile on first ask: slow on a busy machine.
+        await until(lambda: [t for t in tiles if t.status == 200], "no tile came back", 60)
         assert all(t.status == 200 for t in tiles), [(t.url, t.status) for t in tiles]
         await ui.page.wait_for_timeout(1500)  # let the tiles paint for the screenshot
         await ui.page.screenshot(path=ARTIFACTS / "route-map.png")
@@ -141,7 +143,7 @@ async def test_tiles_come_from_the_configured_server_and_the_stops_show_without_
         await ui.page.context.route(f"{elsewhere}/**", no_signal)
         await sign_in_and_open_the_map(ui, email)
 
-        await until(asked, "the map did not ask the configured tile server")
+        await until(lambda: asked, "the map did not ask the configured tile server")
         await expect(ui.by_id("map-stop")).to_have_count(2)
         await expect(ui.page.get_by_text("Example Tiles")).to_be_visible()
         # No road network here: the stops joined by straight lines, and said so.

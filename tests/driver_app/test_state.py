@@ -1,5 +1,6 @@
 """The driver app's state against the real backend, through the real API client."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
@@ -11,6 +12,7 @@ from driver_app.logic.stops import stop_status_label
 from driver_app.state.app import DriverAppState
 from shared.api_client import ApiClient
 from shared.enums import DriverStatus
+from shared.schemas.fleet import DriverOut
 from tests.driver_app.routes import assigned_orders, dropoff_address, plan_route
 from tests.factories import PASSWORD, Org
 from tests.live_server import free_port
@@ -152,6 +154,45 @@ async def test_shift_toggle_sets_the_status_dispatch_sees(org: Org, client: ApiC
         assert seen.json()["status"] == status.value
     with pytest.raises(ValueError, match="chooses among"):
         await app.today.set_shift(DriverStatus.DELIVERING)
+
+
+class HeldProfileClient(ApiClient):
+    """Its profile answers can be held back, as on a slow network, once fetched."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(base_url)
+        self.hold: asyncio.Event | None = None
+        self.fetched = asyncio.Event()
+
+    async def my_driver(self) -> DriverOut:
+        driver = await super().my_driver()
+        if self.hold is not None:
+            self.fetched.set()
+            await self.hold.wait()
+        return driver
+
+
+async def test_a_reload_begun_before_a_shift_change_does_not_undo_it(
+    org: Org, base_url: str
+) -> None:
+    async with HeldProfileClient(base_url) as slow:
+        app = driver_app(slow)
+        assert await app.login(org.emails["driver"], PASSWORD)
+        before = app.today.driver
+        assert before is not None
+        assert before.status is DriverStatus.OFFLINE
+        slow.hold = asyncio.Event()
+        reload = asyncio.create_task(app.today.load())  # a live update: reads "offline"
+        await asyncio.wait_for(slow.fetched.wait(), 5)
+        await app.today.set_shift(DriverStatus.IDLE)
+        hold, slow.hold = slow.hold, None
+        hold.set()
+        await reload  # the stale "offline" arrives after the driver went on shift
+
+        assert app.today.driver is not None
+        assert app.today.driver.status is DriverStatus.IDLE
+        await app.today.load()  # a later load reads the server again
+        assert app.today.driver.status is DriverStatus.IDLE
 
 
 async def test_logout_forgets_the_session_and_the_day(org: Org, client: ApiClient) -> None:

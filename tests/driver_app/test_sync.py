@@ -433,3 +433,28 @@ async def test_the_ui_sees_what_is_pending(outbox: Outbox, clock: FakeClock) -> 
     assert versions == [1, 2, 3]
     assert [a.client_id for a in await sync.pending_actions()] == ids
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)  # uuid4 hex
+
+
+async def test_a_full_proof_store_keeps_the_proof_queued_and_says_why(
+    outbox: Outbox, clock: FakeClock
+) -> None:
+    server = FakeServer()
+    sync = sync_loop(outbox, PerfectLink(server), clock)
+    photos = {"photos": [b"\xff\xd8\xff the door"]}
+    proof = await sync.submit(ProofAction(order_id=4), photos, order_ref="REF-4")
+    message = "The proof-of-delivery store is out of disk space: this proof was not recorded."
+    server.refuse[proof] = ApiError(507, "storage_full", message)
+    assert await sync.step() is Step.BLOCKED
+    assert sync.problems == []  # not a refusal: nothing for the driver to dismiss
+    assert sync.pending == 1
+    assert await outbox.files_of(proof) == photos  # the photo is kept for the next try
+    assert sync.last_error == (
+        "The server had a problem (507): The proof-of-delivery store is out of disk space: "
+        "this proof was not recorded. Try again shortly."
+    )
+
+    del server.refuse[proof]  # an administrator freed space
+    assert await sync.step() is Step.SENT
+    assert server.done == [proof]
+    assert server.files[proof] == photos
+    assert sync.last_error is None

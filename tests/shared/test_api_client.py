@@ -72,3 +72,26 @@ async def test_unreachable_server_is_a_transport_error() -> None:
     async with ApiClient("http://127.0.0.1:9") as api:
         with pytest.raises(httpx.TransportError):
             await api.login("a@b.test", "whatever-pw")
+
+
+async def test_a_batch_sent_again_with_its_key_is_answered_not_created(
+    org: Org, base_url: str
+) -> None:
+    orders = [
+        OrderCreate(
+            recipient_name=f"Batch {i}",
+            dropoff=StopIn(address=f"{i} Rue Grimaldi", lat=43.73, lng=7.42),
+            barcodes=[f"ONCE-{i}"],
+        )
+        for i in range(3)
+    ]
+    async with ApiClient(base_url) as api:
+        await api.login(org.emails["dispatcher"], PASSWORD)
+        first = await api.create_orders_once(orders, "import-test-key")
+        again = await api.create_orders_once(orders, "import-test-key")
+        assert (first.replayed, again.replayed) == (False, True)
+        assert [o.id for o in again.orders] == [o.id for o in first.orders]
+        assert (await api.list_orders()).total == 3
+        with pytest.raises(ApiError) as reused:
+            await api.create_orders_once(orders[:1], "import-test-key")
+        assert (reused.value.status, reused.value.code) == (422, "idempotency_key_reused")

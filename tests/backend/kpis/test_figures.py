@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from backend.kpis.breakdowns import DriverDay, RouteTime, Slot, drivers, windows
 from backend.kpis.figures import (
     MAX_DAYS,
     Counts,
@@ -75,3 +76,28 @@ def test_a_track_adds_its_moves_but_not_a_parked_phones_jitter() -> None:
     jitter = [Point(43.70 + (0.00005 if k % 2 else 0), 7.26) for k in range(200)]
     assert track_length_m(jitter) == 0.0  # 5.5 m back and forth, 200 times
     assert track_length_m([]) == 0.0
+
+
+def test_windows_are_named_by_their_slot_and_late_by_minutes_on_average() -> None:
+    found = windows(
+        [
+            Slot(600, 720, delivered=1, early=0, late=0, late_s=0.0),
+            Slot(480, 600, delivered=4, early=1, late=2, late_s=2 * 1800.0),
+        ]
+    )
+    assert [w.slot for w in found] == ["08:00-10:00", "10:00-12:00"]
+    assert (found[0].on_time, found[0].on_time_rate, found[0].late_minutes_avg) == (1, 0.25, 30.0)
+    assert found[1].late_minutes_avg is None
+
+
+def test_a_drivers_days_sum_up_and_route_time_compares_by_ratio() -> None:
+    days = [date(2026, 2, 10), date(2026, 2, 11)]
+    (dora,) = drivers(
+        days,
+        {7: "Dora"},
+        [DriverDay(7, 0, attempts=3, delivered=2), DriverDay(7, 1, attempts=1, delivered=1)],
+        [RouteTime(1, 7, days[0], stops=3, planned_s=7200.0, actual_s=9000.0)],
+    )
+    assert (dora.stops, dora.failed, dora.days_with_stops, dora.stops_per_day) == (4, 1, 2, 2.0)
+    assert dora.duration_ratio == pytest.approx(1.25)
+    assert [d.timed_routes for d in dora.days] == [1, 0]

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from backend.db import create_engine
-from backend.locations import history_sqlite
+from backend.locations import history_columns
 from backend.locations.fix import DriverRef, Fix
 from backend.locations.history import SqliteStore
 from backend.locations.history_read import fixes_between
 from backend.locations.pipeline import Pipeline, build_pipeline
 from backend.migrate import upgrade
 from backend.models import LocationFix
-from tests.conftest import make_settings
+from tests.conftest import make_settings, sqlite_only
 from tests.factories import create_org_with_users
 
 DAY = 86_400.0
@@ -153,8 +153,8 @@ async def test_rejections_are_counted_by_reason(setup: Setup) -> None:
 
 def test_the_writer_process_writes_every_column_of_the_history_table() -> None:
     table = LocationFix.__table__  # type: ignore[attr-defined]
-    assert table.name == history_sqlite.TABLE
-    assert set(history_sqlite.COLUMNS) == {c.name for c in table.columns} - {"id"}
+    assert table.name == history_columns.TABLE
+    assert set(history_columns.COLUMNS) == {c.name for c in table.columns} - {"id"}
 
 
 def writer_process(s: Setup) -> asyncio.subprocess.Process:
@@ -185,6 +185,7 @@ async def test_a_batch_that_cannot_be_stored_fails_alone_and_is_not_acknowledged
     assert again.accepted == 1
 
 
+@sqlite_only("the SQLite store's writer child process; PostgreSQL has none")
 async def test_a_writer_process_that_died_is_started_again(setup: Setup) -> None:
     now = setup.clock.now
     await setup.pipeline.ingest(setup.driver, [at(now - 3)])
@@ -197,6 +198,7 @@ async def test_a_writer_process_that_died_is_started_again(setup: Setup) -> None
     assert [f.recorded_at for f in await history(setup)] == [now - 3, now - 2, now - 1]
 
 
+@sqlite_only("the SQLite store's writer child process; PostgreSQL has none")
 async def test_stopping_the_pipeline_ends_the_writer_process(setup: Setup) -> None:
     now = setup.clock.now
     await setup.pipeline.ingest(setup.driver, [at(now - 1)])

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis.asyncio as aioredis
 
 from backend.config import Settings
 from backend.locations.current import Position
@@ -27,15 +26,6 @@ from tests.backend.locations.test_fanout_sockets import (
 from tests.conftest import make_settings
 from tests.factories import Org, create_org_with_users, login
 from tests.live_server import free_port, run_server
-
-
-@pytest.fixture
-async def clean_redis(redis_url: str) -> str:
-    """The session's redis-server, emptied: organisation ids repeat across test databases."""
-    client = aioredis.from_url(redis_url)
-    await client.flushdb()
-    await client.aclose()
-    return redis_url
 
 
 @pytest.fixture

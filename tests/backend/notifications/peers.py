@@ -6,7 +6,7 @@ import email
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
@@ -108,4 +108,17 @@ async def eventually(check: Callable[[], bool], what: str, timeout_s: float = 10
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def settled(
+    fetch: Callable[[], Awaitable[list[dict[str, Any]]]], timeout_s: float = 10.0
+) -> list[dict[str, Any]]:
+    """The notices ``fetch()`` reads, once none is pending: a message reaches the mailbox
+    or the gateway a moment before the worker commits its row as sent."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rows = await fetch()
+        if all(r["status"] != "pending" for r in rows) or time.monotonic() > deadline:
+            return rows
         await asyncio.sleep(0.05)

@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.backend.notifications.peers import eventually, smtp_server
 from tests.backend.pod.test_failures import fail
 from tests.backend.pod.test_pod_api import en_route_order
-from tests.conftest import make_settings
+from tests.conftest import database_env, make_settings
 from tests.factories import Org, create_org_with_users, login
 from tests.live_server import free_port, server_process
 
@@ -22,14 +22,19 @@ async def test_a_notice_queued_before_a_crash_is_sent_once_after_the_restart(
         "LASTMILE_SMTP_PORT": str(smtp_port),
         "LASTMILE_NOTIFY_RETRY_BASE_S": "0.3",
         "LASTMILE_NOTIFY_POLL_S": "0.1",
+        **database_env(tmp_path),
     }
     email = "out@example.test"
     port = free_port()
     with server_process(tmp_path, port, **env) as process:
         base = f"http://127.0.0.1:{port}"
         org_id, slug, emails, driver_ids = await create_org_with_users(make_settings(tmp_path))
-        clients = {role: await login(base, emails[role]) for role in ("dispatcher", "driver")}
+        roles = ("admin", "dispatcher", "driver")
+        clients = {role: await login(base, emails[role]) for role in roles}
         org = Org(org_id, slug, emails, driver_ids, clients)
+        only_failed = {"enabled_triggers": ["failed"]}  # one notice: the failure's
+        response = await org.admin.put("/api/v1/notifications/settings", json=only_failed)
+        assert response.status_code == 200, response.text
         order_id = await en_route_order(org, recipient_email=email, recipient_phone=None)
         assert (await fail(org.driver, order_id, "not_home")).status_code == 201
         path = f"/api/v1/orders/{order_id}/notifications"

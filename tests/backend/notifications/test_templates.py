@@ -68,3 +68,34 @@ def test_templates_run_sandboxed() -> None:
     templates = {"en": {"x": NoticeText("s", "{{ org_name.__class__.__mro__ }}", "s")}}
     with pytest.raises(SecurityError):
         render("x", VALUES, templates=templates)
+
+
+def test_an_organisation_text_with_an_unknown_variable_is_refused_naming_it() -> None:
+    from backend.notifications.templates import check_text
+
+    good = NoticeText("Hi {{ reference }}", "{{ recipient_name }}", "{{ tracking_url }}")
+    check_text("delivered", "fr", good)
+    bad = NoticeText("Hi {{ reference }}", "{{ driver_phone }}", "ok")
+    with pytest.raises(TemplateError, match=r"fr/delivered\.email: unknown variable.*driver_phone"):
+        check_text("delivered", "fr", bad)
+    late = NoticeText("{{ minutes_away }} min", "ok", "ok")  # only "arriving" knows it
+    with pytest.raises(TemplateError, match=r"unknown variable.*minutes_away"):
+        check_text("delivered", "fr", late)
+    check_text("arriving", "fr", late)
+    for unsafe, says in (
+        ("{{ reference.__class__.__mro__ }}", "SecurityError"),  # the sandbox, at save time
+        ("{{ minutes_away + 'min' }}", "TypeError"),
+        ("{{ tracking_url.upper() }}", "UndefinedError"),  # None when the order has no link
+    ):
+        with pytest.raises(TemplateError, match=says):
+            check_text("arriving", "en", NoticeText("ok", unsafe, "ok"))
+    with pytest.raises(TemplateError, match="no notice is called 'party'"):
+        check_text("party", "en", good)
+    with pytest.raises(TemplateError, match="line 1"):
+        check_text("delivered", "en", NoticeText("{% if %}", "x", "y"))
+
+
+def test_the_organisation_text_is_rendered_in_its_language() -> None:
+    own = NoticeText("Livré {{ reference }}", "Bonjour {{ recipient_name }}", "Livré")
+    out = render("delivered", VALUES, "fr", own=own)
+    assert (out.language, out.subject, out.email) == ("fr", "Livré REF-7", "Bonjour Rita Recipient")

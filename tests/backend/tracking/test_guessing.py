@@ -93,3 +93,19 @@ async def test_the_tracking_socket_is_limited_too(tmp_path: Path) -> None:
         async with websockets.connect(ws_url(url, "/api/v1/track/nope-2/ws")) as ws:
             assert await closed_code(ws, 5) == 4429
             assert "too many unknown tracking links" in (ws.close_reason or "")
+
+
+async def test_workers_on_one_redis_share_the_guess_limit(tmp_path: Path, redis_url: str) -> None:
+    """With ``REDIS_URL`` the allowances live in Redis: guesses at one worker count at the
+    other, so more workers do not mean more guesses."""
+    settings = make_settings(tmp_path, redis_url=redis_url, tracking_guesses_per_min=2)
+    guesser = {"X-Forwarded-For": "203.0.113.77"}
+    with run_server(settings) as first, run_server(settings) as second:
+        async with httpx.AsyncClient() as web:
+            for k, url in enumerate((first, second)):
+                wrong = await web.get(f"{url}/api/v1/track/shared-{k}", headers=guesser)
+                assert wrong.status_code == 404
+            for url in (first, second):
+                refused = await web.get(f"{url}/api/v1/track/shared-9", headers=guesser)
+                assert refused.status_code == 429
+                assert refused.json()["error"]["code"] == "too_many_guesses"

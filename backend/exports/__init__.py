@@ -1,0 +1,1 @@
+"""Exports: orders and events as CSV, routes as GeoJSON and GPX."""

@@ -1,0 +1,1 @@
+"""Turning a typed address into candidate coordinates through a configured geocoder."""

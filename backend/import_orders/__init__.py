@@ -1,0 +1,1 @@
+"""``lastmile import orders FILE.csv``: a CSV of orders sent to a running server."""

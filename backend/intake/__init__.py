@@ -1,0 +1,1 @@
+"""Orders that arrive from a shop (Shopify, WooCommerce) as signed webhooks."""

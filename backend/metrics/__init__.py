@@ -1,0 +1,1 @@
+"""Prometheus metrics of a backend process (``GET /metrics``)."""

@@ -1,0 +1,192 @@
+"""Soak: location ingest held at one rate for minutes, the server's memory sampled throughout.
+
+    .venv/bin/python bench/soak.py [--seconds 600] [--rate 20000] [--quick]
+
+Seeds a temporary SQLite database like ``bench/ingest.py`` (its ``seed`` and ``Load``),
+starts ``python -m backend serve``, opens one dispatcher socket (so the fan-out works as in
+production), then has N drivers send batches of 10 fixes over the driver WebSocket at
+``--rate`` fixes/s offered for ``--seconds``. Every ``--sample-s`` it reads the server's RSS
+(``VmRSS`` of the server process, and of its history writer child) and the fixes
+acknowledged since the last sample. At the end the server is stopped (SIGTERM: it commits
+what is pending) and the history is counted: ``lost_acked_fixes`` is how many acknowledged
+fixes the table lacks (acknowledged minus stored; no fix is stored twice, which is checked).
+
+Memory: ``rss_start_mb`` is the server's RSS at the end of the warm-up (``--warmup-s``, by
+default a tenth of the run), ``rss_end_mb`` the last sample, and ``rss_slope_mb_per_min``
+the least-squares slope of the samples after the warm-up. Prints a table, then one JSON line.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import resource
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._backend import migrated, serve
+from bench._backend import stop as stop_server
+from bench.ingest import SECRET, Load, children, pct, seed
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of ``pid`` in MB (0 once it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def slope_per_min(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, MB) points, in MB per minute (0 for < 2 points)."""
+    if len(points) < 2:
+        return 0.0
+    n = len(points)
+    mean_t = sum(t for t, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    var = sum((t - mean_t) ** 2 for t, _ in points)
+    if var == 0:
+        return 0.0
+    cov = sum((t - mean_t) * (y - mean_y) for t, y in points)
+    return cov / var * 60
+
+
+def stored_fixes(db: Path) -> tuple[int, int]:
+    """Rows in the history, and distinct (driver, recorded_at) among them."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT count(*) FROM location_fixes").fetchone()[0]
+        distinct = conn.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT driver_id, recorded_at FROM location_fixes)"
+        ).fetchone()[0]
+    return int(rows), int(distinct)
+
+
+async def run(
+    seconds: float,
+    rate: float,
+    drivers: int,
+    sample_s: float,
+    warmup_s: float | None,
+    dispatcher_socket: bool = True,
+) -> dict[str, Any]:
+    warmup_s = seconds / 10 if warmup_s is None else warmup_s
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the server inherits it
+    data = await migrated("lastmile-soak-", SECRET)
+    dispatcher, driver_tokens, _ = await seed(data.database_url, drivers, 1)
+    log = Path(tempfile.gettempdir()) / "lastmile-bench-soak-server.log"  # kept for reading
+    server, base = await serve(data, log)
+    load = Load(base, driver_tokens, "ws")
+    tasks: list[asyncio.Task[None]] = []
+    samples: list[dict[str, float]] = []
+    try:
+        if dispatcher_socket:
+            ready = asyncio.Event()
+            fleet = f"{base.replace('http://', 'ws://', 1)}/api/v1/fleet/ws?token={dispatcher}"
+            tasks.append(asyncio.create_task(load.watch(fleet, load.dispatcher_ms, ready)))
+            await ready.wait()
+
+        async def sample() -> None:
+            started, last_n, last_t = time.monotonic(), load.accepted, time.monotonic()
+            while True:
+                await asyncio.sleep(sample_s)
+                now, n = time.monotonic(), load.accepted
+                writer = sum(rss_mb(child) for child in children(server.pid))
+                samples.append(
+                    {
+                        "t_s": now - started,
+                        "fixes_per_s": (n - last_n) / (now - last_t),
+                        "rss_mb": rss_mb(server.pid),
+                        "writer_rss_mb": writer,
+                        "dispatcher_p99_ms": pct(load.dispatcher_ms, 0.99),
+                    }
+                )
+                load.dispatcher_ms.clear()
+                s = samples[-1]
+                print(
+                    f"{s['t_s']:7.0f} {s['fixes_per_s']:12,.0f} {s['rss_mb']:9.1f} "
+                    f"{s['writer_rss_mb']:10.1f} {s['dispatcher_p99_ms']:10.0f}",
+                    flush=True,
+                )
+                last_n, last_t = n, now
+
+        print(f"{'t_s':>7} {'fixes/s':>12} {'rss_mb':>9} {'writer_mb':>10} {'p99_ms':>10}")
+        tasks.append(asyncio.create_task(sample()))
+        started = time.monotonic()
+        await load.drive(rate, seconds)
+        elapsed = time.monotonic() - started
+        acked, errors = load.accepted, load.errors
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(ws.close() for ws in load.sockets.values()), return_exceptions=True)
+        await stop_server(server)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        rows, distinct = stored_fixes(data.path / "lastmile.db")
+    finally:
+        await asyncio.to_thread(shutil.rmtree, data.path, True)
+    after = [s for s in samples if s["t_s"] >= warmup_s] or samples[-1:]
+    steady = [s["fixes_per_s"] for s in after]
+    return {
+        "fixes_per_s": round(acked / elapsed),
+        "fixes_per_s_after_warmup": round(sum(steady) / len(steady)) if steady else 0,
+        "offered_per_s": rate,
+        "seconds": round(elapsed, 1),
+        "acked_fixes": acked,
+        "stored_fixes": rows,
+        "stored_twice": rows - distinct,
+        "send_errors": errors,
+        "rss_start_mb": round(after[0]["rss_mb"], 1) if after else None,
+        "rss_end_mb": round(after[-1]["rss_mb"], 1) if after else None,
+        "rss_max_mb": round(max(s["rss_mb"] for s in samples), 1) if samples else None,
+        "writer_rss_end_mb": round(after[-1]["writer_rss_mb"], 1) if after else None,
+        "rss_slope_mb_per_min": round(slope_per_min([(s["t_s"], s["rss_mb"]) for s in after]), 2),
+        "warmup_s": warmup_s,
+        "drivers": drivers,
+        "dispatcher_socket": dispatcher_socket,
+        "lost_acked_fixes": max(0, acked - distinct),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=600.0, help="how long to hold (600)")
+    parser.add_argument("--rate", type=float, default=20_000.0, help="fixes/s offered (20,000)")
+    parser.add_argument("--drivers", type=int, default=200, help="simulated drivers (200)")
+    parser.add_argument("--sample-s", type=float, default=5.0, help="seconds between samples")
+    parser.add_argument("--warmup-s", type=float, help="left out of the slope (a tenth)")
+    parser.add_argument(
+        "--no-dispatcher", action="store_true", help="no fleet socket open (no fan-out frames)"
+    )
+    parser.add_argument("--quick", action="store_true", help="15 s at 2,000 fixes/s")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.rate, args.sample_s, args.drivers = 15.0, 2000.0, 1.0, 50
+    result = asyncio.run(
+        run(
+            args.seconds,
+            args.rate,
+            args.drivers,
+            args.sample_s,
+            args.warmup_s,
+            dispatcher_socket=not args.no_dispatcher,
+        )
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
