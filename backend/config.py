@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     location_max_speed_mps: float = Field(
         default=70.0, gt=0, description="faster implied speed between fixes is a GPS jump"
     )
+    gc_full_every_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="a full garbage collection this often (0: only when Python decides; "
+        "see backend/heap.py)",
+    )
     location_commit_linger_ms: float = Field(
         default=2.0, ge=0, description="history group commit: how long to gather fixes"
     )

@@ -25,7 +25,7 @@ from backend.fleet.routes import router as routes_router
 from backend.fleet.vehicles import router as vehicles_router
 from backend.geocoding.router import router as geocode_router
 from backend.health.router import router as health_router
-from backend.heap import settle_heap
+from backend.heap import collect_fully_every, settle_heap
 from backend.intake.router import router as intake_router
 from backend.kpis.router import router as kpis_router
 from backend.locations.api import router as locations_router
@@ -149,9 +149,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             spatial=await spatial_path(engine),
         )
         settle_heap()
+        full_collections = collect_fully_every(settings.gc_full_every_s)
         try:
             yield
         finally:
+            if full_collections is not None:
+                full_collections.cancel()
             await planner.close()
             await notifier.close()
             await webhooks.close()

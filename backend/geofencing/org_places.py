@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
@@ -12,6 +12,26 @@ from shared.enums import ZoneKind
 from shared.geo import Point
 
 _CHUNK = 500  # organisations per IN (...) list
+# Built once, the ids bound at each call: ``in_()`` over a list clones its bind parameter
+# into a reference cycle, and the fences reload every few seconds (``backend/heap.py``).
+_ZONES = (
+    select(
+        col(Zone.id),
+        col(Zone.org_id),
+        col(Zone.name),
+        col(Zone.kind),
+        col(Zone.points),
+        col(Zone.width_m),
+        col(Zone.dwell_s),
+    )
+    .where(col(Zone.org_id).in_(bindparam("ids", expanding=True)), col(Zone.active))
+    .order_by(col(Zone.id))
+)
+_DEPOTS = (
+    select(col(Depot.id), col(Depot.org_id), col(Depot.lat), col(Depot.lng))
+    .where(col(Depot.org_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(Depot.id))
+)
 
 
 async def load_org_places(engine: AsyncEngine, org_ids: Iterable[int]) -> dict[int, OrgPlaces]:
@@ -21,19 +41,7 @@ async def load_org_places(engine: AsyncEngine, org_ids: Iterable[int]) -> dict[i
     async with engine.connect() as conn:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
-            zones = await conn.execute(
-                select(
-                    col(Zone.id),
-                    col(Zone.org_id),
-                    col(Zone.name),
-                    col(Zone.kind),
-                    col(Zone.points),
-                    col(Zone.width_m),
-                    col(Zone.dwell_s),
-                )
-                .where(col(Zone.org_id).in_(chunk), col(Zone.active))
-                .order_by(col(Zone.id))
-            )
+            zones = await conn.execute(_ZONES, {"ids": chunk})
             for zone_id, org_id, name, kind, points, width_m, dwell_s in zones.all():
                 assert zone_id is not None
                 out[org_id].zones.append(
@@ -47,11 +55,7 @@ async def load_org_places(engine: AsyncEngine, org_ids: Iterable[int]) -> dict[i
                         dwell_s,
                     )
                 )
-            depots = await conn.execute(
-                select(col(Depot.id), col(Depot.org_id), col(Depot.lat), col(Depot.lng))
-                .where(col(Depot.org_id).in_(chunk))
-                .order_by(col(Depot.id))
-            )
+            depots = await conn.execute(_DEPOTS, {"ids": chunk})
             for depot_id, org_id, lat, lng in depots.all():
                 assert depot_id is not None
                 out[org_id].depots.append(OrgDepot(depot_id, org_id, lat, lng))

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
@@ -19,6 +19,35 @@ from backend.models import Order, Route, Stop
 from shared.enums import OrderStatus, RouteStatus, StopKind
 
 _CHUNK = 500  # drivers per IN (...) list
+# Built once, the driver ids and the day bound at each call: ``in_()`` over a list clones
+# its bind parameter into a reference cycle, and this runs every few seconds (see
+# ``backend/heap.py`` on why cycles should not be made on a steady path).
+_OPEN_STOPS = (
+    select(
+        col(Route.driver_id),
+        col(Route.id),
+        col(Stop.id),
+        col(Stop.order_id),
+        col(Stop.kind),
+        col(Stop.lat),
+        col(Stop.lng),
+        col(Stop.arrival_radius_m),
+        col(Stop.service_time_s),
+        col(Stop.window_start),
+        col(Stop.window_end),
+        col(Stop.actual_arrival_at),
+        col(Stop.actual_departure_at),
+        col(Order.status),
+    )
+    .join(Stop, col(Stop.route_id) == col(Route.id))
+    .join(Order, col(Order.id) == col(Stop.order_id))
+    .where(
+        col(Route.driver_id).in_(bindparam("ids", expanding=True)),
+        col(Route.service_date) == bindparam("service_date"),
+        col(Route.status) != RouteStatus.COMPLETED,
+    )
+    .order_by(col(Route.id), col(Stop.sequence))
+)
 
 
 @dataclass(slots=True)
@@ -41,30 +70,7 @@ async def load_open_stops(engine: AsyncEngine, driver_ids: Iterable[int]) -> dic
     async with engine.connect() as conn:
         for start in range(0, len(ids), _CHUNK):
             rows = await conn.execute(
-                select(
-                    col(Route.driver_id),
-                    col(Route.id),
-                    col(Stop.id),
-                    col(Stop.order_id),
-                    col(Stop.kind),
-                    col(Stop.lat),
-                    col(Stop.lng),
-                    col(Stop.arrival_radius_m),
-                    col(Stop.service_time_s),
-                    col(Stop.window_start),
-                    col(Stop.window_end),
-                    col(Stop.actual_arrival_at),
-                    col(Stop.actual_departure_at),
-                    col(Order.status),
-                )
-                .join(Stop, col(Stop.route_id) == col(Route.id))
-                .join(Order, col(Order.id) == col(Stop.order_id))
-                .where(
-                    col(Route.driver_id).in_(ids[start : start + _CHUNK]),
-                    col(Route.service_date) == service_date,
-                    col(Route.status) != RouteStatus.COMPLETED,
-                )
-                .order_by(col(Route.id), col(Stop.sequence))
+                _OPEN_STOPS, {"ids": ids[start : start + _CHUNK], "service_date": service_date}
             )
             for row in rows.all():
                 (driver_id, route_id, stop_id, order_id, kind, lat, lng, radius, service_s,

@@ -15,9 +15,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.models import Order, Route, Stop
@@ -38,6 +39,28 @@ _CHUNK = 500  # ids per IN (...) list
 # (StrEnums: a member and its value are the same key.)
 _KINDS: dict[str, StopKind] = {k.value: k for k in StopKind}
 _STATUSES: dict[str, OrderStatus] = {s.value: s for s in OrderStatus}
+# Built once, the ids and the day bound at each call: ``in_()`` over a list clones its bind
+# parameter into a reference cycle, and this runs every few seconds for the whole fleet
+# (see ``backend/heap.py`` on why cycles should not be made on a steady path).
+_ROUTES = sa_select(
+    col(Route.id), col(Route.driver_id), col(Route.status), col(Route.planned_start_at)
+).where(
+    col(Route.driver_id).in_(bindparam("ids", expanding=True)),
+    col(Route.service_date) == bindparam("service_date"),
+    col(Route.status) != RouteStatus.COMPLETED,
+)
+_STOPS = (
+    sa_select(
+        col(Stop.route_id),
+        col(Stop.order_id),
+        col(Stop.kind),
+        col(Stop.actual_departure_at),
+        col(Order.status),
+    )
+    .join(Order, col(Order.id) == col(Stop.order_id))
+    .where(col(Stop.route_id).in_(bindparam("route_ids", expanding=True)))
+    .order_by(col(Stop.route_id), col(Stop.sequence))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,33 +117,16 @@ async def load(engine: AsyncEngine, driver_ids: Iterable[int]) -> dict[int, Driv
 async def _load_chunk(
     session: AsyncSession, driver_ids: list[int], service_date: object
 ) -> dict[int, DriverVisibility]:
+    connection = await session.connection()
     routes = (
-        await session.exec(
-            select(Route.id, Route.driver_id, Route.status, Route.planned_start_at).where(
-                col(Route.driver_id).in_(driver_ids),
-                Route.service_date == service_date,
-                Route.status != RouteStatus.COMPLETED,
-            )
-        )
+        await connection.execute(_ROUTES, {"ids": driver_ids, "service_date": service_date})
     ).all()
     if not routes:
         return {}
     stops_by_route: dict[int, list[RouteStop]] = {r[0]: [] for r in routes if r[0] is not None}
     # Columns, not Stop entities: this runs every few seconds for the whole fleet, and
     # building ORM objects for thousands of stops stalled the event loop for ~100 ms.
-    connection = await session.connection()
-    rows = await connection.execute(
-        sa_select(
-            col(Stop.route_id),
-            col(Stop.order_id),
-            col(Stop.kind),
-            col(Stop.actual_departure_at),
-            col(Order.status),
-        )
-        .join(Order, col(Order.id) == col(Stop.order_id))
-        .where(col(Stop.route_id).in_(list(stops_by_route)))
-        .order_by(col(Stop.route_id), col(Stop.sequence))
-    )
+    rows = await connection.execute(_STOPS, {"route_ids": list(stops_by_route)})
     for route_id, order_id, kind, departed_at, status in rows.all():
         assert route_id is not None
         stops_by_route[route_id].append(
