@@ -82,7 +82,7 @@ async def update_route(
 ) -> RouteOut:
     """Change the driver, vehicle, status, times or the stops (replaced as a whole)."""
     route = await _get(session, principal, route_id)
-    route = await service.update_route(session, route, body)
+    route = await service.update_route(session, principal, route, body)
     return (await service.routes_out(session, [route]))[0]
 
 

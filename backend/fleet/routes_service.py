@@ -2,7 +2,8 @@
 
 Every change is announced, once committed, on the channel of the route's driver (and of
 the driver it was taken from) as ``{"type": "route_changed", "route_id", "change":
-"created" | "updated" | "deleted", "service_date"}``: their app reloads the day.
+"created" | "updated" | "deleted", "service_date"}``: their app reloads the day. A route
+going live assigns its unassigned orders to its driver (:mod:`backend.fleet.route_orders`).
 """
 
 from collections.abc import Sequence
@@ -16,11 +17,12 @@ from backend.auth.principal import Principal
 from backend.crud import reference_in_org
 from backend.db import after_commit
 from backend.errors import BadRequestError, ConflictError
+from backend.fleet.route_orders import assign_to_driver, goes_live
 from backend.models import Driver, Order, Route, Stop, Vehicle
 from backend.notifications.hook import on_route_published
 from backend.webhooks.outbox import enqueue_route_published
 from shared.channels import driver_channel
-from shared.enums import StopKind
+from shared.enums import RouteStatus, StopKind
 from shared.lifecycle import TERMINAL
 from shared.schemas.fleet import RouteCreate, RouteOut, RouteStopIn, RouteUpdate
 from shared.schemas.orders import StopOut
@@ -121,7 +123,12 @@ async def create_route(session: AsyncSession, principal: Principal, body: RouteC
     return route
 
 
-async def update_route(session: AsyncSession, route: Route, body: RouteUpdate) -> Route:
+async def update_route(
+    session: AsyncSession, principal: Principal, route: Route, body: RouteUpdate
+) -> Route:
+    """Apply ``body``; a route going live (a draft published) assigns its orders still
+    ``created`` to its driver, as ``principal`` (409, nothing stored, if another driver has
+    one of them)."""
     changes = body.model_dump(exclude_unset=True, exclude={"stops"})
     if "driver_id" in changes:
         if body.driver_id is None:
@@ -136,6 +143,8 @@ async def update_route(session: AsyncSession, route: Route, body: RouteUpdate) -
     await session.flush()
     if body.stops is not None:
         await _place_stops(session, route, body.stops)
+    if goes_live(RouteStatus(previous_status), RouteStatus(route.status)):
+        await assign_to_driver(session, principal, route)
     _announce(session, route, "updated", previous_driver)
     if "status" in changes or body.stops is not None:
         await on_route_published(session, route)  # customers hear they are scheduled

@@ -435,9 +435,9 @@ async def _apply(
                     stops=wanted,
                 ),
             )
-            await update_route(session, route, RouteUpdate(status=RouteStatus.PUBLISHED))
+            await update_route(session, principal, route, RouteUpdate(status=RouteStatus.PUBLISHED))
             continue
         update = RouteUpdate(stops=wanted)
         if day.target and RouteStatus(route.status) is RouteStatus.DRAFT:
             update = RouteUpdate(stops=wanted, status=RouteStatus.PUBLISHED)
-        await update_route(session, route, update)
+        await update_route(session, principal, route, update)

@@ -479,6 +479,7 @@ async def apply(session: AsyncSession, principal: Principal, placement: Placemen
     planned = {s.id: s.planned_arrival_at for s in current} | dict(placement.arrivals)
     await update_route(
         session,
+        principal,
         route,
         RouteUpdate(
             stops=[

@@ -3,9 +3,10 @@
 The current plan of a day is its published and running routes, and the orders of that day
 on none of them. A plan's drafts hold only orders that were on no route when it was asked
 for (a stop is on one route at most), so publishing takes nothing from a current route:
-the drafts become published in one transaction, the routes drivers already have stay as
-they are (what is done or in progress never moves), and a driver given a second route for
-the day sees both in their app. Raises AppErrors; never commits.
+the drafts become published in one transaction, their orders assigned to their drivers
+(:mod:`backend.fleet.route_orders`), the routes drivers already have stay as they are
+(what is done or in progress never moves), and a driver given a second route for the day
+sees both in their app. Raises AppErrors; never commits.
 """
 
 import asyncio
@@ -15,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.auth.principal import Principal
 from backend.errors import ConflictError
 from backend.fleet.routes_service import update_route
 from backend.models import Depot, Driver, Order, Route, Stop, Vehicle
@@ -102,9 +104,12 @@ async def compare(
     )
 
 
-async def publish(session: AsyncSession, job: PlanningJob) -> OptimizationPublished:
+async def publish(
+    session: AsyncSession, principal: Principal, job: PlanningJob
+) -> OptimizationPublished:
     """Publish every draft route of a finished job at once (none if one is not a draft
-    any more); a draft deleted since is skipped."""
+    any more, or if another driver has one of their orders); a draft deleted since is
+    skipped. Their orders are assigned to their drivers, by ``principal``."""
     _done(job)
     routes = list(
         (
@@ -119,7 +124,7 @@ async def publish(session: AsyncSession, job: PlanningJob) -> OptimizationPublis
     if changed:
         raise ConflictError(f"routes {changed} are not drafts any more (already published?)")
     for route in routes:
-        await update_route(session, route, RouteUpdate(status=RouteStatus.PUBLISHED))
+        await update_route(session, principal, route, RouteUpdate(status=RouteStatus.PUBLISHED))
     return OptimizationPublished(optimization_id=job.id, route_ids=[r.id for r in routes if r.id])
 
 

@@ -77,6 +77,7 @@ async def publish_optimization(
 ) -> OptimizationPublished:
     """Publish a finished plan's draft routes together: all of them or, if one is not a draft
     any more, none (409). Routes drivers already have are left as they are: the plan only
-    routed orders that were on no route. Each driver is told their day changed."""
+    routed orders that were on no route. Their orders are assigned to the routes' drivers.
+    Each driver is told their day changed."""
     job = await state.planner.get(staff.org_id, job_id)
-    return await review.publish(session, job)
+    return await review.publish(session, staff, job)

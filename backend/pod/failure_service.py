@@ -250,7 +250,7 @@ async def _back_to_driver(
         current = (await session.exec(select(Stop).where(Stop.route_id == route.id))).all()
         planned = {s.id: s.planned_arrival_at for s in current} | dict(placed.arrivals)
         stops = [RouteStopIn(stop_id=i, planned_arrival_at=planned.get(i)) for i in placed.stop_ids]
-        await update_route(session, route, RouteUpdate(stops=stops))
+        await update_route(session, principal, route, RouteUpdate(stops=stops))
         return
     on_route = dropoff is not None and dropoff.route_id is not None
     if dropoff is not None and dropoff.route_id is not None:

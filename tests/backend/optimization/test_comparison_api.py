@@ -10,7 +10,7 @@ from tests.backend.optimization.test_optimizations_api import (
     utc_today,
     wait,
 )
-from tests.factories import Org, create_order
+from tests.factories import Org, assign, create_order
 
 
 async def a_published_route(org: Org, stop_ids: list[int]) -> dict[str, Any]:
@@ -101,6 +101,17 @@ async def test_a_plan_is_compared_with_the_current_one_then_published(
     for route_id in job["route_ids"]:
         route = (await org.dispatcher.get(f"/api/v1/routes/{route_id}")).json()
         assert route["status"] == "published"
+        # Its orders are now its driver's, and their timeline says so.
+        for stop in route["stops"]:
+            order = (await org.dispatcher.get(f"/api/v1/orders/{stop['order_id']}")).json()
+            assert (order["status"], order["driver_id"]) == ("assigned", route["driver_id"])
+            events = await org.dispatcher.get(f"/api/v1/orders/{stop['order_id']}/events")
+            [moved] = [e for e in events.json() if e["kind"] == "status_changed"]
+            assert (moved["from_status"], moved["to_status"]) == ("created", "assigned")
+            assert moved["details"]["driver_id"] == route["driver_id"]
+    assert {o["id"] for o in await on_routes(org, job["route_ids"])} == {o["id"] for o in waiting}
+    heavy = (await org.dispatcher.get(f"/api/v1/orders/{too_heavy['id']}")).json()
+    assert heavy["status"] == "created"  # left out of the plan: still waiting
     # The route the driver already had is left as it was.
     still = (await org.dispatcher.get(f"/api/v1/routes/{current['id']}")).json()
     assert still["status"] == "published"
@@ -116,6 +127,16 @@ async def test_a_plan_is_compared_with_the_current_one_then_published(
     )
     assert mine.status_code == 200, mine.text
     assert {r["driver_id"] for r in mine.json()["items"]} == {org.driver_ids[0]}
+
+
+async def on_routes(org: Org, route_ids: list[int]) -> list[dict[str, Any]]:
+    """The orders with a stop on ``route_ids``."""
+    found = []
+    for route_id in route_ids:
+        route = (await org.dispatcher.get(f"/api/v1/routes/{route_id}")).json()
+        for stop in route["stops"]:
+            found.append((await org.dispatcher.get(f"/api/v1/orders/{stop['order_id']}")).json())
+    return found
 
 
 async def test_publishing_is_all_or_nothing(org: Org) -> None:
@@ -140,3 +161,34 @@ async def test_publishing_is_all_or_nothing(org: Org) -> None:
     for route_id in others:
         route = (await org.dispatcher.get(f"/api/v1/routes/{route_id}")).json()
         assert route["status"] == "draft"
+    assert {o["status"] for o in await on_routes(org, others)} == {"created"}
+
+
+async def test_a_plan_whose_order_another_driver_took_meanwhile_is_not_published(
+    org: Org,
+) -> None:
+    day = utc_today()
+    await fleet(org)
+    await orders(org, 8, day)
+    started = await org.dispatcher.post(
+        "/api/v1/optimizations",
+        json={"service_date": day.isoformat(), "time_budget_s": 0.5, "max_stops_per_route": 4},
+    )
+    job = await wait(org.dispatcher, started.json()["id"], 30)
+    assert job["status"] == "done", job
+    route_ids = sorted(job["route_ids"])
+    last = (await org.dispatcher.get(f"/api/v1/routes/{route_ids[-1]}")).json()
+    # Meanwhile, one of the last draft's orders is given by hand to the other driver.
+    stranger = next(d for d in org.driver_ids if d != last["driver_id"])
+    taken = last["stops"][0]["order_id"]
+    await assign(org.dispatcher, taken, stranger)
+
+    refused = await org.dispatcher.post(f"/api/v1/optimizations/{job['id']}/publish")
+    assert refused.status_code == 409, refused.text
+    assert str(taken) in refused.json()["error"]["message"]
+    for route_id in route_ids:  # none published, not even the drafts before it
+        route = (await org.dispatcher.get(f"/api/v1/routes/{route_id}")).json()
+        assert route["status"] == "draft"
+    left = {o["id"]: o for o in await on_routes(org, route_ids)}
+    assert left.pop(taken)["driver_id"] == stranger
+    assert {o["status"] for o in left.values()} == {"created"}
