@@ -1,7 +1,9 @@
 """The ``lastmile`` command line."""
 
 import asyncio
+import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +13,7 @@ from rich.console import Console
 from backend.auth.service import create_user, get_or_create_org
 from backend.config import Settings
 from backend.db import create_engine, session_scope
+from backend.demo.day import Snap
 from backend.demo.seed import DemoLogins, seed_demo
 from backend.migrate import upgrade
 from shared.enums import Role
@@ -202,12 +205,12 @@ def import_orders(
     raise typer.Exit(run_import(console, options))
 
 
-async def seed(settings: Settings) -> DemoLogins:
+async def seed(settings: Settings, snap: Snap | None = None) -> DemoLogins:
     await _prepare(settings)
     engine = create_engine(settings.resolved_database_url)
     try:
         async with session_scope(engine) as session:
-            logins = await seed_demo(session, settings)
+            logins = await seed_demo(session, settings, snap=snap)
         return logins
     finally:
         await engine.dispose()
@@ -231,8 +234,19 @@ def demo(
     ] = 8000,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     fresh: Annotated[bool, typer.Option(help="start from an empty database")] = False,
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            max=1000,
+            help="the simulated drivers move N times faster than real time; their fixes "
+            "carry real timestamps, so the demo backend accepts N times the usual speed "
+            "between fixes (LASTMILE_LOCATION_MAX_SPEED_MPS times N, demo only)",
+        ),
+    ] = 1.0,
 ) -> None:
-    """Run the whole platform: backend, tracking page, dispatcher and driver apps, demo data."""
+    """Run the whole platform: backend, tracking page, dispatcher and driver apps, and a live
+    demo day (12 drivers, ~150 orders, optimised, published, driven by simulated drivers)."""
     from backend.demo.launcher import free_port, port_is_free, run_platform
 
     settings = Settings()
@@ -241,7 +255,14 @@ def demo(
     if port is not None and not port_is_free(host, port):
         console.print(f"[red]error:[/red] port {port} on {host} is in use; choose another --port")
         raise typer.Exit(1)
-    run_platform(settings, host=host, port=port or free_port(host, 8000), console=console)
+    run_platform(
+        settings, host=host, port=port or free_port(host, 8000), console=console, speed=speed
+    )
+    # Everything is stopped and stored. Skip the interpreter's teardown: the OSRM bindings
+    # (nanobind) print a page of "leaked instance" lines there, which reads like a crash.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 @app.command()

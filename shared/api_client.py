@@ -41,7 +41,7 @@ from shared.schemas.fleet import (
 from shared.schemas.geocode import GeocodeResult
 from shared.schemas.health import Health
 from shared.schemas.kpis import KpiDriverReport, KpiReport, KpiWindowReport
-from shared.schemas.locations import FixIn, IngestResponse
+from shared.schemas.locations import FixIn, IngestResponse, PositionOut
 from shared.schemas.optimization import (
     ChangeCreate,
     ChangeOut,
@@ -447,6 +447,11 @@ class ApiClient:
         return RouteOut.model_validate(response.json())
 
     # --- depots (the live map) -----------------------------------------------------
+    async def fleet_positions(self) -> list[PositionOut]:
+        """Every driver's current position in the organisation (staff only)."""
+        data = await self._get(f"{API}/fleet/positions")
+        return TypeAdapter(list[PositionOut]).validate_python(data)
+
     async def list_depots(self, *, limit: int = 100, offset: int = 0) -> Page[DepotOut]:
         data = await self._get(f"{API}/depots", {"limit": limit, "offset": offset})
         return Page[DepotOut].model_validate(data)

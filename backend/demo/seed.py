@@ -1,11 +1,13 @@
-"""A small, deterministic demo data set in Monaco: a depot, drivers, vehicles, orders.
+"""The demo organisation in Monaco: a depot, twelve drivers with vehicles, today's orders.
 
-Idempotent: seeding an organisation that already exists changes nothing.
+Idempotent and deterministic: the organisation, its users, depot, drivers and vehicles are
+made once; a day's orders (see :mod:`backend.demo.day`) are added once per day, so a demo
+started again the same day changes nothing and one started on a later day gets that day's
+orders. No routes: the launcher has the optimiser plan the day.
 """
 
-import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,55 +15,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.auth.principal import Principal
 from backend.auth.service import create_user, get_or_create_org
 from backend.config import Settings
-from backend.fleet import routes_service
-from backend.models import Depot, Driver, Organization, Stop, TrackingLink, Vehicle
+from backend.demo.day import DEPOT, Snap, day_orders, demo_drivers, reference_prefix
+from backend.models import Depot, Driver, Order, Organization, TrackingLink, User, Vehicle
 from backend.orders import service as orders
-from backend.orders import transitions
 from backend.tracking_links import service as links
-from shared.enums import DriverStatus, OrderStatus, ProofType, Role, StopKind
-from shared.schemas.common import TimeWindow
-from shared.schemas.fleet import RouteCreate, RouteStopIn
-from shared.schemas.orders import OrderCreate, StopIn, TransitionRequest
+from shared.enums import DriverStatus, Role
 
 ORG_SLUG = "demo"
 PASSWORD = "lastmile-demo"
-DEPOT = ("Port Hercule depot", "Quai Antoine 1er, Monaco", 43.7347, 7.4206)
-# Monaco's streets, roughly: orders fall inside this box (lat, lng).
-AREA = ((43.7270, 7.4090), (43.7500, 7.4370))
-STREETS = [
-    "Boulevard des Moulins",
-    "Avenue de la Costa",
-    "Rue Grimaldi",
-    "Boulevard Albert 1er",
-    "Avenue Princesse Grace",
-    "Rue Princesse Caroline",
-    "Boulevard d'Italie",
-    "Rue de Millo",
-    "Avenue Saint-Charles",
-    "Boulevard de Suisse",
-    "Rue Bosio",
-    "Avenue Hector Otto",
-]
-NAMES = [
-    "Amélie Laurent",
-    "Marco Rossi",
-    "Sofia Ferrari",
-    "Louis Martin",
-    "Chloé Bernard",
-    "Luca Bianchi",
-    "Emma Dubois",
-    "Nina Moreau",
-    "Hugo Lefèvre",
-    "Giulia Romano",
-    "Léa Fontaine",
-    "Paolo Greco",
-]
-DRIVERS = [
-    ("Jonas Weber", "Van 1"),
-    ("Maya Costa", "Van 2"),
-    ("Ali Haddad", "Cargo bike"),
-    ("Sara Lind", "Van 3"),
-]
+ADMIN = "admin@demo.lastmile.test"
+DISPATCHER = "dispatcher@demo.lastmile.test"
 
 
 @dataclass
@@ -71,143 +34,86 @@ class DemoLogins:
     drivers: list[str]
     password: str
     tracking_urls: list[str] = field(default_factory=list)
-
-
-def _logins(tracking_urls: list[str]) -> DemoLogins:
-    return DemoLogins(
-        admin="admin@demo.lastmile.test",
-        dispatcher="dispatcher@demo.lastmile.test",
-        drivers=[f"driver{i + 1}@demo.lastmile.test" for i in range(len(DRIVERS))],
-        password=PASSWORD,
-        tracking_urls=tracking_urls,
-    )
+    orders_added: int = 0  # today's orders made by this call (0: they were there)
 
 
 async def seed_demo(
-    session: AsyncSession, settings: Settings, *, day: date | None = None, orders_count: int = 24
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    snap: Snap | None = None,
+    orders_count: int | None = None,
 ) -> DemoLogins:
-    """Create the demo organisation once; return its logins and three tracking links."""
-    existing = (
-        await session.exec(select(Organization).where(Organization.slug == ORG_SLUG))
-    ).first()
-    if existing is not None:
-        rows = await session.exec(
-            select(TrackingLink.token).where(TrackingLink.org_id == existing.id).limit(3)
-        )
-        return _logins([links.link_url(settings, t) for t in rows.all()])
-
-    rng = random.Random(20261121)
-    day = day or datetime.now(UTC).date()
-    org = await get_or_create_org(session, ORG_SLUG, "Demo Deliveries")
+    """Create the demo organisation once and the orders of ``now``'s day (UTC) once; return
+    the logins and the organisation's newest tracking links (the launcher makes them)."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    org = (await session.exec(select(Organization).where(Organization.slug == ORG_SLUG))).first()
+    if org is None:
+        org = await _create_org(session)
     assert org.id is not None
-    logins = _logins([])
-    admin = await create_user(session, org.id, logins.admin, PASSWORD, Role.ADMIN, "Ada Admin")
-    await create_user(session, org.id, logins.dispatcher, PASSWORD, Role.DISPATCHER, "Dan Dispatch")
+    admin = (await session.exec(select(User).where(User.email == ADMIN))).one()
     assert admin.id is not None
     actor = Principal(admin.id, org.id, Role.ADMIN, None)
+    logins = DemoLogins(
+        admin=ADMIN,
+        dispatcher=DISPATCHER,
+        drivers=[d.email for d in demo_drivers()],
+        password=PASSWORD,
+    )
+    prefix = reference_prefix(now.date())
+    has_day = (
+        await session.exec(
+            select(Order.id)
+            .where(Order.org_id == org.id, col(Order.reference).startswith(prefix))
+            .limit(1)
+        )
+    ).first()
+    if has_day is None:
+        kwargs = {} if orders_count is None else {"count": orders_count}
+        created = await orders.create_orders(session, actor, day_orders(now, snap=snap, **kwargs))
+        logins.orders_added = len(created)
+    tokens = await session.exec(
+        select(TrackingLink.token)
+        .where(TrackingLink.org_id == org.id)
+        .order_by(col(TrackingLink.id).desc())
+        .limit(3)
+    )
+    logins.tracking_urls = [links.link_url(settings, t) for t in tokens.all()]
+    await session.flush()
+    return logins
 
+
+async def _create_org(session: AsyncSession) -> Organization:
+    org = await get_or_create_org(session, ORG_SLUG, "Demo Deliveries")
+    assert org.id is not None
+    await create_user(session, org.id, ADMIN, PASSWORD, Role.ADMIN, "Ada Admin")
+    await create_user(session, org.id, DISPATCHER, PASSWORD, Role.DISPATCHER, "Dan Dispatch")
     name, address, lat, lng = DEPOT
     depot = Depot(org_id=org.id, name=name, address=address, lat=lat, lng=lng)
     session.add(depot)
     await session.flush()
-    drivers: list[Driver] = []
-    for i, (driver_name, vehicle_name) in enumerate(DRIVERS):
-        bike = "bike" in vehicle_name.lower()
+    for spec in demo_drivers():
         vehicle = Vehicle(
             org_id=org.id,
-            name=vehicle_name,
-            capacity_weight_kg=80.0 if bike else 900.0,
-            capacity_volume_m3=0.3 if bike else 6.0,
-            skills=[] if bike else ["large_parcels"] + (["fridge"] if i == 0 else []),
+            name=spec.vehicle.name,
+            capacity_weight_kg=spec.vehicle.capacity_weight_kg,
+            capacity_volume_m3=spec.vehicle.capacity_volume_m3,
+            skills=list(spec.vehicle.skills),
             depot_id=depot.id,
         )
         session.add(vehicle)
         await session.flush()
-        user = await create_user(
-            session, org.id, logins.drivers[i], PASSWORD, Role.DRIVER, driver_name
+        user = await create_user(session, org.id, spec.email, PASSWORD, Role.DRIVER, spec.name)
+        session.add(
+            Driver(
+                org_id=org.id,
+                user_id=user.id,
+                name=spec.name,
+                phone=spec.phone,
+                vehicle_id=vehicle.id,
+                status=DriverStatus.IDLE,
+            )
         )
-        driver = Driver(
-            org_id=org.id,
-            user_id=user.id,
-            name=driver_name,
-            phone=f"+377 6 00 00 0{i}",
-            vehicle_id=vehicle.id,
-            status=DriverStatus.IDLE,
-        )
-        session.add(driver)
-        drivers.append(driver)
     await session.flush()
-
-    payloads = []
-    for n in range(orders_count):
-        start_h = 9 + (n % 4) * 2
-        start = datetime.combine(day, time(start_h), tzinfo=UTC)
-        (lat0, lng0), (lat1, lng1) = AREA
-        payloads.append(
-            OrderCreate(
-                reference=f"DEMO-{1001 + n}",
-                dropoff=StopIn(
-                    address=f"{rng.randint(1, 40)} {rng.choice(STREETS)}, Monaco",
-                    lat=round(rng.uniform(lat0, lat1), 6),
-                    lng=round(rng.uniform(lng0, lng1), 6),
-                    time_window=TimeWindow(start=start, end=start + timedelta(hours=2)),
-                    service_time_s=rng.choice([60, 120, 180]),
-                ),
-                recipient_name=NAMES[n % len(NAMES)],
-                recipient_phone=f"+377 93 00 {n:02d} {n:02d}",
-                weight_kg=round(rng.uniform(0.5, 20), 1),
-                volume_m3=round(rng.uniform(0.005, 0.08), 3),
-                priority=3 if n % 7 == 0 else 0,
-                required_proofs=[ProofType.SIGNATURE] if n % 5 == 0 else [ProofType.PHOTO],
-                instructions="Ring twice; leave with the concierge if out." if n % 3 == 0 else "",
-                barcodes=[f"LM{day:%y%m%d}{1001 + n:05d}"],
-            )
-        )
-    created = await orders.create_orders(session, actor, payloads)
-
-    # The first two drivers get a planned route for the day: the driver app shows it.
-    for d_index, driver in enumerate(drivers[:2]):
-        mine = created[d_index * 6 : d_index * 6 + 6]
-        for order in mine:
-            await transitions.transition(
-                session,
-                actor,
-                order,
-                TransitionRequest(to=OrderStatus.ASSIGNED, driver_id=driver.id),
-            )
-        stops = (
-            await session.exec(
-                select(Stop).where(
-                    Stop.kind == StopKind.DROPOFF,
-                    col(Stop.order_id).in_([o.id for o in mine]),
-                )
-            )
-        ).all()
-        ordered = sorted(
-            stops, key=lambda s: (s.window_start or datetime.max.replace(tzinfo=UTC), s.id)
-        )
-        assert driver.id is not None
-        await routes_service.create_route(
-            session,
-            actor,
-            RouteCreate(
-                driver_id=driver.id,
-                vehicle_id=driver.vehicle_id,
-                service_date=day,
-                stops=[
-                    RouteStopIn(stop_id=s.id, planned_arrival_at=s.window_start)
-                    for s in ordered
-                    if s.id
-                ],
-            ),
-        )
-    # One order already on its way, so a tracking link shows more than "received".
-    await transitions.transition(
-        session, actor, created[0], TransitionRequest(to=OrderStatus.EN_ROUTE)
-    )
-
-    for order in (created[0], created[1], created[12]):
-        link = await links.create_link(session, settings, actor, order, None)
-        logins.tracking_urls.append(link.url)
-    await session.flush()
-    return logins
+    return org

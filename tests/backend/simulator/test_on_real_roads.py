@@ -1,5 +1,6 @@
 """The simulator on Monaco's real road network (embedded OSRM), and ``lastmile simulate``."""
 
+import asyncio
 import itertools
 import json
 import math
@@ -7,11 +8,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlmodel import col, select
 
+from backend.auth.principal import Principal
+from backend.db import create_engine, session_scope
+from backend.fleet.routes_service import create_route
+from backend.models import Organization, Stop
 from backend.regions.importer import import_region
 from backend.routing.router import RoadRouter, create_routing
 from backend.simulator.runner import DriverPlan, PlannedStop, SimulationConfig, simulate_all
+from shared.enums import Role
 from shared.geo import Point
+from shared.schemas.fleet import RouteCreate, RouteStopIn
 from tests.backend.test_cli import run_cli
 from tests.conftest import make_settings
 
@@ -74,8 +82,37 @@ def test_fixes_follow_the_real_roads(routing: RoadRouter) -> None:
     assert float(run.trajectory.segment_speeds_mps.max()) <= 36.0
 
 
+async def _route_two_drivers(data_dir: Path) -> None:
+    """Six of the demo's orders on a route each for drivers 1 and 2 (the seed leaves the
+    planning to ``lastmile demo``'s optimiser)."""
+    settings = make_settings(data_dir)
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        async with session_scope(engine) as session:
+            org = (
+                await session.exec(select(Organization).where(Organization.slug == "demo"))
+            ).one()
+            assert org.id is not None
+            stops = (await session.exec(select(Stop).order_by(col(Stop.id)).limit(12))).all()
+            admin = Principal(1, org.id, Role.ADMIN, None)
+            for n, driver_id in enumerate((1, 2)):
+                mine = stops[n * 6 : n * 6 + 6]
+                await create_route(
+                    session,
+                    admin,
+                    RouteCreate(
+                        driver_id=driver_id,
+                        service_date=datetime.now(UTC).date(),
+                        stops=[RouteStopIn(stop_id=s.id or 0) for s in mine],
+                    ),
+                )
+    finally:
+        await engine.dispose()
+
+
 def test_lastmile_simulate_writes_the_demo_day(regions_dir: Path) -> None:
     assert run_cli(regions_dir, "seed-demo").returncode == 0
+    asyncio.run(_route_two_drivers(regions_dir))
     out = regions_dir / "fixes.jsonl"
     done = run_cli(regions_dir, "simulate", "--speed", "0", "--seed", "3", "--out", str(out))
     assert done.returncode == 0, done.stderr
