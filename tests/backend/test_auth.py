@@ -28,6 +28,28 @@ async def test_password_flow_issues_working_tokens(org: Org, base_url: str) -> N
         assert me.json()["org_slug"] == org.slug
 
 
+async def test_two_sign_ins_in_the_same_second_get_different_tokens(
+    org: Org, base_url: str
+) -> None:
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        first, second = [
+            (await sign_in(client, org.emails["driver"], PASSWORD)).json() for _ in range(2)
+        ]
+    assert first["access_token"] != second["access_token"]
+    assert first["refresh_token"] != second["refresh_token"]
+    for pair in (first, second):
+        me = await client_me(base_url, pair["access_token"])
+        assert me["email"] == org.emails["driver"]
+
+
+async def client_me(base_url: str, token: str) -> dict[str, object]:
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        body: dict[str, object] = response.json()
+        return body
+
+
 async def test_driver_me_names_their_driver_profile(org: Org) -> None:
     me = (await org.driver.get("/api/v1/auth/me")).json()
     assert me["driver_id"] == org.driver_ids[0]
