@@ -131,7 +131,9 @@ class FletPage:
         for _ in range(len(await field.input_value())):
             await field.press("End")
             await field.press("Backspace")
-        await field.press_sequentially(text)
+        # The whole text within one timeout: on a loaded box each key can take a second or two
+        # while the Flutter page answers the one before (27 keys missed 20 s once in CI).
+        await field.press_sequentially(text, timeout=max(UI_TIMEOUT_MS, 2_000 * len(text)))
 
     async def draw_zigzag(self, identifier: str) -> None:
         """Drag the mouse across the control in a zigzag (a signature on a pad)."""
