@@ -57,6 +57,14 @@ def serve(
     """Run the backend alone: API, tracking page, docs at /docs."""
     import uvicorn
 
+    if workers > 1 and Settings().mqtt_url is not None:
+        # Each MQTT session needs a client id of its own that stays the same across restarts.
+        raise typer.BadParameter(
+            "with LASTMILE_MQTT_URL run one process per port, each with its own "
+            "LASTMILE_MQTT_CLIENT_ID (deploy/systemd/lastmile@.service does), not --workers",
+            param_hint="--workers",
+        )
+
     uvicorn.run(
         "backend.main:create_app",
         factory=True,

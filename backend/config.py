@@ -37,6 +37,30 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("REDIS_URL", "LASTMILE_REDIS_URL"),
         description="optional; without it pub/sub is in-process",
     )
+    mqtt_url: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("LASTMILE_MQTT_URL", "MQTT_URL"),
+        description="MQTT ingest: subscribe to this broker, e.g. mqtt://user:pass@host:1883 "
+        "(mqtts:// for TLS); empty: off. See backend/mqtt",
+    )
+    mqtt_client_id: str = Field(
+        default="lastmile-backend",
+        min_length=1,
+        max_length=128,
+        description="MQTT client id, stable across restarts (the broker keeps its session); "
+        "one per backend process",
+    )
+    mqtt_topic_prefix: str = Field(
+        default="lastmile",
+        pattern=r"^[^/+#$][^/+#]*$",
+        description="our app's topics: PREFIX/{org}/drivers/{device}/locations",
+    )
+    mqtt_shared_group: str = Field(
+        default="lastmile",
+        pattern=r"^[^/+#]*$",
+        description="subscribe as $share/GROUP/... so each message goes to one process; "
+        "empty: a plain subscription",
+    )
     secret_key: str = Field(
         default=DEFAULT_SECRET, min_length=32, description="signs tokens; 32+ chars"
     )

@@ -38,9 +38,11 @@ from backend.locations.hub import Hub
 from backend.locations.ingest_ws import DriverSocket
 from backend.locations.pipeline import build_pipeline
 from backend.locations.sockets import LiveSockets
+from backend.locations.sse import router as event_streams_router
 from backend.metrics.registry import Metrics
 from backend.metrics.router import router as metrics_router
 from backend.migrate import upgrade
+from backend.mqtt.subscriber import MqttIngest
 from backend.notifications.factory import worker_for
 from backend.notifications.hook import bind as bind_notices
 from backend.notifications.outbox import Notices
@@ -109,6 +111,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         devices.start()
         metrics = Metrics()
         metrics.watch(locations.metrics.snapshot, hub.sockets_by_audience)
+        mqtt = None
+        if settings.mqtt_url is not None:  # MQTT ingest, through the same pipeline
+            mqtt = MqttIngest(settings, locations, devices, engine, locations.metrics)
+            mqtt.start()
         planner = Planner(
             engine,
             routing,
@@ -155,6 +161,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if full_collections is not None:
                 full_collections.cancel()
+            if mqtt is not None:  # stores and acknowledges what it holds, before the pipeline
+                await mqtt.close()
             await planner.close()
             await notifier.close()
             await webhooks.close()
@@ -213,6 +221,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routing_router,
         track_router,
         locations_router,
+        event_streams_router,
         devices_router,
         optimizations_router,
         dispatch_router,

@@ -1,6 +1,7 @@
 """Soak: location ingest held at one rate for minutes, the server's memory sampled throughout.
 
     .venv/bin/python bench/soak.py [--seconds 600] [--rate 20000] [--quick]
+        [--allocator jemalloc | --preload PATH]
 
 Seeds a temporary SQLite database like ``bench/ingest.py`` (its ``seed`` and ``Load``),
 starts ``python -m backend serve``, opens one dispatcher socket (so the fan-out works as in
@@ -14,11 +15,17 @@ fixes the table lacks (acknowledged minus stored; no fix is stored twice, which 
 Memory: ``rss_start_mb`` is the server's RSS at the end of the warm-up (``--warmup-s``, by
 default a tenth of the run), ``rss_end_mb`` the last sample, and ``rss_slope_mb_per_min``
 the least-squares slope of the samples after the warm-up. Prints a table, then one JSON line.
+
+Allocator: ``--allocator jemalloc`` runs the server (and its history writer child) with
+Debian's jemalloc (``libjemalloc2``) in ``LD_PRELOAD``; ``--preload PATH`` preloads another
+library. Only the server's environment gets it, not this process's. ``MALLOC_CONF`` in the
+environment reaches the server as it is. The JSON says which library the server mapped.
 """
 
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import resource
 import shutil
@@ -46,6 +53,27 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+JEMALLOC = "libjemalloc.so.2"
+LIB_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/lib64")
+
+
+def jemalloc_path() -> str:
+    """Where Debian's ``libjemalloc2`` (or another distribution's) put the library."""
+    for directory in LIB_DIRS:
+        if (Path(directory) / JEMALLOC).is_file():
+            return str(Path(directory) / JEMALLOC)
+    raise SystemExit(f"{JEMALLOC} not found in {', '.join(LIB_DIRS)}: apt-get install libjemalloc2")
+
+
+def mapped(pid: int, library: str) -> bool:
+    """Whether ``library`` (a path or file name) is mapped into process ``pid``."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except FileNotFoundError:
+        return False
+    return Path(library).name in maps
 
 
 def slope_per_min(points: list[tuple[float, float]]) -> float:
@@ -79,6 +107,7 @@ async def run(
     sample_s: float,
     warmup_s: float | None,
     dispatcher_socket: bool = True,
+    preload: str | None = None,
 ) -> dict[str, Any]:
     warmup_s = seconds / 10 if warmup_s is None else warmup_s
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -86,7 +115,17 @@ async def run(
     data = await migrated("lastmile-soak-", SECRET)
     dispatcher, driver_tokens, _ = await seed(data.database_url, drivers, 1)
     log = Path(tempfile.gettempdir()) / "lastmile-bench-soak-server.log"  # kept for reading
-    server, base = await serve(data, log)
+    served = (
+        data
+        if preload is None
+        else dataclasses.replace(data, env={**data.env, "LD_PRELOAD": preload})
+    )
+    server, base = await serve(served, log)
+    preloaded = preload is not None and mapped(server.pid, preload)
+    if preload is not None and not preloaded:
+        await stop_server(server)
+        await asyncio.to_thread(shutil.rmtree, data.path, True)
+        raise SystemExit(f"the server did not map {preload}; see {log}")
     load = Load(base, driver_tokens, "ws")
     tasks: list[asyncio.Task[None]] = []
     samples: list[dict[str, float]] = []
@@ -157,6 +196,8 @@ async def run(
         "warmup_s": warmup_s,
         "drivers": drivers,
         "dispatcher_socket": dispatcher_socket,
+        "preload": preload if preloaded else None,
+        "malloc_conf": served.env.get("MALLOC_CONF") if preloaded else None,
         "lost_acked_fixes": max(0, acked - distinct),
     }
 
@@ -172,7 +213,18 @@ def main() -> None:
         "--no-dispatcher", action="store_true", help="no fleet socket open (no fan-out frames)"
     )
     parser.add_argument("--quick", action="store_true", help="15 s at 2,000 fixes/s")
+    allocator = parser.add_mutually_exclusive_group()
+    allocator.add_argument(
+        "--allocator",
+        choices=("glibc", "jemalloc"),
+        default="glibc",
+        help="the server's malloc: glibc's (default) or jemalloc (libjemalloc2) in LD_PRELOAD",
+    )
+    allocator.add_argument(
+        "--preload", metavar="PATH", help="a library for the server's LD_PRELOAD"
+    )
     args = parser.parse_args()
+    preload = args.preload or (jemalloc_path() if args.allocator == "jemalloc" else None)
     if args.quick:
         args.seconds, args.rate, args.sample_s, args.drivers = 15.0, 2000.0, 1.0, 50
     result = asyncio.run(
@@ -183,6 +235,7 @@ def main() -> None:
             args.sample_s,
             args.warmup_s,
             dispatcher_socket=not args.no_dispatcher,
+            preload=preload,
         )
     )
     print(json.dumps(result))

@@ -15,6 +15,7 @@ import pytest
 from backend.config import Environment, Settings
 from tests.factories import Org, create_org_with_users, login
 from tests.live_server import run_server
+from tests.mosquitto_server import MOSQUITTO, Mosquitto, run_mosquitto
 from tests.postgres_server import POSTGRES_SERVER, PostgresServer, run_postgres
 from tests.redis_server import REDIS_SERVER, run_redis
 
@@ -131,6 +132,15 @@ def redis_url() -> Iterator[str]:
     require_tool(REDIS_SERVER, "redis-server (Debian package redis-server)")
     with run_redis() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def mosquitto() -> Iterator[Mosquitto]:
+    """A real mosquitto for the session, with the sample ACL (fails in CI, skips locally,
+    when missing)."""
+    require_tool(MOSQUITTO, "mosquitto (Debian package mosquitto)")
+    with run_mosquitto() as broker:
+        yield broker
 
 
 @pytest.fixture

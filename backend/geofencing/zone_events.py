@@ -136,7 +136,7 @@ class ZoneEvents:
             if crossing.transition not in _KINDS:
                 await self._publish(crossing.driver.org_id, _dwell_message(crossing))
             elif stored:  # given up: nothing to point a message at
-                await self._publish(crossing.driver.org_id, _event_message(next(rows)))
+                await self._publish(crossing.driver.org_id, driver_event_message(next(rows)))
 
     async def _store(self, crossings: list[_Crossing]) -> list[DriverEvent]:
         """The rows stored, in order; [] once the retries are spent."""
@@ -186,7 +186,8 @@ def _row(crossing: _Crossing) -> DriverEvent:
     )
 
 
-def _event_message(row: DriverEvent) -> dict[str, Any]:
+def driver_event_message(row: DriverEvent) -> dict[str, Any]:
+    """The live message of a stored driver event (also replayed by the fleet event stream)."""
     return {
         "type": "driver_event",
         "event_id": row.id,

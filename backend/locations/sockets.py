@@ -21,7 +21,9 @@ sent when the token expires while the socket is open: reconnect with a refreshed
 ``4410`` tracking link expired (also sent when it expires while open), ``4008`` the client
 read too slowly and would have lost events: reload over HTTP and reconnect.
 
-No database session is held while a socket is open: one short session at connect only.
+No database session is held while a socket is open: one short session at connect only. What
+each socket carries is built by :mod:`backend.locations.live_feed`, shared with the
+Server-Sent Events streams (:mod:`backend.locations.sse`).
 
 Served on raw ASGI messages by :class:`LiveSockets`, ahead of the framework (like the driver
 socket, :mod:`backend.locations.ingest_ws`): thousands of customers hold these sockets, and
@@ -34,34 +36,29 @@ timer ends the credential's time, and the in-process broker calls the hub back.
 import asyncio
 import contextlib
 import re
-import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-import orjson
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.auth import tokens
 from backend.auth.service import user_for_token
 from backend.errors import AppError, TooManyRequestsError
-from backend.locations.fanout import positions_frame
-from backend.locations.hub import CLOSE_TOO_SLOW, Kind, Subscriber
+from backend.locations import live_feed
+from backend.locations.live_feed import CLOSE_EXPIRED, CLOSE_UNAUTHORIZED
 from backend.state import AppState
 from backend.tracking_links import service as tracking
-from shared.channels import fleet_positions_channel, order_channel, org_channel
 from shared.enums import Role
 
 FLEET_PATH = "/api/v1/fleet/ws"
 _TRACK_PATH = re.compile(r"/api/v1/track/([^/]+)/ws")
 
-CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
-CLOSE_EXPIRED = 4410
 CLOSE_TOO_MANY_GUESSES = 4429
 _CLOSE_TIMEOUT_S = 2.0
+__all__ = ["CLOSE_EXPIRED", "CLOSE_UNAUTHORIZED", "FLEET_PATH", "LiveSockets", "SocketTransport"]
 
 
 class LiveSockets:
@@ -118,16 +115,8 @@ async def fleet_ws(scope: Scope, receive: Receive, send: Send) -> None:
     if user.role not in (Role.ADMIN, Role.DISPATCHER):
         await _close(send, CLOSE_FORBIDDEN, "only admins and dispatchers watch the fleet")
         return
-    channels = {
-        org_channel(user.org_id): Kind.EVENTS,
-        fleet_positions_channel(user.org_id): Kind.FLEET_POSITIONS,
-    }
-    positions = await state.locations.positions(user.org_id)
-    first = [_json({"type": "hello", "org_id": user.org_id})]
-    if positions:
-        first.append(positions_frame({p.driver.driver_id: p.fix for p in positions}))
-    ending = _Ending(expires_at, CLOSE_UNAUTHORIZED, "the access token expired: reconnect")
-    await serve(state, receive, send, channels, first, ending)
+    feed = await live_feed.fleet_feed(state, user.org_id, expires_at)
+    await live_feed.serve(state, SocketTransport(receive, send), feed)
 
 
 async def track_ws(scope: Scope, receive: Receive, send: Send, token: str) -> None:
@@ -138,15 +127,9 @@ async def track_ws(scope: Scope, receive: Receive, send: Send, token: str) -> No
     state: AppState = scope["app"].state.lastmile
     if not await _accepted(receive, send):
         return
+    client = scope.get("client")
     try:
-        async with state.socket_opens, AsyncSession(state.engine) as session:
-            client = scope.get("client")
-            link = await tracking.resolve(
-                session, token, state.guesses, client[0] if client else None
-            )
-            view = await tracking.view_for_link(
-                session, link, locate=state.fanout.customer_position, settings=state.settings
-            )
+        feed, _ = await live_feed.track_feed(state, token, client[0] if client else None)
     except tracking.LinkExpiredError as exc:
         await _close(send, CLOSE_EXPIRED, exc.message)
         return
@@ -156,97 +139,32 @@ async def track_ws(scope: Scope, receive: Receive, send: Send, token: str) -> No
     except AppError as exc:
         await _close(send, CLOSE_NOT_FOUND, exc.message)
         return
-    channels = {order_channel(link.order_id): Kind.ORDER}
-    first = [
-        _json({"type": "hello", "order_id": link.order_id}),
-        _json({"type": "snapshot", "view": view.model_dump(mode="json")}),
-    ]
-    ending = _Ending(link.expires_at.timestamp(), CLOSE_EXPIRED, "this tracking link has expired")
-    await serve(state, receive, send, channels, first, ending)
+    await live_feed.serve(state, SocketTransport(receive, send), feed)
 
 
-@dataclass(frozen=True, slots=True)
-class _Ending:
-    """When a socket's credential runs out, and how the socket is closed then."""
+class SocketTransport:
+    """The WebSocket transport: one text frame per message; no keep-alive (the protocol
+    has its own pings)."""
 
-    at: float  # epoch seconds
-    code: int
-    reason: str
+    keep_alive_s: float | None = None
 
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive, self._send = receive, send
 
-async def serve(
-    state: AppState,
-    receive: Receive,
-    send: Send,
-    channels: dict[str, Kind],
-    first: list[bytes],
-    ending: _Ending,
-) -> None:
-    """Send ``first``, then whatever ``channels`` bring, until the client leaves, reads too
-    slowly (``4008``) or the credential runs out (``ending``). A send the client does not
-    read blocks; the end of the socket interrupts it."""
-    subscriber = Subscriber()
-    await state.hub.join(subscriber, channels)
-    writer = asyncio.current_task()
-    assert writer is not None
-    expired = sending = interrupted = False
+    async def send(self, frames: list[bytes]) -> None:
+        for frame in frames:
+            await self._send({"type": "websocket.send", "text": frame.decode()})
 
-    def expire() -> None:
-        nonlocal expired
-        expired = True
-        subscriber.end()
-
-    def interrupt() -> None:  # the subscriber ended: a blocked send must not hold the socket
-        nonlocal interrupted
-        if sending:
-            interrupted = True
-            writer.cancel()
-
-    subscriber.on_end = interrupt
-    timer = asyncio.get_running_loop().call_later(max(0.0, ending.at - time.time()), expire)
-    reader = asyncio.create_task(_read(receive, subscriber))
-    try:
-        frames = first
-        while not subscriber.ended:
-            for frame in frames:
-                sending = True
-                try:
-                    await send({"type": "websocket.send", "text": frame.decode()})
-                finally:
-                    sending = False  # also when it failed: ending then interrupts nothing
-            frames = await subscriber.take()
-    except asyncio.CancelledError:
-        if not interrupted:
-            raise  # the server is stopping
-        writer.uncancel()
-    except Exception:
-        subscriber.end()  # the client went away mid-send; nothing to tell it
-    finally:
-        timer.cancel()
-        state.hub.leave(subscriber, channels)
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await reader
-    if subscriber.overflowed:
-        await _close(send, CLOSE_TOO_SLOW, "too slow: reload and reconnect")
-    elif expired:
-        await _close(send, ending.code, ending.reason)
-
-
-async def _read(receive: Receive, subscriber: Subscriber) -> None:
-    """Read (and ignore) what the client sends, until it disconnects."""
-    try:
-        while (await receive())["type"] != "websocket.disconnect":
+    async def gone(self) -> None:
+        """Read (and ignore) what the client sends, until it disconnects."""
+        while (await self._receive())["type"] != "websocket.disconnect":
             pass
-    finally:
-        subscriber.end()
+
+    async def close(self, code: int, reason: str) -> None:
+        await _close(self._send, code, reason)
 
 
 async def _close(send: Send, code: int, reason: str) -> None:
     with contextlib.suppress(Exception):
         close = send({"type": "websocket.close", "code": code, "reason": reason[:120]})
         await asyncio.wait_for(close, _CLOSE_TIMEOUT_S)
-
-
-def _json(body: dict[str, Any]) -> bytes:
-    return orjson.dumps(body)

@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 # rejections by reason ("rejected_zero"...), history writes, failures and drops.
 FIXES = "fixes_"
 REJECTED = "rejected_"
+MQTT_DROPPED = "mqtt_dropped_"  # MQTT messages dropped, by reason (backend.mqtt.drops)
 SOLVE_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
 
@@ -39,6 +40,11 @@ class _Live(Collector):
         rejected = CounterMetricFamily(
             "lastmile_fixes_rejected", "Location fixes refused, by reason", labels=["reason"]
         )
+        mqtt_dropped = CounterMetricFamily(
+            "lastmile_mqtt_dropped",
+            "MQTT messages dropped by the ingest, by reason (backend.mqtt.drops)",
+            labels=["reason"],
+        )
         pipeline = CounterMetricFamily(
             "lastmile_pipeline_events",
             "Other counts of the location pipeline (history writes, failures, drops)",
@@ -49,9 +55,11 @@ class _Live(Collector):
                 fixes.add_metric([name.removeprefix(FIXES)], value)
             elif name.startswith(REJECTED):
                 rejected.add_metric([name.removeprefix(REJECTED)], value)
+            elif name.startswith(MQTT_DROPPED):
+                mqtt_dropped.add_metric([name.removeprefix(MQTT_DROPPED)], value)
             else:
                 pipeline.add_metric([name], value)
-        yield from (fixes, rejected, pipeline)
+        yield from (fixes, rejected, mqtt_dropped, pipeline)
         sockets = GaugeMetricFamily(
             "lastmile_sockets", "Open live sockets, by who is listening", labels=["audience"]
         )

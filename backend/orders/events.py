@@ -80,8 +80,9 @@ async def append(session: AsyncSession, events: Sequence[OrderEvent]) -> None:
     await webhooks.enqueue_for_order_events(session, events)  # and the webhooks
 
 
-def _announce_after_commit(session: AsyncSession, event: OrderEvent) -> None:
-    body = {
+def event_message(event: OrderEvent) -> dict[str, Any]:
+    """The live message of ``event``, as published (and replayed by the event streams)."""
+    return {
         "type": "order_event",
         "event_id": event.id,
         "order_id": event.order_id,
@@ -90,6 +91,10 @@ def _announce_after_commit(session: AsyncSession, event: OrderEvent) -> None:
         "to_status": event.to_status,
         "at": event.at.isoformat(),
     }
+
+
+def _announce_after_commit(session: AsyncSession, event: OrderEvent) -> None:
+    body = event_message(event)
     payload = orjson.dumps(body)
     after_commit(session, org_channel(event.org_id), payload)
     after_commit(session, order_channel(event.order_id), payload)

@@ -41,6 +41,7 @@ export function trackingApi(token) {
 
   return {
     socketUrl: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${base}/ws`,
+    eventsUrl: `${base}/events`, // the same messages as Server-Sent Events
     view: () => call(""),
     slots: () => call("/slots"),
     changeInstructions: (option, text) =>

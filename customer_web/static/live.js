@@ -4,7 +4,10 @@
 // a snapshot (the same view), then order events, ETAs and the driver's approximate position. A
 // socket that closes is reopened with exponential backoff (1 s, 2 s, 4 s ... 30 s, jittered).
 // After two attempts in a row that never said hello (a proxy that blocks WebSockets, a server
-// restarting) the view is also polled over HTTP every 30 s, until a socket says hello again.
+// restarting) the same messages are read as Server-Sent Events (EventSource on .../events),
+// which reconnects by itself and resumes from the last order event it had. Only when that
+// fails too (never says hello) is the view polled over HTTP every 30 s, while sockets are
+// tried again with backoff, until one says hello.
 // Close codes: 4404, 4410 and 4429 mean the link stopped working: HTTP says why. 4008 means
 // the page read too slowly and lost frames: read the view over HTTP and reconnect at once.
 
@@ -18,6 +21,9 @@ export const STATES = {
 
 const CLOSE_GONE = new Set([4404, 4410, 4429]);
 const CLOSE_TOO_SLOW = 4008;
+// The event stream's event names: the frames' types (see backend/locations/sse.py).
+const STREAM_EVENTS = ["hello", "snapshot", "order_event", "driver_position", "eta",
+  "order_deleted", "reload", "closed"];
 
 export class LiveView {
   constructor(api, handlers, options = {}) {
@@ -30,11 +36,14 @@ export class LiveView {
     this.safetyRefreshMs = options.safetyRefreshMs ?? 300_000; // while live: derived fields
     this.state = STATES.connecting;
     this.socket = null;
+    this.events = null; // the EventSource, once sockets failed
+    this.eventsFailed = false; // it never said hello: poll instead, until a socket works
     this.failures = 0;
     this.timers = {};
     this.stopped = true;
     this.wake = () => {
-      if (document.visibilityState === "visible" && !this.stopped && !this.socket) {
+      if (document.visibilityState === "visible" && !this.stopped && !this.socket &&
+          !this.events) {
         this.connect();
         this.load();
       }
@@ -63,6 +72,7 @@ export class LiveView {
     const socket = this.socket;
     this.socket = null;
     if (socket) socket.close(1000, "page done");
+    this.closeEvents();
   }
 
   /** Read the view over HTTP: "ok", "offline" or "fatal" (the link stopped working). */
@@ -126,15 +136,10 @@ export class LiveView {
         greeted = true;
         clearTimeout(helloTimer);
         this.failures = 0;
-        this.stopPolling();
-        this.setState(STATES.live);
-        clearInterval(this.timers.safety);
-        this.timers.safety = setInterval(() => this.load(), this.safetyRefreshMs);
-      } else if (frame.type === "snapshot") {
-        this.handlers.onView(frame.view);
-      } else {
-        this.handlers.onFrame(frame);
+        this.eventsFailed = false;
+        this.closeEvents(); // a socket works again: it takes over
       }
+      this.receive(frame);
     };
     socket.onclose = (event) => {
       clearTimeout(helloTimer);
@@ -153,9 +158,83 @@ export class LiveView {
     };
   }
 
+  /** A frame from either transport. */
+  receive(frame) {
+    if (frame.type === "hello") {
+      this.stopPolling();
+      this.setState(STATES.live);
+      clearInterval(this.timers.safety);
+      this.timers.safety = setInterval(() => this.load(), this.safetyRefreshMs);
+    } else if (frame.type === "snapshot") {
+      this.handlers.onView(frame.view);
+    } else if (frame.type === "reload") {
+      this.load(); // too many events were missed to replay them
+    } else {
+      this.handlers.onFrame(frame);
+    }
+  }
+
+  /** Read the messages as Server-Sent Events; false if that already failed. */
+  openEvents() {
+    if (this.stopped || this.events) return !!this.events;
+    if (this.eventsFailed || typeof EventSource === "undefined") return false;
+    const events = new EventSource(this.api.eventsUrl);
+    this.events = events;
+    let greeted = false;
+    const failed = () => {
+      if (this.events !== events) return;
+      this.closeEvents();
+      this.eventsFailed = true;
+      this.socketFailed(false); // poll, and keep trying sockets
+    };
+    const helloTimer = setTimeout(() => greeted || failed(), this.helloTimeoutMs);
+    for (const type of STREAM_EVENTS) {
+      events.addEventListener(type, (event) => {
+        if (this.events !== events) return;
+        let frame;
+        try {
+          frame = JSON.parse(event.data);
+        } catch (err) {
+          return;
+        }
+        if (frame.type === "hello") {
+          greeted = true;
+          clearTimeout(helloTimer);
+        }
+        if (frame.type !== "closed") {
+          this.receive(frame);
+        } else if (CLOSE_GONE.has(frame.code)) {
+          events.close(); // the link stopped working: HTTP says why
+          this.load().then((loaded) => loaded === "fatal" || failed());
+        } // otherwise (too slow) it reconnects by itself, resuming where it was
+      });
+    }
+    events.onerror = () => {
+      if (this.events !== events) return;
+      if (!greeted || events.readyState === EventSource.CLOSED) {
+        clearTimeout(helloTimer);
+        failed();
+      } else {
+        // Lost: the browser reconnects by itself with Last-Event-ID.
+        clearInterval(this.timers.safety);
+        this.setState(STATES.reconnecting);
+      }
+    };
+    return true;
+  }
+
+  closeEvents() {
+    const events = this.events;
+    this.events = null;
+    if (events) events.close();
+  }
+
   socketFailed(wasLive) {
     if (this.stopped) return;
     this.failures = wasLive ? 1 : this.failures + 1;
+    if (this.failures >= this.attemptsBeforePolling && this.openEvents()) {
+      return; // sockets are tried again only if the event stream fails too
+    }
     if (this.failures >= this.attemptsBeforePolling) {
       this.startPolling();
     } else if (this.state !== STATES.polling && this.state !== STATES.offline) {

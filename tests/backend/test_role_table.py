@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.backend.world import World, build_world
-from tests.factories import Org, order_payload
+from tests.factories import Org, SignIn, order_payload
 
 ROLES = ("admin", "dispatcher", "driver", "other_driver", "stranger", "anonymous", "customer")
 
@@ -53,6 +53,7 @@ class Row:
     form: bool = False
     multipart: bool = False  # body sent as multipart/form-data fields
     extra: dict[str, Any] = field(default_factory=dict)
+    stream: bool = False  # an event stream: its status is read, then it is left
 
     @property
     def id(self) -> str:
@@ -507,6 +508,8 @@ ROWS = [
         lambda o, w: [{"lat": 43.73, "lng": 7.42, "recorded_at": datetime.now(UTC).isoformat()}],
     ),
     Row("GET", "/api/v1/fleet/positions", "/api/v1/fleet/positions", STAFF_LIST),
+    # live Server-Sent Events: the fleet socket's roles (a stranger streams their own org)
+    Row("GET", "/api/v1/fleet/events", "/api/v1/fleet/events", STAFF_LIST, stream=True),
     Row("GET", "/api/v1/fleet/nearest", "/api/v1/fleet/nearest?lat=43.73&lng=7.42", STAFF_LIST),
     Row(
         "GET",
@@ -529,6 +532,13 @@ ROWS = [
         "/api/v1/track/{token}",
         "/api/v1/track/{token}",
         expect(200, driver=200, stranger=200, anonymous=200),
+    ),
+    Row(  # the tracking socket's stream: the token in the path is the credential
+        "GET",
+        "/api/v1/track/{token}/events",
+        "/api/v1/track/{token}/events",
+        expect(200, driver=200, stranger=200, anonymous=200),
+        stream=True,
     ),
     # self-service through the link: the token is the credential, whoever holds it
     Row(
@@ -644,6 +654,25 @@ def _client(
     }[role]
 
 
+async def _stream_status(
+    client: httpx.AsyncClient, method: str, path: str, base_url: str
+) -> httpx.Response:
+    """An event stream's answer (its body only if refused), on a client of its own: the
+    sign-in auth flow would read the endless body."""
+    headers = dict(client.headers)
+    if isinstance(client.auth, SignIn):
+        if client.auth.token is None:
+            await client.get("/api/v1/auth/me")  # signs in
+        headers["Authorization"] = f"Bearer {client.auth.token}"
+    async with (
+        httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as plain,
+        plain.stream(method, path) as response,
+    ):
+        if response.status_code >= 400:
+            await response.aread()
+    return response
+
+
 def _fresh_world_for(role: str, row: Row) -> bool:
     """A write gets fresh objects for each role, so one role's write can't hide another's;
     the customer is refused everything but their link, so other rows reuse the last world."""
@@ -680,7 +709,9 @@ async def test_role_table(row: Row, shared_org: Org, stranger: Org, base_url: st
             if row.route == "/api/v1/users" and row.method == "POST":  # emails are unique
                 body = {**new_user(org, world), "email": f"{role}.{world.own_order_id}@x.test"}
             client = _client(role, org, stranger, anonymous, customer)
-            if row.multipart:
+            if row.stream:
+                response = await _stream_status(client, row.method, path, base_url)
+            elif row.multipart:
                 files = {"_": ("", b"", "application/octet-stream")}  # forces multipart
                 response = await client.request(row.method, path, data=body, files=files)
             else:

@@ -1,6 +1,7 @@
 """Live: the driver drives (fixes through the driver API), the page follows over the tracking
 WebSocket; the driver's position only while this customer is their current or next stop; a
-lost or blocked socket falls back to polling every 30 s with a banner."""
+blocked socket falls back to Server-Sent Events, and when those are blocked too, to polling
+every 30 s with a banner."""
 
 import asyncio
 import json
@@ -32,6 +33,20 @@ from tests.factories import Org, assign
 pytestmark = pytest.mark.browser
 
 TRACK_SOCKET = re.compile(r"/api/v1/track/[^/]+/ws$")
+TRACK_EVENTS = re.compile(r"/api/v1/track/[^/]+/events$")
+# Every state the connection banner takes, in order.
+RECORD_STATES = """() => {
+  window.states = [];
+  const banner = document.getElementById("connection");
+  new MutationObserver(() => window.states.push(banner.dataset.state))
+    .observe(banner, { attributes: true, attributeFilter: ["data-state"] });
+}"""
+
+
+async def block_event_streams(page: Page) -> None:
+    await page.route(TRACK_EVENTS, lambda route: route.abort("connectionrefused"))
+
+
 ETA_LINE = re.compile(r"^Arriving in \d+ min, \d\d:\d\d" + "\N{EN DASH}" + r"\d\d:\d\d$")
 # Every time the driver's marker moves, how far it is from the home pin (CSS pixels).
 RECORD_TRAIL = """() => {
@@ -158,6 +173,7 @@ async def test_losing_the_socket_switches_to_polling_with_a_banner_then_back(
         sockets.append(ws)
 
     await page.route_web_socket(TRACK_SOCKET, through)
+    await block_event_streams(page)
     reads = count_view_reads(page)
     order = await new_order(org)
     await open_link(org, page, base_url, order["id"])
@@ -202,6 +218,7 @@ async def test_blocked_websockets_from_the_start_poll_every_30_s(
         await ws.close(code=1011, reason="blocked by a proxy")
 
     await page.route_web_socket(TRACK_SOCKET, refuse)
+    await block_event_streams(page)
     reads = count_view_reads(page)
     order = await new_order(org)
     await open_link(org, page, base_url, order["id"])
@@ -217,3 +234,34 @@ async def test_blocked_websockets_from_the_start_poll_every_30_s(
     await page.clock.run_for(POLL_MS)
     await expect(page.get_by_role("status")).to_have_text("On its way")
     assert len(reads) == 4
+
+
+async def test_blocked_websockets_fall_back_to_server_sent_events_not_polling(
+    org: Org, page: Page, base_url: str, seen_urls: list[str]
+) -> None:
+    async def refuse(ws: WebSocketRoute) -> None:
+        await ws.close(code=1011, reason="blocked by a proxy")
+
+    await page.route_web_socket(TRACK_SOCKET, refuse)
+    route = await on_route(org, [HOME])
+    order_id, token = route.orders[0]["id"], route.tokens[0]
+    await page.add_init_script(f"document.addEventListener('DOMContentLoaded', {RECORD_STATES})")
+    await page.goto(f"{base_url}/t/{token}")
+    banner = page.locator("#connection")
+    await expect(banner).to_have_attribute("data-state", "live")
+    await expect(banner).to_be_hidden()
+    assert any(TRACK_EVENTS.search(url) for url in seen_urls)
+    await expect(page.get_by_role("status")).to_have_text("Driver assigned")
+
+    # Live through the stream: the status and the driver's marker, no clock run, no poll.
+    await move(org.driver, order_id, "en_route")
+    await expect(page.get_by_role("status")).to_have_text("On its way")
+
+    async def driver_shown() -> bool:
+        return await page.locator(".pin--driver").count() > 0
+
+    await drive_until(org.driver, south_of(HOME, 800), driver_shown, age_s=60)
+    states: list[str] = await page.evaluate("window.states")
+    assert "polling" not in states, states
+    assert states[-1] == "live"
+    await snapshot(page, "06-server-sent-events")

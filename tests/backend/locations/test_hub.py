@@ -12,7 +12,8 @@ import orjson
 from starlette.types import Message
 
 from backend.locations.hub import CLOSE_TOO_SLOW, MAX_EVENTS, Hub, Kind, Subscriber
-from backend.locations.sockets import CLOSE_EXPIRED, _Ending, serve
+from backend.locations.live_feed import CLOSE_EXPIRED, Ending, Feed, serve
+from backend.locations.sockets import SocketTransport
 from backend.realtime.memory import MemoryBroker
 
 
@@ -104,9 +105,9 @@ def serving(broker: MemoryBroker, client: FakeSocket, lasts_s: float = 3600) -> 
     """One order-channel socket served for ``client`` in a task, its credential good for
     ``lasts_s`` seconds; its first frame is ``{}``."""
     state: Any = SimpleNamespace(hub=Hub(broker))
-    ending = _Ending(time.time() + lasts_s, CLOSE_EXPIRED, "this tracking link has expired")
-    channels = {"order:1": Kind.ORDER}
-    return asyncio.create_task(serve(state, client.receive, client.send, channels, [b"{}"], ending))
+    ending = Ending(time.time() + lasts_s, CLOSE_EXPIRED, "this tracking link has expired")
+    feed = Feed({"order:1": Kind.ORDER}, [b"{}"], ending)
+    return asyncio.create_task(serve(state, SocketTransport(client.receive, client.send), feed))
 
 
 async def test_a_socket_too_far_behind_is_closed_with_4008_and_leaves_the_hub() -> None:
