@@ -92,12 +92,15 @@ def launch(name: str, main: Callable[[ft.Page], Awaitable[None]], args: argparse
 
 
 def parse_args(
-    prog: str, default_port: int, argv: Sequence[str] | None = None
+    prog: str,
+    default_port: int,
+    argv: Sequence[str] | None = None,
+    parents: Sequence[argparse.ArgumentParser] = (),
 ) -> argparse.Namespace:
     """``--host``, ``--port``, ``--api`` (default ``$LASTMILE_API_URL``, then localhost) and
-    ``--desktop``."""
+    ``--desktop``; ``parents``: an app's own options (parsers made with ``add_help=False``)."""
     parser = argparse.ArgumentParser(
-        prog=f"python -m {prog}", description=f"Serve {prog} on the web."
+        prog=f"python -m {prog}", description=f"Serve {prog} on the web.", parents=list(parents)
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=default_port, help="port to listen on")

@@ -56,10 +56,11 @@ class Settings(BaseSettings):
         description="our app's topics: PREFIX/{org}/drivers/{device}/locations",
     )
     mqtt_shared_group: str = Field(
-        default="lastmile",
+        default="",
         pattern=r"^[^/+#]*$",
-        description="subscribe as $share/GROUP/... so each message goes to one process; "
-        "empty: a plain subscription",
+        description="empty: a plain subscription (one MQTT-ingesting process); GROUP: subscribe "
+        "as $share/GROUP/... so each message goes to one of several processes (Mosquitto 2.0 "
+        "does not keep a shared subscription across its own restart: see README, MQTT ingest)",
     )
     secret_key: str = Field(
         default=DEFAULT_SECRET, min_length=32, description="signs tokens; 32+ chars"
@@ -330,6 +331,12 @@ class Settings(BaseSettings):
                     f"{', '.join(FailureReason)}; follow-ups {', '.join(FollowUp)}"
                 ) from None
         return value
+
+    @field_validator("mqtt_url", mode="before")
+    @classmethod
+    def _empty_mqtt_url_is_off(cls, value: object) -> object:
+        # `LASTMILE_MQTT_URL=` turns MQTT ingest off for one process (deploy/compose.yaml).
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="before")
     @classmethod

@@ -38,8 +38,16 @@ class Mosquitto:
     def restart(self, down_s: float = 0.0) -> None:
         """Stop the broker (it saves its sessions: persistence), stay down ``down_s``
         seconds, start it again on the same port and data."""
-        _stop(self.process)
+        self.stop()
         time.sleep(down_s)
+        self.start()
+
+    def stop(self) -> None:
+        """Stop the broker (it saves its sessions); :meth:`start` brings it back."""
+        _stop(self.process)
+
+    def start(self) -> None:
+        """Start the stopped broker again, on the same port and data."""
         self.process = _start(self.workdir, self.port)
 
     def add_user(self, user: str, password: str | None = None) -> None:

@@ -3,7 +3,10 @@
 Started in the app's lifespan when ``LASTMILE_MQTT_URL`` is set. It connects with MQTT 5,
 a stable client id (``LASTMILE_MQTT_CLIENT_ID``), ``clean_start`` off and a session expiry
 of a week: the broker keeps the subscriptions and queues QoS 1 messages while the backend is
-down or restarting, and sends them when it is back.
+down or restarting, and sends them when it is back. With persistence the broker keeps the
+session across its own restart too, but Mosquitto 2.0 does not restore a shared subscription
+(``LASTMILE_MQTT_SHARED_GROUP``; the default is a plain one): with a group, what devices
+publish after a broker restart and before the backend has subscribed again is lost.
 
 Acknowledgements: paho's manual acks (aiomqtt 2.5 does not expose the option, so it is set
 on its paho client, ``Client._client``): a QoS 1 message is acknowledged (PUBACK) only once

@@ -14,6 +14,7 @@ from app_kit.observable import Observable
 from app_kit.session import SessionState
 from driver_app.logic.access import refusal
 from driver_app.logic.actions import Action, FailureAction, ProofAction, TransitionAction
+from driver_app.logic.fix_transport import MqttSetting
 from driver_app.logic.route_map import map_stops, path_ahead
 from driver_app.logic.stop_flow import parcel_homes
 from driver_app.logic.stops import StopLine
@@ -55,6 +56,8 @@ class DriverAppState(Observable):
     and opens the live updates; the GPS follows the shift. Signing out, or a session the
     server refuses, stops them (what is queued stays on the phone for the same driver's
     next sign-in). ``tokens`` keeps the refresh token so a closed app opens signed in.
+    ``mqtt``: the app's default broker for the fixes (on the driver's organisation's topic;
+    a driver may save their own), else HTTP.
     Notifies when ``offline`` opens or closes.
     """
 
@@ -68,10 +71,12 @@ class DriverAppState(Observable):
         now: Callable[[], datetime] = utc_now,
         tz: tzinfo | None = None,
         connect: Connect = websocket,
+        mqtt: MqttSetting | None = None,
     ) -> None:
         super().__init__()
         self._client = client
         self._data_dir = data_dir
+        self._mqtt = mqtt
         self._location = location
         self.session = SessionState(client, refusal)
         self.today = TodayState(
@@ -133,6 +138,8 @@ class DriverAppState(Observable):
                         location=self._location(),
                         on_expired=self._expired,
                         on_settled=self._settled,
+                        mqtt=self._mqtt,
+                        org_slug=me.org_slug,
                     )
                 except Exception as exc:  # the phone's storage failed: say so, work online
                     log.exception("could not open the offline queue")

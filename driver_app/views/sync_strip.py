@@ -1,12 +1,15 @@
-"""Above the stops: what waits in the phone's queue, the network, the GPS, and the actions
-the server refused (each with the reason in plain words, until the driver dismisses it)."""
+"""Above the stops: what waits in the phone's queue, the network, the GPS (and how positions
+leave, when MQTT is set up), and the actions the server refused (each with the reason in
+plain words, until the driver dismisses it)."""
 
 from datetime import tzinfo
 
 import flet as ft
 
 from app_kit.hooks import tagged, use_observable
+from driver_app.logic.fix_transport import Transport, transport_summary
 from driver_app.logic.sync_status import gps_summary, offline_notice, queue_summary
+from driver_app.state.fix_sender import FallbackFixSender
 from driver_app.state.gps import GpsState, GpsStreamer
 from driver_app.state.offline import OfflineWork
 from driver_app.state.sync import SyncLoop
@@ -30,6 +33,25 @@ def _gps_text(state: GpsState | None, message: str | None) -> ft.Control:
                     color=ft.Colors.ERROR if trouble else None,
                 ),
                 ft.Text(gps_summary(state, message), expand=True),
+            ],
+            spacing=6,
+        ),
+    )
+
+
+@ft.component
+def transport_line(fixes: FallbackFixSender, tz: tzinfo) -> ft.Control:
+    use_observable(fixes)
+    if not fixes.mqtt_on:
+        return ft.Container(visible=False)  # over HTTP, as always: nothing to say
+    over_http = fixes.transport is Transport.HTTP
+    text = transport_summary(fixes.transport, fixes.reason, fixes.mqtt_again_at, tz)
+    return tagged(
+        "sync-transport",
+        ft.Row(
+            [
+                ft.Icon(ft.Icons.SYNC_PROBLEM if over_http else ft.Icons.CELL_TOWER, size=16),
+                ft.Text(text, expand=True),
             ],
             spacing=6,
         ),
@@ -78,6 +100,7 @@ def sync_strip(work: OfflineWork, tz: tzinfo, *, socket_down: bool = False) -> f
     if sync.last_error is not None and offline is None:
         controls.append(tagged("sync-error", ft.Text(sync.last_error, color=ft.Colors.ERROR)))
     controls.append(gps_line(work.gps) if work.gps is not None else _gps_text(None, None))
+    controls.append(transport_line(work.fixes, tz))
     controls.extend(
         _problem(sync, item.client_id, item.message or "The server refused this action.")
         for item in sync.problems

@@ -15,6 +15,7 @@ from driver_app.logic.shift import SHIFT_CHOICES, shift_choice, shift_label
 from driver_app.logic.stops import StopLine, eta_label, parcels_label, stop_status_label
 from driver_app.state.app import DriverAppState
 from driver_app.state.today import TodayState
+from driver_app.views.mqtt_settings import mqtt_settings_button, mqtt_settings_panel
 from driver_app.views.route_map import route_map_view
 from driver_app.views.stop_flow import stop_flow_button, stop_flow_view
 from driver_app.views.sync_strip import sync_strip
@@ -211,12 +212,20 @@ def today_view(app: DriverAppState) -> ft.Control:
                         "stops-refresh",
                         ft.IconButton(ft.Icons.REFRESH, tooltip="Refresh", on_click=today.load),
                     ),
+                    *(
+                        [mqtt_settings_button(app.offline.mqtt_settings)]
+                        if app.offline is not None
+                        else []
+                    ),
                     tagged("logout", ft.TextButton("Sign out", on_click=app.logout)),
                 ],
             ),
             shift_toggle(today),
             *(
-                [sync_strip(app.offline, today.tz, socket_down=live.retrying)]
+                [
+                    mqtt_settings_panel(app.offline.mqtt_settings),
+                    sync_strip(app.offline, today.tz, socket_down=live.retrying),
+                ]
                 if app.offline is not None
                 else []
             ),

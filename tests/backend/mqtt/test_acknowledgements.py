@@ -59,8 +59,9 @@ async def until(predicate: object, within_s: float = 10) -> None:
 async def test_a_fix_that_could_not_be_stored_comes_again_and_is_stored_once(
     mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
-    # A broker of its own: the session this subscriber leaves behind would take its share
-    # of the session broker's shared-subscription messages from the other tests' backend.
+    # A broker of its own: the session this subscriber leaves behind would queue the other
+    # tests' messages on the session broker for a week (or, with a shared group, take its
+    # share of them from the other tests' backend).
     with run_mosquitto() as broker:
         await stored_once_after_a_failure(broker, tmp_path)
 

@@ -309,3 +309,12 @@ async def test_the_subscriber_reconnects_when_the_broker_comes_back(tmp_path: Pa
                 await client.publish(topic, orjson.dumps([app_fix(*MONACO)]), qos=1)
             assert len(await history_reaches(dispatcher, driver_ids[0], 1)) == 1
             await dispatcher.aclose()
+
+
+async def test_an_empty_mqtt_url_leaves_ingest_off(tmp_path: Path) -> None:
+    # `LASTMILE_MQTT_URL=` on all but one process (deploy/compose.yaml): they start, no MQTT.
+    with run_server(make_settings(tmp_path, mqtt_url="")) as base_url:
+        async with httpx.AsyncClient(base_url=base_url) as client:
+            assert (await client.get("/health")).status_code == 200
+            metrics = await counters(client)
+    assert 'lastmile_pipeline_events_total{name="mqtt_connections"}' not in metrics
