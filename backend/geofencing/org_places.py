@@ -8,6 +8,7 @@ from sqlmodel import col
 
 from backend.geofencing.org_fences import OrgDepot, OrgPlaces, OrgZone
 from backend.models import Depot, Zone
+from backend.sql_lists import padded
 from shared.enums import ZoneKind
 from shared.geo import Point
 
@@ -40,7 +41,7 @@ async def load_org_places(engine: AsyncEngine, org_ids: Iterable[int]) -> dict[i
     out = {org_id: OrgPlaces() for org_id in ids}
     async with engine.connect() as conn:
         for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
+            chunk = padded(ids[start : start + _CHUNK])
             zones = await conn.execute(_ZONES, {"ids": chunk})
             for zone_id, org_id, name, kind, points, width_m, dwell_s in zones.all():
                 assert zone_id is not None

@@ -16,6 +16,7 @@ from sqlmodel import col
 from backend.geofencing.route_fences import OpenStop
 from backend.locations import visibility
 from backend.models import Order, Route, Stop
+from backend.sql_lists import padded
 from shared.enums import OrderStatus, RouteStatus, StopKind
 
 _CHUNK = 500  # drivers per IN (...) list
@@ -69,9 +70,8 @@ async def load_open_stops(engine: AsyncEngine, driver_ids: Iterable[int]) -> dic
     service_date = visibility.today().date()
     async with engine.connect() as conn:
         for start in range(0, len(ids), _CHUNK):
-            rows = await conn.execute(
-                _OPEN_STOPS, {"ids": ids[start : start + _CHUNK], "service_date": service_date}
-            )
+            chunk = padded(ids[start : start + _CHUNK])
+            rows = await conn.execute(_OPEN_STOPS, {"ids": chunk, "service_date": service_date})
             for row in rows.all():
                 (driver_id, route_id, stop_id, order_id, kind, lat, lng, radius, service_s,
                  window_start, window_end, arrived, departed, status) = row  # fmt: skip

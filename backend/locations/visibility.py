@@ -22,6 +22,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.models import Order, Route, Stop
+from backend.sql_lists import padded
 from shared.enums import OrderStatus, RouteStatus, StopKind
 from shared.lifecycle import TERMINAL
 
@@ -119,14 +120,14 @@ async def _load_chunk(
 ) -> dict[int, DriverVisibility]:
     connection = await session.connection()
     routes = (
-        await connection.execute(_ROUTES, {"ids": driver_ids, "service_date": service_date})
+        await connection.execute(_ROUTES, {"ids": padded(driver_ids), "service_date": service_date})
     ).all()
     if not routes:
         return {}
     stops_by_route: dict[int, list[RouteStop]] = {r[0]: [] for r in routes if r[0] is not None}
     # Columns, not Stop entities: this runs every few seconds for the whole fleet, and
     # building ORM objects for thousands of stops stalled the event loop for ~100 ms.
-    rows = await connection.execute(_STOPS, {"route_ids": list(stops_by_route)})
+    rows = await connection.execute(_STOPS, {"route_ids": padded(list(stops_by_route))})
     for route_id, order_id, kind, departed_at, status in rows.all():
         assert route_id is not None
         stops_by_route[route_id].append(
