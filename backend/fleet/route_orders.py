@@ -2,16 +2,18 @@
 
 When a route becomes published (or in progress) from a draft, every order with a stop on it
 that is still ``created`` is assigned to the route's driver through the ordinary
-``created -> assigned`` transition (:mod:`backend.orders.transitions`): the order's
-timeline, the customer's ``scheduled`` notice, the webhooks and the driver's
+``created -> assigned`` transition (:mod:`backend.orders.transitions`); so are the orders of
+stops added to a route already live (only theirs: what was on it before is left as it is).
+The order's timeline, the customer's ``scheduled`` notice, the webhooks and the driver's
 ``order_changed`` message are the ones assigning by hand gives. An order another driver
-has (assigned to them, or on its way with them) is never taken silently: the route is
+has (assigned to them, or on its way with them) is never taken silently: the change is
 refused (409) and nothing is stored; a dispatcher reassigns it on purpose
-(``POST /dispatch/changes``) or takes its stop off the route. Raises AppErrors; never
-commits.
+(``POST /dispatch/changes``) or leaves its stop off the route. A stop taken off a live
+route leaves its order as it is: still its driver's, on no route, until a dispatcher
+unassigns it or plans it elsewhere. Raises AppErrors; never commits.
 """
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from sqlmodel import col, select
@@ -66,10 +68,20 @@ def handover(driver_id: int, orders: Iterable[OnRoute]) -> Handover:
     return Handover(tuple(sorted(to_assign)), tuple(sorted(elsewhere)))
 
 
-async def assign_to_driver(session: AsyncSession, principal: Principal, route: Route) -> int:
-    """Assign the still unassigned orders on ``route`` (going live) to its driver, all or
-    none (409 if another driver has one of them). Returns how many were assigned."""
+async def assign_to_driver(
+    session: AsyncSession,
+    principal: Principal,
+    route: Route,
+    stop_ids: Collection[int] | None = None,
+) -> int:
+    """Assign the still unassigned orders on ``route`` (live) to its driver, all or none
+    (409 if another driver has one of them): the orders of every stop on it, or only of
+    ``stop_ids`` (stops just added). Returns how many were assigned."""
     on_route = select(Stop.order_id).where(Stop.route_id == route.id)
+    if stop_ids is not None:
+        if not stop_ids:
+            return 0
+        on_route = on_route.where(col(Stop.id).in_(sorted(stop_ids)))
     orders = {
         o.id: o
         for o in (
@@ -86,8 +98,8 @@ async def assign_to_driver(session: AsyncSession, principal: Principal, route: R
     if plan.elsewhere:
         raise ConflictError(
             f"orders {list(plan.elsewhere)} on route {route.id} belong to other drivers; "
-            f"give them to driver {route.driver_id} (dispatch changes) or take their stops "
-            "off the route first",
+            f"give them to driver {route.driver_id} (dispatch changes) or keep their stops "
+            "off the route",
             code="orders_of_another_driver",
             details={"route_id": route.id, "order_ids": list(plan.elsewhere)},
         )

@@ -3,7 +3,8 @@
 Every change is announced, once committed, on the channel of the route's driver (and of
 the driver it was taken from) as ``{"type": "route_changed", "route_id", "change":
 "created" | "updated" | "deleted", "service_date"}``: their app reloads the day. A route
-going live assigns its unassigned orders to its driver (:mod:`backend.fleet.route_orders`).
+going live assigns its unassigned orders to its driver, and so do stops added to a live
+route (:mod:`backend.fleet.route_orders`).
 """
 
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from backend.auth.principal import Principal
 from backend.crud import reference_in_org
 from backend.db import after_commit
 from backend.errors import BadRequestError, ConflictError
-from backend.fleet.route_orders import assign_to_driver, goes_live
+from backend.fleet.route_orders import LIVE, assign_to_driver, goes_live
 from backend.models import Driver, Order, Route, Stop, Vehicle
 from backend.notifications.hook import on_route_published
 from backend.webhooks.outbox import enqueue_route_published
@@ -28,8 +29,11 @@ from shared.schemas.fleet import RouteCreate, RouteOut, RouteStopIn, RouteUpdate
 from shared.schemas.orders import StopOut
 
 
-async def _place_stops(session: AsyncSession, route: Route, wanted: Sequence[RouteStopIn]) -> None:
-    """Put exactly ``wanted`` on ``route`` in that order, taking off what was there before."""
+async def _place_stops(
+    session: AsyncSession, route: Route, wanted: Sequence[RouteStopIn]
+) -> frozenset[int]:
+    """Put exactly ``wanted`` on ``route`` in that order, taking off what was there before.
+    Returns the stops that were not on it."""
     assert route.id is not None
     ids = [w.stop_id for w in wanted]
     if len(set(ids)) != len(ids):
@@ -74,6 +78,7 @@ async def _place_stops(session: AsyncSession, route: Route, wanted: Sequence[Rou
         pickup_seq = position.get((order_id, StopKind.PICKUP))
         if kind is StopKind.DROPOFF and pickup_seq is not None and pickup_seq > seq:
             raise BadRequestError(f"stops: order {order_id}'s dropoff comes before its pickup")
+    added = frozenset(i for i, s in stops.items() if i is not None and s.route_id != route.id)
 
     await session.exec(
         update(Stop)
@@ -89,6 +94,7 @@ async def _place_stops(session: AsyncSession, route: Route, wanted: Sequence[Rou
         )
         session.add(stop)
     await session.flush()
+    return added
 
 
 def _announce(
@@ -127,8 +133,8 @@ async def update_route(
     session: AsyncSession, principal: Principal, route: Route, body: RouteUpdate
 ) -> Route:
     """Apply ``body``; a route going live (a draft published) assigns its orders still
-    ``created`` to its driver, as ``principal`` (409, nothing stored, if another driver has
-    one of them)."""
+    ``created`` to its driver, as ``principal``, and so does a live route given new stops
+    (their orders only); 409, nothing stored, if another driver has one of them."""
     changes = body.model_dump(exclude_unset=True, exclude={"stops"})
     if "driver_id" in changes:
         if body.driver_id is None:
@@ -141,10 +147,11 @@ async def update_route(
         setattr(route, key, value)
     session.add(route)
     await session.flush()
-    if body.stops is not None:
-        await _place_stops(session, route, body.stops)
+    added = await _place_stops(session, route, body.stops) if body.stops is not None else None
     if goes_live(RouteStatus(previous_status), RouteStatus(route.status)):
         await assign_to_driver(session, principal, route)
+    elif added and route.status in LIVE:
+        await assign_to_driver(session, principal, route, added)
     _announce(session, route, "updated", previous_driver)
     if "status" in changes or body.stops is not None:
         await on_route_published(session, route)  # customers hear they are scheduled

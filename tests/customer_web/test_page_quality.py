@@ -158,6 +158,39 @@ async def test_no_accessibility_violations_in_the_main_states(
     assert await axe_violations(page) == []
 
 
+async def test_the_map_notice_does_not_move_what_is_below_the_map(
+    org: Org, page: Page, base_url: str
+) -> None:
+    """The notice comes when the tiles fail, seconds after the page: a button that jumped
+    then would make a customer (and a test, once) tap beside it."""
+    token = await driver_on_the_way(org, base_url)
+    await page.goto(f"{base_url}/t/{token}")
+    notice = page.locator("#map-notice")
+    await expect(notice).to_be_visible()  # tiles cannot load here
+    button = page.get_by_role("button", name="Change instructions")
+    with_notice = await button.bounding_box()
+    await notice.evaluate("el => { el.hidden = true; }")
+    without = await button.bounding_box()
+    assert with_notice is not None
+    assert without is not None
+    assert with_notice["y"] == without["y"]
+    # Over the map, leaving its attribution (ODbL) and zoom buttons uncovered.
+    await notice.evaluate("el => { el.hidden = false; }")
+    box, map_box = await notice.bounding_box(), await page.locator("#map").bounding_box()
+    credit = await page.locator(".leaflet-control-attribution").bounding_box()
+    zoom = await page.locator(".leaflet-control-zoom").bounding_box()
+    assert box is not None
+    assert map_box is not None
+    assert credit is not None
+    assert zoom is not None
+    assert map_box["y"] <= box["y"]
+    assert box["y"] + box["height"] <= map_box["y"] + map_box["height"]
+    assert box["y"] + box["height"] <= credit["y"]
+    assert box["x"] >= zoom["x"] + zoom["width"]
+    await button.click()
+    await expect(page.locator("#instructions-form")).to_be_visible()
+
+
 async def test_brand_colour_logo_and_name_head_the_page(
     org: Org, page: Page, base_url: str
 ) -> None:

@@ -108,3 +108,111 @@ async def test_a_route_holding_another_drivers_order_is_refused_and_nothing_chan
     assigned = await order_of(org.dispatcher, new["id"])
     assert (assigned["status"], assigned["driver_id"]) == ("assigned", driver)
     assert (await order_of(org.dispatcher, taken["id"]))["driver_id"] == other
+
+
+async def stop_ids(client: httpx.AsyncClient, route_id: int) -> list[int]:
+    response = await client.get(f"/api/v1/routes/{route_id}")
+    assert response.status_code == 200, response.text
+    return [s["id"] for s in response.json()["stops"]]
+
+
+async def driver_day(org: Org, route_id: int) -> set[int]:
+    """The orders the driver app shows on ``route_id``: its stops' orders the driver sees."""
+    response = await org.driver.get("/api/v1/orders", params={"route_id": route_id})
+    assert response.status_code == 200, response.text
+    return {o["id"] for o in response.json()["items"]}
+
+
+def stops_of(*orders: dict[str, Any]) -> list[dict[str, int]]:
+    return [{"stop_id": o["stops"][0]["id"]} for o in orders]
+
+
+async def test_stops_added_to_a_published_route_give_their_orders_to_its_driver(
+    base_url: str, org: Org
+) -> None:
+    driver = org.driver_ids[0]
+    first, planned, added = [await create_order(org.dispatcher) for _ in range(3)]
+    route = await draft_route(org, driver, [first])
+    # Added to a draft, an order waits for the route to be published.
+    edited = await org.dispatcher.patch(
+        f"/api/v1/routes/{route}", json={"stops": stops_of(first, planned)}
+    )
+    assert edited.status_code == 200, edited.text
+    assert (await order_of(org.dispatcher, planned["id"]))["status"] == "created"
+    published = await org.dispatcher.patch(f"/api/v1/routes/{route}", json={"status": "published"})
+    assert published.status_code == 200, published.text
+    assert await driver_day(org, route) == {first["id"], planned["id"]}
+
+    async with (
+        driver_socket(base_url, org.driver) as theirs,
+        driver_socket(base_url, org.driver2) as others,
+    ):
+        grown = await org.dispatcher.patch(
+            f"/api/v1/routes/{route}", json={"stops": stops_of(first, added, planned)}
+        )
+        assert grown.status_code == 200, grown.text
+        heard = await update(theirs, "order_changed", order_id=added["id"])
+        assert (heard["from_status"], heard["to_status"]) == ("created", "assigned")
+        await update(theirs, "route_changed", route_id=route)
+        assert await updates_before_pong(others) == []
+
+    seen = await order_of(org.driver, added["id"])
+    assert (seen["status"], seen["driver_id"]) == ("assigned", driver)
+    [event] = await status_changes(org, added["id"])
+    assert (event["from_status"], event["to_status"]) == ("created", "assigned")
+    assert (event["actor_role"], event["details"]["driver_id"]) == ("dispatcher", driver)
+    assert await driver_day(org, route) == {first["id"], added["id"], planned["id"]}
+    theirs_today = await org.driver.get(
+        "/api/v1/routes", params={"service_date": published.json()["service_date"]}
+    )
+    [their_route] = theirs_today.json()["items"]
+    assert [s["order_id"] for s in their_route["stops"]] == [
+        first["id"],
+        added["id"],
+        planned["id"],
+    ]
+    # The orders already on the route are not assigned a second time.
+    for order in (first, planned):
+        assert len(await status_changes(org, order["id"])) == 1
+
+    # Taken off again, the stop leaves the driver's day; the order stays theirs, on no
+    # route, until a dispatcher unassigns it or plans it elsewhere.
+    shrunk = await org.dispatcher.patch(
+        f"/api/v1/routes/{route}", json={"stops": stops_of(first, planned)}
+    )
+    assert shrunk.status_code == 200, shrunk.text
+    assert await driver_day(org, route) == {first["id"], planned["id"]}
+    kept = await order_of(org.dispatcher, added["id"])
+    assert (kept["status"], kept["driver_id"]) == ("assigned", driver)
+    assert kept["stops"][0]["route_id"] is None
+
+
+async def test_another_drivers_order_added_to_a_published_route_is_refused(
+    base_url: str, org: Org
+) -> None:
+    driver, other = org.driver_ids
+    first, fresh, taken = [await create_order(org.dispatcher) for _ in range(3)]
+    await assign(org.dispatcher, taken["id"], other)
+    route = await draft_route(org, driver, [first])
+    published = await org.dispatcher.patch(f"/api/v1/routes/{route}", json={"status": "published"})
+    assert published.status_code == 200, published.text
+    before = await stop_ids(org.dispatcher, route)
+
+    async with driver_socket(base_url, org.driver) as theirs:
+        refused = await org.dispatcher.patch(
+            f"/api/v1/routes/{route}", json={"stops": stops_of(first, fresh, taken)}
+        )
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "orders_of_another_driver"
+        assert error["details"]["order_ids"] == [taken["id"]]
+        assert await updates_before_pong(theirs) == []  # nothing changed for them
+
+    assert await stop_ids(org.dispatcher, route) == before
+    for order in (fresh, taken):
+        assert (await order_of(org.dispatcher, order["id"]))["stops"][0]["route_id"] is None
+    assert (await order_of(org.dispatcher, fresh["id"]))["status"] == "created"
+    assert await status_changes(org, fresh["id"]) == []
+    assert (await org.driver.get(f"/api/v1/orders/{fresh['id']}")).status_code == 404
+    assert (await order_of(org.dispatcher, taken["id"]))["driver_id"] == other
+    assert await driver_day(org, route) == {first["id"]}
