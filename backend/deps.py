@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import APIKeyQuery, OAuth2PasswordBearer
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,7 +13,7 @@ from backend.auth.principal import Principal
 from backend.auth.service import user_for_token
 from backend.config import Settings
 from backend.db import pending_actions, pending_messages, session_scope
-from backend.errors import ForbiddenError, UnauthorizedError
+from backend.errors import BadRequestError, ForbiddenError, UnauthorizedError
 from backend.models import Driver
 from backend.state import AppState
 from shared.enums import Role
@@ -62,6 +62,11 @@ async def get_principal(
     """Who is calling, from the bearer token; the database only on a cache miss."""
     if not token:
         raise UnauthorizedError("sign in first: send 'Authorization: Bearer <access token>'")
+    return await principal_for(state, token)
+
+
+async def principal_for(state: AppState, token: str) -> Principal:
+    """The signed-in user an access token names (401 if it is invalid, expired or revoked)."""
     settings = state.settings
     try:
         claims = tokens.decode(settings.secret_key, token, "access")
@@ -111,3 +116,47 @@ async def get_driver_principal(principal: CurrentUser) -> Principal:
 
 
 DriverUser = Annotated[Principal, Depends(get_driver_principal)]
+
+# Browsers cannot set headers on an EventSource (nor a WebSocket): streams also take the
+# access token as ``?token=`` (masked in the logs by :mod:`backend.log_redaction`).
+_query_token = APIKeyQuery(
+    name="token",
+    scheme_name="AccessTokenQuery",
+    description="The access token as the `token` query parameter, for clients that cannot "
+    "set headers (a browser's EventSource); never together with `Authorization`.",
+    auto_error=False,
+)
+
+
+async def get_stream_token(
+    header: Annotated[str | None, Depends(_bearer)],
+    query: Annotated[str | None, Depends(_query_token)],
+) -> str:
+    """The access token of a stream request, from ``Authorization: Bearer`` or ``?token=``.
+    Both at once is a 400 (RFC 6750, section 2: one method per request), not a silent pick."""
+    if header and query:
+        raise BadRequestError(
+            "send the access token once: either 'Authorization: Bearer <access token>' "
+            "or '?token=<access token>', not both",
+            code="invalid_request",
+        )
+    token = header or query
+    if not token:
+        raise UnauthorizedError(
+            "sign in first: send 'Authorization: Bearer <access token>', or "
+            "'?token=<access token>' where headers cannot be set (a browser's EventSource)"
+        )
+    return token
+
+
+StreamToken = Annotated[str, Depends(get_stream_token)]
+
+
+_staff_only = require(Role.ADMIN, Role.DISPATCHER)
+
+
+async def get_stream_staff(token: StreamToken, state: StateDep) -> Principal:
+    return await _staff_only(await principal_for(state, token))
+
+
+StreamStaffUser = Annotated[Principal, Depends(get_stream_staff)]

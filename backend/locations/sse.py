@@ -4,7 +4,9 @@ clients behind proxies that block WebSockets.
 - ``GET /api/v1/track/{token}/events``: what ``/api/v1/track/{token}/ws`` sends (no
   sign-in; the token in the path, checked, expired and rate limited as the socket's);
 - ``GET /api/v1/fleet/events``: what ``/api/v1/fleet/ws`` sends, for an admin or a
-  dispatcher signed in with ``Authorization: Bearer <access token>``.
+  dispatcher signed in with ``Authorization: Bearer <access token>`` or, as a browser's
+  ``EventSource`` cannot set headers, ``?token=<access token>`` as the socket takes it
+  (one or the other: both at once is a 400; the query is masked in the logs).
 
 Both are a second transport over the same feed (:mod:`backend.locations.live_feed`), through
 the same broker: they work across workers as the sockets do. Framing and ids:
@@ -30,7 +32,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from backend.auth import tokens
-from backend.deps import StaffUser, StateDep
+from backend.deps import StateDep, StreamStaffUser, StreamToken
 from backend.locations import event_replay, live_feed
 from backend.locations.sse_format import KEEP_ALIVE, Cursor, Encoder, parse_cursor, retry
 from backend.responses import ERRORS
@@ -90,16 +92,16 @@ async def track_events(
 
 
 @router.get("/fleet/events", tags=["locations"], response_class=Response,
-            responses={**_STREAM, **ERRORS(401, 403)})  # fmt: skip
+            responses={**_STREAM, **ERRORS(400, 401, 403)})  # fmt: skip
 async def fleet_events(
-    staff: StaffUser, request: Request, state: StateDep, last_event_id: LastEventId = None
+    staff: StreamStaffUser, token: StreamToken, state: StateDep, last_event_id: LastEventId = None
 ) -> Response:
     """The fleet socket's messages as Server-Sent Events (admins, dispatchers): ``hello``,
     ``positions``, ``order_event`` and ``driver_event`` (with an ``id:``), ``zone_dwell``,
     ``eta``, ``exception_resolved`` ... Send ``Last-Event-ID`` to get the organisation's
-    order and driver events missed since. Ends (``closed``, ``4401``) when the access
-    token expires: reconnect with a fresh one."""
-    token = request.headers.get("Authorization", "").partition(" ")[2]
+    order and driver events missed since. The access token comes as ``Authorization:
+    Bearer`` or, from a browser's ``EventSource``, as ``?token=`` (not both: 400). Ends
+    (``closed``, ``4401``) when the access token expires: reconnect with a fresh one."""
     expires_at = tokens.decode(state.settings.secret_key, token, "access").expires_at
     feed = await live_feed.fleet_feed(state, staff.org_id, expires_at)
     resumed = parse_cursor(last_event_id)

@@ -1,8 +1,8 @@
 """No secret reaches the logs: a server logging at info with uvicorn's access log on (as
 ``lastmile serve --access-log`` runs) is put through sign-in, refresh, a failed sign-in,
-token use (HTTP and a socket's ``?token=``), webhook and shop secrets, tracking links (page,
-API, socket) and an unhandled database error; every record it logs is then searched for
-each password, token and secret."""
+token use (HTTP, and ``?token=`` on a socket and an event stream), webhook and shop secrets,
+tracking links (page, API, socket) and an unhandled database error; every record it logs is
+then searched for each password, token and secret."""
 
 import logging
 import threading
@@ -116,6 +116,18 @@ async def test_no_password_token_or_secret_is_logged(tmp_path: Path) -> None:
                 ws_url(url, f"/api/v1/fleet/ws?token={renewed.json()['access_token']}")
             ) as fleet:
                 await fleet.recv()
+            # The fleet's event stream as a browser opens it: the token in the query too.
+            async with httpx.AsyncClient(base_url=url) as browser:
+                events = f"/api/v1/fleet/events?token={renewed.json()['access_token']}"
+                async with browser.stream("GET", events) as stream:
+                    assert stream.status_code == 200
+                    async for line in stream.aiter_lines():
+                        if line.startswith("event: hello"):
+                            break
+                tampered = f"{pair['access_token'][:-4]}BBBB"
+                secrets.append(tampered)
+                denied = await browser.get(f"/api/v1/fleet/events?token={tampered}")
+                assert denied.status_code == 401
             hook = await web.post(
                 "/api/v1/webhooks",
                 json={**new_webhook()},  # switched off: nothing is sent anywhere
@@ -147,6 +159,7 @@ async def test_no_password_token_or_secret_is_logged(tmp_path: Path) -> None:
         await LogSms().send(Outgoing(1, "+377 600 000", "", f"Track it: {link.json()['url']}"))
     text = "\n".join(logs.lines)
     assert '"GET /t/*** HTTP/1.1" 200' in text  # the access log was on, and masked
+    assert '"GET /api/v1/fleet/events?token=*** HTTP/1.1" 200' in text
     assert "SMS to +377 600 000 (notification 1): Track it: http://" in text
     leaked = [secret for secret in secrets if secret in text]
     assert leaked == []
@@ -158,6 +171,10 @@ async def test_no_password_token_or_secret_is_logged(tmp_path: Path) -> None:
         ('1.2.3.4 - "GET /t/abc_DEF-12 HTTP/1.1" 200', '1.2.3.4 - "GET /t/*** HTTP/1.1" 200'),
         ("/api/v1/track/abc/ws", "/api/v1/track/***/ws"),
         ("/api/v1/fleet/ws?token=eyJ.x.y&since=1", "/api/v1/fleet/ws?token=***&since=1"),
+        (
+            '"GET /api/v1/fleet/events?token=eyJ.x.y HTTP/1.1" 200',
+            '"GET /api/v1/fleet/events?token=*** HTTP/1.1" 200',
+        ),
         ("/gps/overland?x=1&token=s3cr3t", "/gps/overland?x=1&token=***"),
         ("Authorization: Bearer eyJ.a.b", "Authorization: Bearer ***"),
         ("/api/v1/orders/12?limit=5", "/api/v1/orders/12?limit=5"),

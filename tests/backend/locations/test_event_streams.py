@@ -12,8 +12,10 @@ from typing import Any
 
 import httpx
 import orjson
+from playwright.async_api import async_playwright
 from sqlmodel import select
 
+from backend.auth.tokens import issue
 from backend.config import Settings
 from backend.db import create_engine, session_scope
 from backend.models import TrackingLink
@@ -27,6 +29,8 @@ from tests.backend.locations.test_fanout_sockets import (
     transition,
 )
 from tests.backend.locations.test_socket_expiry import LIFETIME_S, short_token
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import require_tool
 from tests.factories import Org
 
 
@@ -109,16 +113,27 @@ async def stream(
         yield Stream(response)
 
 
-async def status_of(base_url: str, path: str, token: str | None = None) -> int:
+async def answer(base_url: str, path: str, token: str | None = None) -> tuple[int, str]:
+    """A stream's status, and its error message if refused."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with (
         httpx.AsyncClient(base_url=base_url, timeout=10) as client,
         client.stream("GET", path, headers=headers) as response,
     ):
-        if response.status_code >= 400:
-            body = orjson.loads(await response.aread())
-            assert body["error"]["message"]
-        return response.status_code
+        if response.status_code < 400:
+            return response.status_code, ""
+        message = orjson.loads(await response.aread())["error"]["message"]
+        assert message
+        return response.status_code, message
+
+
+async def status_of(base_url: str, path: str, token: str | None = None) -> int:
+    return (await answer(base_url, path, token))[0]
+
+
+def fleet_path(token: str) -> str:
+    """The fleet stream as a browser's EventSource opens it: the token in the query."""
+    return f"/api/v1/fleet/events?token={token}"
 
 
 async def change_instructions(base_url: str, token: str, text: str) -> None:
@@ -255,6 +270,102 @@ async def test_wrong_tokens_and_roles_are_refused_like_the_sockets(base_url: str
     assert await status_of(base_url, "/api/v1/fleet/events", driver) == 403
 
 
+async def test_the_fleet_stream_takes_the_token_in_the_query_as_the_socket_does(
+    settings: Settings, base_url: str, org: Org
+) -> None:
+    dispatcher = await access_token(org.dispatcher)
+    other = await stranger_token(settings, base_url)
+    async with (
+        stream(base_url, fleet_path(dispatcher)) as fleet,
+        stream(base_url, fleet_path(other)) as stranger,
+    ):
+        assert (await fleet.next(5)).data == {"type": "hello", "org_id": org.id}
+        theirs = await stranger.next(5)
+        assert theirs.kind == "hello"
+        assert theirs.data["org_id"] != org.id  # another organisation streams its own
+        await send_fix(org.driver, *RAW, age_s=60)
+        frame = await fleet.until(
+            "positions", 2, lambda d: d["positions"][0]["driver_id"] == org.driver_ids[0]
+        )
+        assert (frame.data["positions"][0]["lat"], frame.data["positions"][0]["lng"]) == RAW
+        assert [e.kind for e in await stranger.during(0.5)] == []
+    assert await answer(base_url, fleet_path(await access_token(org.admin))) == (200, "")
+
+
+async def test_a_query_token_is_checked_like_the_header(
+    settings: Settings, base_url: str, org: Org
+) -> None:
+    _, links = await routed_orders(org, 1)
+    dispatcher = await access_token(org.dispatcher)
+    me = (await org.dispatcher.get("/api/v1/auth/me")).json()["id"]
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    refused = {
+        "nonsense": "not valid",
+        links[0]: "not valid",  # a customer's tracking token
+        issue(settings.secret_key, me, "access", 60, version=0, now=an_hour_ago): "expired",
+        issue("another-deployment-secret-0123456789abcdef", me, "access", 600, 0): "not valid",
+        issue(settings.secret_key, me, "refresh", 600, version=0): "expected a access token",
+        f"{dispatcher[:-4]}AAAA": "not valid",  # tampered with
+    }
+    for token, says in refused.items():
+        status, message = await answer(base_url, fleet_path(token))
+        assert status == 401, (token, message)
+        assert says in message, (token, message)
+    status, message = await answer(base_url, fleet_path(await access_token(org.driver)))
+    assert status == 403
+    assert "admin or dispatcher" in message
+    status, message = await answer(base_url, "/api/v1/fleet/events")
+    assert status == 401
+    assert "?token=<access token>" in message  # says how a browser signs in
+    # Header and query at once: refused whichever is valid, not silently one of them.
+    for query, header in ((dispatcher, dispatcher), ("nonsense", dispatcher), (dispatcher, "x")):
+        status, message = await answer(base_url, fleet_path(query), header)
+        assert status == 400
+        assert "not both" in message
+
+
+async def test_a_browsers_event_source_follows_the_fleet(base_url: str, org: Org) -> None:
+    """Chromium's own EventSource, on a page of the backend's origin under its policy."""
+    require_tool(CHROMIUM, "Chromium")
+    token = await access_token(org.dispatcher)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{base_url}/docs", wait_until="domcontentloaded")
+            hello = await page.evaluate(_OPEN_FLEET, token)
+            assert hello == {"type": "hello", "org_id": org.id}
+            await send_fix(org.driver, *RAW, age_s=60)
+            seen = await page.wait_for_function(
+                "driver => window.fleet.positions.flatMap(f => f.positions)"
+                ".find(p => p.driver_id === driver) || null",
+                arg=org.driver_ids[0],
+                timeout=5_000,
+            )
+            position = await seen.json_value()
+            assert (position["lat"], position["lng"]) == RAW
+            # A refused token fails the EventSource for good (no endless reconnecting).
+            assert await page.evaluate(_OPEN_FLEET_REFUSED, "nonsense") == "closed"
+        finally:
+            await browser.close()
+
+
+_OPEN_FLEET = """token => new Promise((resolve, reject) => {
+    const source = new EventSource(`/api/v1/fleet/events?token=${encodeURIComponent(token)}`);
+    window.fleet = {source, positions: []};
+    source.addEventListener("hello", event => resolve(JSON.parse(event.data)));
+    source.addEventListener("positions", event => {
+        window.fleet.positions.push(JSON.parse(event.data));
+    });
+    source.onerror = () => reject(new Error(`the stream failed (${source.readyState})`));
+})"""
+_OPEN_FLEET_REFUSED = """token => new Promise(resolve => {
+    const source = new EventSource(`/api/v1/fleet/events?token=${encodeURIComponent(token)}`);
+    source.onopen = () => resolve("open");
+    source.onerror = () => resolve(source.readyState === EventSource.CLOSED ? "closed" : "retry");
+})"""
+
+
 async def _expire_soon(settings: Settings, token: str) -> None:
     engine = create_engine(settings.resolved_database_url)
     try:
@@ -278,8 +389,9 @@ async def test_the_streams_end_when_their_credential_expires(
     async with (
         stream(base_url, path) as customer,
         stream(base_url, "/api/v1/fleet/events", short) as fleet,
+        stream(base_url, fleet_path(short)) as browser,  # the token in the query
     ):
-        for events, code in ((customer, 4410), (fleet, 4401)):
+        for events, code in ((customer, 4410), (fleet, 4401), (browser, 4401)):
             closed = await events.until("closed", LIFETIME_S + 3)
             assert closed.data["code"] == code
             assert "expired" in closed.data["reason"]
@@ -290,6 +402,9 @@ async def test_the_streams_end_when_their_credential_expires(
             else:
                 raise AssertionError("the stream went on after closed")
     assert await status_of(base_url, path) == 410  # a new stream is refused at once
+    status, message = await answer(base_url, fleet_path(short))
+    assert status == 401
+    assert "expired" in message
 
 
 async def _customer_streams(base_url: str) -> int:
