@@ -1,11 +1,11 @@
 """Keep credentials out of the logs.
 
 Tracking tokens travel in paths (``/t/{token}``, ``/api/v1/track/{token}...``), access
-tokens and GPS-device secrets in a ``?token=`` query (sockets, Overland), and uvicorn's
-access and socket logs print the path with its query: a log reader would hold every
-customer's link and every signed-in socket. ``install()`` puts a filter on uvicorn's loggers
-that masks them (the line keeps its shape, so log tooling still parses it); ``redact()``
-serves any other text, e.g. an SMS written to the log.
+tokens and GPS-device secrets in a ``?token=`` or ``?key=`` query (sockets, Overland,
+OsmAnd), and uvicorn's access and socket logs print the path with its query: a log reader
+would hold every customer's link and every signed-in socket. ``install()`` puts a filter on
+uvicorn's loggers that masks them (the line keeps its shape, so log tooling still parses
+it); ``redact()`` serves any other text, e.g. an SMS written to the log.
 """
 
 import logging
@@ -17,7 +17,7 @@ _PATTERNS = (
     # A tracking link's token: /t/TOKEN, /track/TOKEN (and what follows it: /ws, /slots...)
     re.compile(r"(/t/|/track/)[^/?#\s\"']+"),
     # Credentials in a query string or a form body.
-    re.compile(r"([?&](?:token|access_token|refresh_token|password|secret)=)[^&#\s\"']+"),
+    re.compile(r"([?&](?:token|access_token|refresh_token|password|secret|key)=)[^&#\s\"']+"),
     re.compile(r"(Bearer )[^\s\"']+"),
 )
 LOGGERS = ("uvicorn.access", "uvicorn.error")

@@ -5,7 +5,9 @@ The API server's proxying (``deploy/nginx/snippets/lastmile-api.conf``) and its 
 used with only the backend ports replaced by the test workers'. What differs from the
 sample ``lastmile.conf`` is the listener (plain HTTP on a free loopback port, no TLS), the
 server name, and one header a test reads: ``X-Lastmile-Upstream``, the worker that answered.
-nginx runs in the foreground (``daemon off``) with its own prefix, pid file and error log.
+The access log (``access.log`` in the prefix) is in the shipped ``lastmile`` format unless a
+test asks for another (``combined``, nginx's default). nginx runs in the foreground
+(``daemon off``) with its own prefix, pid file and error log.
 """
 
 import os
@@ -53,7 +55,9 @@ def _add_server_after(text: str, second: int, port: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def nginx_config(prefix: Path, port: int, backend_ports: Sequence[int]) -> str:
+def nginx_config(
+    prefix: Path, port: int, backend_ports: Sequence[int], access_log_format: str = "lastmile"
+) -> str:
     temp = "\n".join(
         f"    {kind}_temp_path {prefix / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -66,10 +70,10 @@ pid {prefix / "nginx.pid"};
 error_log {prefix / "error.log"} warn;
 events {{ worker_connections 512; }}
 http {{
-    access_log {prefix / "access.log"};
 {temp}
     include upstreams.conf;
     include snippets/lastmile-maps.conf;
+    access_log {prefix / "access.log"} {access_log_format};
     server {{
         listen 127.0.0.1:{port};
         server_name lastmile.test;
@@ -81,14 +85,16 @@ http {{
 
 
 @contextmanager
-def run_nginx(prefix: Path, backend_ports: Sequence[int]) -> Iterator[str]:
+def run_nginx(
+    prefix: Path, backend_ports: Sequence[int], access_log_format: str = "lastmile"
+) -> Iterator[str]:
     """nginx in front of ``backend_ports`` until the block ends; yields its base URL."""
     prefix.mkdir(parents=True, exist_ok=True)
     (prefix / "snippets").symlink_to(DEPLOY / "snippets", target_is_directory=True)
     (prefix / "upstreams.conf").write_text(upstreams_for(backend_ports))
     port = free_port()
     conf = prefix / "nginx.conf"
-    conf.write_text(nginx_config(prefix, port, backend_ports))
+    conf.write_text(nginx_config(prefix, port, backend_ports, access_log_format))
     args = [NGINX, "-p", f"{prefix}/", "-c", str(conf), "-e", str(prefix / "error.log")]
     checked = subprocess.run([*args, "-t", "-q"], capture_output=True, text=True)
     if checked.returncode != 0:
@@ -120,7 +126,8 @@ def _listening(port: int) -> bool:
 def check_full_config(prefix: Path) -> subprocess.CompletedProcess[str]:
     """``nginx -t`` on the whole shipped ``lastmile.conf`` (every server block, TLS
     included) with ``upstreams.conf``, as Debian's nginx.conf includes them from
-    ``conf.d/``; only the certificate paths point at a throwaway self-signed one."""
+    ``conf.d/``; only the certificate paths point at a throwaway self-signed one and the
+    access log into ``prefix`` (``nginx -t`` opens it)."""
     prefix.mkdir(parents=True, exist_ok=True)
     (prefix / "snippets").symlink_to(DEPLOY / "snippets", target_is_directory=True)
     cert, key = prefix / "fullchain.pem", prefix / "privkey.pem"
@@ -131,7 +138,12 @@ def check_full_config(prefix: Path) -> subprocess.CompletedProcess[str]:
     site = (DEPLOY / "lastmile.conf").read_text()
     if live not in site:
         raise AssertionError(f"lastmile.conf no longer reads certificates from {live}")
-    (prefix / "lastmile.conf").write_text(site.replace(live, f"{prefix}/"))
+    logs = "/var/log/nginx/"
+    if logs not in site:
+        raise AssertionError(f"lastmile.conf no longer logs to {logs}")
+    (prefix / "lastmile.conf").write_text(
+        site.replace(live, f"{prefix}/").replace(logs, f"{prefix}/")
+    )
     (prefix / "upstreams.conf").write_text((DEPLOY / "upstreams.conf").read_text())
     temp = "\n".join(
         f"    {kind}_temp_path {prefix / kind};"

@@ -176,6 +176,8 @@ async def test_no_password_token_or_secret_is_logged(tmp_path: Path) -> None:
             '"GET /api/v1/fleet/events?token=*** HTTP/1.1" 200',
         ),
         ("/gps/overland?x=1&token=s3cr3t", "/gps/overland?x=1&token=***"),
+        ("/gps/osmand?id=van-3&lat=43.7&key=s3cr3t", "/gps/osmand?id=van-3&lat=43.7&key=***"),
+        ("/api/v1/orders?monkey=1", "/api/v1/orders?monkey=1"),
         ("Authorization: Bearer eyJ.a.b", "Authorization: Bearer ***"),
         ("/api/v1/orders/12?limit=5", "/api/v1/orders/12?limit=5"),
     ],
