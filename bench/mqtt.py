@@ -40,6 +40,7 @@ from backend.models import Driver, Organization, User
 from backend.models.device import Device
 from bench._backend import migrated, serve
 from bench._backend import stop as stop_server
+from bench.ingest import pct
 from shared.enums import Role
 from tests.mosquitto_server import MOSQUITTO, run_mosquitto
 
@@ -55,13 +56,6 @@ topic read $share/lastmile/lastmile/+/drivers/+/locations
 user bench
 topic write lastmile/#
 """
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def seed(url: str, devices: int) -> tuple[str, list[str]]:

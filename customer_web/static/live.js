@@ -25,6 +25,15 @@ const CLOSE_TOO_SLOW = 4008;
 const STREAM_EVENTS = ["hello", "snapshot", "order_event", "driver_position", "eta",
   "order_deleted", "reload", "closed"];
 
+/** A socket's or stream's message as a frame; null if it is not JSON (ignored). */
+function parseFrame(data) {
+  try {
+    return JSON.parse(data);
+  } catch (err) {
+    return null;
+  }
+}
+
 export class LiveView {
   constructor(api, handlers, options = {}) {
     this.api = api;
@@ -126,12 +135,8 @@ export class LiveView {
     let greeted = false;
     const helloTimer = setTimeout(() => greeted || socket.close(), this.helloTimeoutMs);
     socket.onmessage = (event) => {
-      let frame;
-      try {
-        frame = JSON.parse(event.data);
-      } catch (err) {
-        return;
-      }
+      const frame = parseFrame(event.data);
+      if (!frame) return;
       if (frame.type === "hello") {
         greeted = true;
         clearTimeout(helloTimer);
@@ -190,13 +195,8 @@ export class LiveView {
     const helloTimer = setTimeout(() => greeted || failed(), this.helloTimeoutMs);
     for (const type of STREAM_EVENTS) {
       events.addEventListener(type, (event) => {
-        if (this.events !== events) return;
-        let frame;
-        try {
-          frame = JSON.parse(event.data);
-        } catch (err) {
-          return;
-        }
+        const frame = this.events === events && parseFrame(event.data);
+        if (!frame) return;
         if (frame.type === "hello") {
           greeted = true;
           clearTimeout(helloTimer);

@@ -6,7 +6,6 @@ subscription: Mosquitto 2.0 does not restore a shared one, ``LASTMILE_MQTT_SHARE
 import asyncio
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -15,6 +14,7 @@ from tests.backend.mqtt.test_mqtt_ingest import (
     MONACO,
     device,
     device_name,
+    good_fix,
     history,
     history_reaches,
     register,
@@ -32,13 +32,7 @@ async def publish_fixes(broker: Mosquitto, van: str, topic: str, seconds: range)
     start = time.time() - 600
     async with device(broker, van) as client:
         for i in seconds:
-            fix = {
-                "lat": MONACO[0] + i * 1e-5,
-                "lng": MONACO[1],
-                "recorded_at": datetime.fromtimestamp(start + i, UTC).isoformat(),
-                "accuracy_m": 5,
-            }
-            await client.publish(topic, orjson.dumps([fix]), qos=1)
+            await client.publish(topic, orjson.dumps([good_fix(start, i)]), qos=1)
 
 
 async def test_fixes_published_around_a_broker_restart_while_the_backend_is_away_arrive_once(

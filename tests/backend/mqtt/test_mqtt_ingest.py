@@ -55,6 +55,17 @@ async def mqtt_org(mqtt_settings: Settings, mqtt_backend: str) -> AsyncIterator[
         await client.aclose()
 
 
+def good_fix(start: float, i: int) -> dict[str, Any]:
+    """Fix ``i`` of a run one a second from ``start`` (epoch seconds), a metre apart: every
+    one is a good fix."""
+    return {
+        "lat": MONACO[0] + i * 1e-5,
+        "lng": MONACO[1],
+        "recorded_at": datetime.fromtimestamp(start + i, UTC).isoformat(),
+        "accuracy_m": 5,
+    }
+
+
 def device_name(prefix: str = "dev") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
@@ -242,14 +253,7 @@ async def test_a_backend_restart_mid_stream_loses_nothing_and_stores_each_fix_on
             topic = f"lastmile/{slug}/drivers/{van}/locations"
             async with device(broker, van) as client:
                 for i in range(count):
-                    # One fix a second, a metre apart: every one is a good fix.
-                    fix = {
-                        "lat": MONACO[0] + i * 1e-5,
-                        "lng": MONACO[1],
-                        "recorded_at": datetime.fromtimestamp(start + i, UTC).isoformat(),
-                        "accuracy_m": 5,
-                    }
-                    await client.publish(topic, orjson.dumps([fix]), qos=1)
+                    await client.publish(topic, orjson.dumps([good_fix(start, i)]), qos=1)
                     if i + 1 == count // 3:
                         third.set()
                     if i + 1 == 2 * count // 3:
