@@ -155,12 +155,26 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, await reader.readexactly(length)
 
 
+def travelled_deg(elapsed_s: float, shuttle_deg: float | None) -> float:
+    """How far north of its start a driver is after ``elapsed_s`` at 40 m/s: without end,
+    or back and forth between 0 and ``shuttle_deg``."""
+    gone = elapsed_s * SPEED_DEG_PER_S
+    if shuttle_deg is None:
+        return gone
+    return shuttle_deg - abs(gone % (2 * shuttle_deg) - shuttle_deg)
+
+
 class Load:
     """N drivers sending batches of fixes (HTTP or the driver WebSocket); the dispatcher and
     customer sockets record latencies into lists."""
 
-    def __init__(self, base: str, tokens: list[str], transport: str) -> None:
+    def __init__(
+        self, base: str, tokens: list[str], transport: str, shuttle_deg: float | None = None
+    ) -> None:
+        """``shuttle_deg``: each driver drives back and forth over this much latitude (a
+        steady state, as in a city) rather than north without end (the default)."""
         self.base, self.tokens, self.transport = base, tokens, transport
+        self.shuttle_deg = shuttle_deg
         self.sockets: dict[int, Any] = {}  # driver index -> its driver WebSocket (ws transport)
         self.open_sockets = 0  # watched sockets that got their first real frame
         self.closed_sockets = 0  # watched sockets that ended (refused, failed or closed)
@@ -201,7 +215,7 @@ class Load:
         now = time.time()
         return [
             {
-                "lat": 43.70 + (i % 100) * 0.001 + (t - self.t0) * SPEED_DEG_PER_S,
+                "lat": 43.70 + (i % 100) * 0.001 + travelled_deg(t - self.t0, self.shuttle_deg),
                 "lng": 7.40 + (i // 100) * 0.001,
                 "recorded_at": datetime.fromtimestamp(t, UTC).isoformat(),
                 "accuracy_m": 5,

@@ -1,16 +1,18 @@
 """Soak: location ingest held at one rate for minutes, the server's memory sampled throughout.
 
-    .venv/bin/python bench/soak.py [--seconds 600] [--rate 20000] [--quick]
+    .venv/bin/python bench/soak.py [--seconds 600] [--rate 20000] [--quick] [--straight]
         [--allocator jemalloc | --preload PATH]
 
 Seeds a temporary SQLite database like ``bench/ingest.py`` (its ``seed`` and ``Load``),
 starts ``python -m backend serve``, opens one dispatcher socket (so the fan-out works as in
 production), then has N drivers send batches of 10 fixes over the driver WebSocket at
-``--rate`` fixes/s offered for ``--seconds``. Every ``--sample-s`` it reads the server's RSS
-(``VmRSS`` of the server process, and of its history writer child) and the fixes
-acknowledged since the last sample. At the end the server is stopped (SIGTERM: it commits
-what is pending) and the history is counted: ``lost_acked_fixes`` is how many acknowledged
-fixes the table lacks (acknowledged minus stored; no fix is stored twice, which is checked).
+``--rate`` fixes/s offered for ``--seconds``, each driving back and forth over 2.2 km past
+its stops (``--straight``: north without end, as before 2026-12-06). Every ``--sample-s``
+it reads the server's RSS (``VmRSS`` of the server process, and of its history writer
+child) and the fixes acknowledged since the last sample. At the end the server is stopped
+(SIGTERM: it commits what is pending) and the history is counted: ``lost_acked_fixes`` is
+how many acknowledged fixes the table lacks (acknowledged minus stored; no fix is stored
+twice, which is checked).
 
 Memory: ``rss_start_mb`` is the server's RSS at the end of the warm-up (``--warmup-s``, by
 default a tenth of the run), ``rss_end_mb`` the last sample, and ``rss_slope_mb_per_min``
@@ -56,6 +58,10 @@ def rss_mb(pid: int) -> float:
 
 
 JEMALLOC = "libjemalloc.so.2"
+# Drivers drive back and forth over this much latitude (2.2 km, at 40 m/s), past their
+# stops: a steady state. Going north without end (--straight), each driver's leg to its
+# next stop grows 2.4 km a minute, and with it what its ETAs hold (the leg's grid).
+SHUTTLE_DEG = 0.02
 LIB_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/lib64")
 
 
@@ -108,6 +114,7 @@ async def run(
     warmup_s: float | None,
     dispatcher_socket: bool = True,
     preload: str | None = None,
+    shuttle_deg: float | None = SHUTTLE_DEG,
 ) -> dict[str, Any]:
     warmup_s = seconds / 10 if warmup_s is None else warmup_s
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -126,7 +133,7 @@ async def run(
         await stop_server(server)
         await asyncio.to_thread(shutil.rmtree, data.path, True)
         raise SystemExit(f"the server did not map {preload}; see {log}")
-    load = Load(base, driver_tokens, "ws")
+    load = Load(base, driver_tokens, "ws", shuttle_deg)
     tasks: list[asyncio.Task[None]] = []
     samples: list[dict[str, float]] = []
     try:
@@ -199,6 +206,7 @@ async def run(
         "preload": preload if preloaded else None,
         "malloc_conf": served.env.get("MALLOC_CONF") if preloaded else None,
         "lost_acked_fixes": max(0, acked - distinct),
+        "shuttle_deg": shuttle_deg,
     }
 
 
@@ -211,6 +219,11 @@ def main() -> None:
     parser.add_argument("--warmup-s", type=float, help="left out of the slope (a tenth)")
     parser.add_argument(
         "--no-dispatcher", action="store_true", help="no fleet socket open (no fan-out frames)"
+    )
+    parser.add_argument(
+        "--straight",
+        action="store_true",
+        help="drivers go north without end (their legs, and ETA data, grow all the time)",
     )
     parser.add_argument("--quick", action="store_true", help="15 s at 2,000 fixes/s")
     allocator = parser.add_mutually_exclusive_group()
@@ -236,6 +249,7 @@ def main() -> None:
             args.warmup_s,
             dispatcher_socket=not args.no_dispatcher,
             preload=preload,
+            shuttle_deg=None if args.straight else SHUTTLE_DEG,
         )
     )
     print(json.dumps(result))

@@ -8,6 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bench.ingest import SPEED_DEG_PER_S, travelled_deg
+from bench.soak import SHUTTLE_DEG
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 3000  # fixes/s offered: well under what one server takes, on a shared 2-core machine
@@ -37,3 +42,18 @@ def test_a_short_soak_loses_nothing_and_memory_stays_flat() -> None:
     assert figures["fixes_per_s_after_warmup"] >= 0.8 * RATE, done.stdout
     growth = figures["rss_end_mb"] - figures["rss_start_mb"]
     assert growth < GROWTH_MB, done.stdout
+
+
+@given(elapsed=st.floats(0, 86_400), step=st.floats(0, 60))
+def test_a_shuttling_driver_stays_on_its_stretch_at_its_speed(elapsed: float, step: float) -> None:
+    here = travelled_deg(elapsed, SHUTTLE_DEG)
+    later = travelled_deg(elapsed + step, SHUTTLE_DEG)
+    assert 0 <= here <= SHUTTLE_DEG
+    assert abs(later - here) <= step * SPEED_DEG_PER_S + 1e-9  # no jump: it drives there
+
+
+def test_a_shuttling_driver_turns_back_and_a_straight_one_does_not() -> None:
+    one_way_s = SHUTTLE_DEG / SPEED_DEG_PER_S
+    assert travelled_deg(one_way_s, SHUTTLE_DEG) == pytest.approx(SHUTTLE_DEG)
+    assert travelled_deg(2 * one_way_s, SHUTTLE_DEG) == pytest.approx(0, abs=1e-12)
+    assert travelled_deg(2 * one_way_s, None) == pytest.approx(2 * SHUTTLE_DEG)
