@@ -382,7 +382,7 @@ async def test_the_strip_says_how_positions_leave_in_the_browser(
             await ui.page.get_by_role("button", name="On shift").click()  # a fix at once
             await expect(ui.by_id("sync-transport")).to_contain_text(
                 "MQTT broker unreachable: position over HTTP. MQTT again after",
-                timeout=40_000,
+                timeout=60_000,  # the next batch (15 s), its PUBACK wait (10 s), a busy box
             )
             await ui.page.screenshot(path=ARTIFACTS / "mqtt-over-http.png")
             # It reached the backend over HTTP (the browser's emulated GPS repeats its
