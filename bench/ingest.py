@@ -54,10 +54,13 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def seed(url: str, drivers: int, links_per_order: int) -> tuple[str, list[str], list[str]]:
+async def seed(
+    url: str, drivers: int, links_per_order: int, *, stops_today: bool = True
+) -> tuple[str, list[str], list[str]]:
     """Dispatcher token, driver tokens, customer tracking tokens: two orders per driver (its
     current and next stop, so both customers see it move), each with ``links_per_order``
-    tracking links (a recipient shares the link with family or a concierge)."""
+    tracking links (a recipient shares the link with family or a concierge).
+    ``stops_today=False``: the orders are assigned but on no route (no stops, no ETAs)."""
     engine = create_engine(url)
     now = datetime.now(UTC)
     async with session_scope(engine) as session:
@@ -112,7 +115,7 @@ async def seed(url: str, drivers: int, links_per_order: int) -> tuple[str, list[
             for k in range(links_per_order)
             for o in orders
         ]
-        session.add_all([*stops, *links])
+        session.add_all([*(stops if stops_today else []), *links])
         assert dispatcher.id is not None
     await engine.dispose()
     token = issue(SECRET, dispatcher.id, "access", 86_400, 0)

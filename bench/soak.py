@@ -1,7 +1,7 @@
 """Soak: location ingest held at one rate for minutes, the server's memory sampled throughout.
 
     .venv/bin/python bench/soak.py [--seconds 600] [--rate 20000] [--quick] [--straight]
-        [--allocator jemalloc | --preload PATH]
+        [--no-stops] [--allocator jemalloc | --preload PATH]
 
 Seeds a temporary SQLite database like ``bench/ingest.py`` (its ``seed`` and ``Load``),
 starts ``python -m backend serve``, opens one dispatcher socket (so the fan-out works as in
@@ -115,12 +115,15 @@ async def run(
     dispatcher_socket: bool = True,
     preload: str | None = None,
     shuttle_deg: float | None = SHUTTLE_DEG,
+    stops_today: bool = True,
 ) -> dict[str, Any]:
     warmup_s = seconds / 10 if warmup_s is None else warmup_s
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the server inherits it
     data = await migrated("lastmile-soak-", SECRET)
-    dispatcher, driver_tokens, _ = await seed(data.database_url, drivers, 1)
+    dispatcher, driver_tokens, _ = await seed(
+        data.database_url, drivers, 1, stops_today=stops_today
+    )
     log = Path(tempfile.gettempdir()) / "lastmile-bench-soak-server.log"  # kept for reading
     served = (
         data
@@ -203,6 +206,7 @@ async def run(
         "warmup_s": warmup_s,
         "drivers": drivers,
         "dispatcher_socket": dispatcher_socket,
+        "stops_today": stops_today,
         "preload": preload if preloaded else None,
         "malloc_conf": served.env.get("MALLOC_CONF") if preloaded else None,
         "lost_acked_fixes": max(0, acked - distinct),
@@ -224,6 +228,9 @@ def main() -> None:
         "--straight",
         action="store_true",
         help="drivers go north without end (their legs, and ETA data, grow all the time)",
+    )
+    parser.add_argument(
+        "--no-stops", action="store_true", help="drivers with orders but no route today"
     )
     parser.add_argument("--quick", action="store_true", help="15 s at 2,000 fixes/s")
     allocator = parser.add_mutually_exclusive_group()
@@ -250,6 +257,7 @@ def main() -> None:
             dispatcher_socket=not args.no_dispatcher,
             preload=preload,
             shuttle_deg=None if args.straight else SHUTTLE_DEG,
+            stops_today=not args.no_stops,
         )
     )
     print(json.dumps(result))
