@@ -33,9 +33,9 @@ from shared.api_client import ApiClient
 from tests.backend.locations.test_fanout_sockets import access_token
 from tests.backend.pod.test_pod_api import en_route_order
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import database_env, make_settings, require_tool
+from tests.conftest import _new_org, database_env, make_settings, require_tool
 from tests.customer_web.pages import HOME, move, on_route, south_of
-from tests.factories import PASSWORD, Org, create_org_with_users, login, order_payload
+from tests.factories import PASSWORD, Org, login, order_payload
 from tests.live_server import free_port, server_process
 from tests.nginx_server import NGINX, UPSTREAM_HEADER, check_full_config, run_nginx
 
@@ -77,16 +77,11 @@ def cluster(tmp_path: Path, clean_redis: str) -> Iterator[Cluster]:
 
 @pytest.fixture
 async def org(cluster: Cluster) -> AsyncIterator[Org]:
-    """A fresh organisation, its dispatcher and driver signed in through nginx; their
-    clients are closed even when the test fails (one left open is a ResourceWarning in
-    whichever later test the collector finds it)."""
-    org_id, slug, emails, driver_ids = await create_org_with_users(cluster.settings)
-    clients = {role: await login(cluster.url, emails[role]) for role in ("dispatcher", "driver")}
-    try:
-        yield Org(org_id, slug, emails, driver_ids, clients)
-    finally:
-        for client in clients.values():
-            await client.aclose()
+    """A fresh organisation, each role signed in through nginx; their clients (and any
+    added to ``org.clients``) are closed even when the test fails (one left open is a
+    ResourceWarning in whichever later test the collector finds it)."""
+    async with _new_org(cluster.settings, cluster.url) as fresh:
+        yield fresh
 
 
 async def sockets_on(cluster: Cluster, worker: str) -> dict[str, int]:
