@@ -9,10 +9,10 @@ production), then has N drivers send batches of 10 fixes over the driver WebSock
 ``--rate`` fixes/s offered for ``--seconds``, each driving back and forth over 2.2 km past
 its stops (``--straight``: north without end, as before 2026-12-06). Every ``--sample-s``
 it reads the server's RSS (``VmRSS`` of the server process, and of its history writer
-child) and the fixes acknowledged since the last sample. At the end the server is stopped
-(SIGTERM: it commits what is pending) and the history is counted: ``lost_acked_fixes`` is
-how many acknowledged fixes the table lacks (acknowledged minus stored; no fix is stored
-twice, which is checked).
+child), the size of SQLite's WAL file and the fixes acknowledged since the last sample.
+At the end the server is stopped (SIGTERM: it commits what is pending) and the history is
+counted: ``lost_acked_fixes`` is how many acknowledged fixes the table lacks (acknowledged
+minus stored; no fix is stored twice, which is checked).
 
 Memory: ``rss_start_mb`` is the server's RSS at the end of the warm-up (``--warmup-s``, by
 default a tenth of the run), ``rss_end_mb`` the last sample, and ``rss_slope_mb_per_min``
@@ -152,12 +152,14 @@ async def run(
                 await asyncio.sleep(sample_s)
                 now, n = time.monotonic(), load.accepted
                 writer = sum(rss_mb(child) for child in children(server.pid))
+                wal = data.path / "lastmile.db-wal"
                 samples.append(
                     {
                         "t_s": now - started,
                         "fixes_per_s": (n - last_n) / (now - last_t),
                         "rss_mb": rss_mb(server.pid),
                         "writer_rss_mb": writer,
+                        "wal_mb": wal.stat().st_size / 1e6 if wal.exists() else 0.0,
                         "dispatcher_p99_ms": pct(load.dispatcher_ms, 0.99),
                     }
                 )
@@ -165,12 +167,13 @@ async def run(
                 s = samples[-1]
                 print(
                     f"{s['t_s']:7.0f} {s['fixes_per_s']:12,.0f} {s['rss_mb']:9.1f} "
-                    f"{s['writer_rss_mb']:10.1f} {s['dispatcher_p99_ms']:10.0f}",
+                    f"{s['writer_rss_mb']:10.1f} {s['wal_mb']:8.0f} {s['dispatcher_p99_ms']:10.0f}",
                     flush=True,
                 )
                 last_n, last_t = n, now
 
-        print(f"{'t_s':>7} {'fixes/s':>12} {'rss_mb':>9} {'writer_mb':>10} {'p99_ms':>10}")
+        head = ("t_s", 7), ("fixes/s", 12), ("rss_mb", 9), ("writer_mb", 10), ("wal_mb", 8)
+        print(" ".join(f"{name:>{width}}" for name, width in head), f"{'p99_ms':>10}")
         tasks.append(asyncio.create_task(sample()))
         started = time.monotonic()
         await load.drive(rate, seconds)
@@ -202,6 +205,7 @@ async def run(
         "rss_end_mb": round(after[-1]["rss_mb"], 1) if after else None,
         "rss_max_mb": round(max(s["rss_mb"] for s in samples), 1) if samples else None,
         "writer_rss_end_mb": round(after[-1]["writer_rss_mb"], 1) if after else None,
+        "wal_max_mb": round(max(s["wal_mb"] for s in samples)) if samples else None,
         "rss_slope_mb_per_min": round(slope_per_min([(s["t_s"], s["rss_mb"]) for s in after]), 2),
         "warmup_s": warmup_s,
         "drivers": drivers,
