@@ -4,7 +4,8 @@ Every change is announced, once committed, on the channel of the route's driver 
 the driver it was taken from) as ``{"type": "route_changed", "route_id", "change":
 "created" | "updated" | "deleted", "service_date"}``: their app reloads the day. A route
 going live assigns its unassigned orders to its driver, and so do stops added to a live
-route (:mod:`backend.fleet.route_orders`).
+route; a live route given to another driver takes its orders along
+(:mod:`backend.fleet.route_orders`).
 """
 
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from backend.auth.principal import Principal
 from backend.crud import reference_in_org
 from backend.db import after_commit
 from backend.errors import BadRequestError, ConflictError
-from backend.fleet.route_orders import LIVE, assign_to_driver, goes_live
+from backend.fleet.route_orders import LIVE, assign_to_driver, change_driver, goes_live
 from backend.models import Driver, Order, Route, Stop, Vehicle
 from backend.notifications.hook import on_route_published
 from backend.webhooks.outbox import enqueue_route_published
@@ -134,7 +135,9 @@ async def update_route(
 ) -> Route:
     """Apply ``body``; a route going live (a draft published) assigns its orders still
     ``created`` to its driver, as ``principal``, and so does a live route given new stops
-    (their orders only); 409, nothing stored, if another driver has one of them."""
+    (their orders only), and a live route given to another driver takes the orders along
+    (:func:`backend.fleet.route_orders.change_driver`); 409, nothing stored, if another
+    driver has one of them."""
     changes = body.model_dump(exclude_unset=True, exclude={"stops"})
     if "driver_id" in changes:
         if body.driver_id is None:
@@ -150,6 +153,8 @@ async def update_route(
     added = await _place_stops(session, route, body.stops) if body.stops is not None else None
     if goes_live(RouteStatus(previous_status), RouteStatus(route.status)):
         await assign_to_driver(session, principal, route)
+    elif route.driver_id != previous_driver and route.status in LIVE:
+        await change_driver(session, principal, route, previous_driver)
     elif added and route.status in LIVE:
         await assign_to_driver(session, principal, route, added)
     _announce(session, route, "updated", previous_driver)

@@ -216,3 +216,83 @@ async def test_another_drivers_order_added_to_a_published_route_is_refused(
     assert (await org.driver.get(f"/api/v1/orders/{fresh['id']}")).status_code == 404
     assert (await order_of(org.dispatcher, taken["id"]))["driver_id"] == other
     assert await driver_day(org, route) == {first["id"]}
+
+
+async def published_route(org: Org, driver_id: int, orders: list[dict[str, Any]]) -> int:
+    route = await draft_route(org, driver_id, orders)
+    published = await org.dispatcher.patch(f"/api/v1/routes/{route}", json={"status": "published"})
+    assert published.status_code == 200, published.text
+    return route
+
+
+async def test_a_published_route_given_to_another_driver_takes_its_orders_along(
+    base_url: str, org: Org
+) -> None:
+    driver, other = org.driver_ids
+    first, second, off_route = [await create_order(org.dispatcher) for _ in range(3)]
+    await assign(org.dispatcher, off_route["id"], driver)
+    route = await published_route(org, driver, [first, second])
+    assert await driver_day(org, route) == {first["id"], second["id"]}
+
+    async with (
+        driver_socket(base_url, org.driver) as was_theirs,
+        driver_socket(base_url, org.driver2) as now_theirs,
+    ):
+        moved = await org.dispatcher.patch(f"/api/v1/routes/{route}", json={"driver_id": other})
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["driver_id"] == other
+
+        # The first driver hears each order leave them and reach the other driver, who
+        # hears it arrive; both hear of the route.
+        def heard(updates: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
+            return {
+                (
+                    u["type"],
+                    u.get("order_id", u.get("route_id")),
+                    u.get("from_status"),
+                    u.get("to_status"),
+                )
+                for u in updates
+            }
+
+        taken_back = {("order_changed", o["id"], "assigned", "created") for o in (first, second)}
+        given = {("order_changed", o["id"], "created", "assigned") for o in (first, second)}
+        route_changed = {("route_changed", route, None, None)}
+        assert heard(await updates_before_pong(was_theirs)) == taken_back | given | route_changed
+        assert heard(await updates_before_pong(now_theirs)) == given | route_changed
+
+    for order in (first, second):
+        seen = await order_of(org.driver2, order["id"])
+        assert (seen["status"], seen["driver_id"]) == ("assigned", other)
+        assert (await org.driver.get(f"/api/v1/orders/{order['id']}")).status_code == 404
+        steps = [(e["from_status"], e["to_status"]) for e in await status_changes(org, order["id"])]
+        assert steps == [("created", "assigned"), ("assigned", "created"), ("created", "assigned")]
+    their_day = await org.driver2.get("/api/v1/orders", params={"route_id": route})
+    assert {o["id"] for o in their_day.json()["items"]} == {first["id"], second["id"]}
+    assert await driver_day(org, route) == set()
+    # An order of the first driver's that is not on the route stays theirs.
+    assert (await order_of(org.driver, off_route["id"]))["driver_id"] == driver
+
+
+async def test_a_route_with_an_order_on_its_way_keeps_its_driver(base_url: str, org: Org) -> None:
+    driver, other = org.driver_ids
+    started, waiting = [await create_order(org.dispatcher) for _ in range(2)]
+    route = await published_route(org, driver, [started, waiting])
+    going = await org.driver.post(
+        f"/api/v1/orders/{started['id']}/transitions", json={"to": "en_route"}
+    )
+    assert going.status_code == 200, going.text
+
+    async with driver_socket(base_url, org.driver2) as others:
+        refused = await org.dispatcher.patch(f"/api/v1/routes/{route}", json={"driver_id": other})
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "orders_on_their_way"
+        assert error["details"]["order_ids"] == [started["id"]]
+        assert f"orders [{started['id']}]" in error["message"]
+        assert await updates_before_pong(others) == []
+
+    assert (await org.dispatcher.get(f"/api/v1/routes/{route}")).json()["driver_id"] == driver
+    assert (await order_of(org.dispatcher, waiting["id"]))["driver_id"] == driver
+    assert len(await status_changes(org, waiting["id"])) == 1
+    assert await driver_day(org, route) == {started["id"], waiting["id"]}
