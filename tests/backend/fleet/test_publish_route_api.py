@@ -26,6 +26,13 @@ async def draft_route(org: Org, driver_id: int, orders: list[dict[str, Any]]) ->
     return route_id
 
 
+async def published_route(org: Org, driver_id: int, orders: list[dict[str, Any]]) -> int:
+    route = await draft_route(org, driver_id, orders)
+    published = await org.dispatcher.patch(f"/api/v1/routes/{route}", json={"status": "published"})
+    assert published.status_code == 200, published.text
+    return route
+
+
 async def order_of(client: httpx.AsyncClient, order_id: int) -> dict[str, Any]:
     response = await client.get(f"/api/v1/orders/{order_id}")
     assert response.status_code == 200, response.text
@@ -193,9 +200,7 @@ async def test_another_drivers_order_added_to_a_published_route_is_refused(
     driver, other = org.driver_ids
     first, fresh, taken = [await create_order(org.dispatcher) for _ in range(3)]
     await assign(org.dispatcher, taken["id"], other)
-    route = await draft_route(org, driver, [first])
-    published = await org.dispatcher.patch(f"/api/v1/routes/{route}", json={"status": "published"})
-    assert published.status_code == 200, published.text
+    route = await published_route(org, driver, [first])
     before = await stop_ids(org.dispatcher, route)
 
     async with driver_socket(base_url, org.driver) as theirs:
@@ -216,13 +221,6 @@ async def test_another_drivers_order_added_to_a_published_route_is_refused(
     assert (await org.driver.get(f"/api/v1/orders/{fresh['id']}")).status_code == 404
     assert (await order_of(org.dispatcher, taken["id"]))["driver_id"] == other
     assert await driver_day(org, route) == {first["id"]}
-
-
-async def published_route(org: Org, driver_id: int, orders: list[dict[str, Any]]) -> int:
-    route = await draft_route(org, driver_id, orders)
-    published = await org.dispatcher.patch(f"/api/v1/routes/{route}", json={"status": "published"})
-    assert published.status_code == 200, published.text
-    return route
 
 
 async def test_a_published_route_given_to_another_driver_takes_its_orders_along(
